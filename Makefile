@@ -1,0 +1,48 @@
+# Two commands matter: `make run` and `make test`. Everything else is what they call.
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+# The stamp changes with pyproject.toml, so `make install` is idempotent and re-runs
+# only when dependencies change.
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha256sum | cut -c1-12)
+
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+export TOKENIZERS_PARALLELISM := false
+
+.PHONY: install index run test test-fast lint format clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	# torch first and pinned: the local CPU build, never the multi-GB CUDA one.
+	$(BIN)/pip install --quiet torch==2.13.0
+	$(BIN)/pip install --quiet -e '.[dev]'
+	rm -f $(VENV)/.installed-*
+	touch $@
+
+index: install
+	$(BIN)/bot build
+
+run: install
+	$(BIN)/bot serve --host 127.0.0.1 --port 8000
+
+test: install
+	$(BIN)/ruff check bot tests
+	$(BIN)/python -m pytest
+
+test-fast: install
+	$(BIN)/python -m pytest -m "not integration"
+
+lint: install
+	$(BIN)/ruff check bot tests
+	$(BIN)/ruff format --check bot tests
+
+format: install
+	$(BIN)/ruff format bot tests
+	$(BIN)/ruff check --fix bot tests
+
+clean:
+	rm -rf $(VENV) index/builds index/CURRENT

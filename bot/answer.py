@@ -1,0 +1,208 @@
+"""Replies rendered from Jinja2 templates, as plain text and as escaped HTML.
+
+Each template under `bot/templates/answers/` is rendered twice from the same context:
+once as text and once as HTML. Templates write content through small helpers (`para`,
+`quote`, `items`, `level`), which escape in the HTML rendering, so no template can emit
+a page's or a user's text unescaped.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from jinja2 import Environment, PackageLoader, StrictUndefined
+from markupsafe import Markup, escape
+
+from bot.retrieval import Hit
+
+
+class Status(StrEnum):
+    ANSWERED = "answered"
+    CLARIFY = "clarify"
+    NOT_FOUND = "not_found"
+    URGENT = "urgent"
+    DECLINED = "declined"
+
+
+@dataclass(frozen=True)
+class Citation:
+    page_id: str
+    title: str
+    compound: str
+    condition: str
+    evidence_level: str
+    section: str
+    url: str | None
+    passage: str
+    score: float
+    passage_id: str = ""
+    anchor: str | None = None
+
+    @classmethod
+    def from_hit(cls, hit: Hit) -> Citation:
+        a, p = hit.assessment, hit.passage
+        section = f"{p.section}: {p.question}" if p.question else p.section
+        return cls(
+            page_id=a.id,
+            title=a.title,
+            compound=a.compound,
+            condition=a.condition,
+            evidence_level=a.evidence_level,
+            section=section,
+            url=a.url,
+            passage=p.text,
+            score=round(hit.score, 4),
+            passage_id=p.id,
+            anchor=p.anchor,
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "page_id": self.page_id,
+            "title": self.title,
+            "compound": self.compound,
+            "condition": self.condition,
+            "evidence_level": self.evidence_level,
+            "section": self.section,
+            "url": self.url,
+            "passage": self.passage,
+            "score": self.score,
+        }
+
+
+@dataclass(frozen=True)
+class Reply:
+    status: Status
+    answer: str
+    html: str
+    evidence_level: str | None
+    disclaimer: str
+    citations: tuple[Citation, ...]
+    suggestions: tuple[str, ...]
+    session_id: str
+    answer_id: str
+    template: str
+    # What produced the reply, kept for the audit trail (not part of the HTTP object).
+    trace: dict[str, Any] = field(default_factory=dict, compare=False)
+
+    def to_json(self) -> dict[str, Any]:
+        """Exactly the HTTP reply object of the design contract."""
+        return {
+            "status": self.status.value,
+            "answer": self.answer,
+            "html": self.html,
+            "evidence_level": self.evidence_level,
+            "disclaimer": self.disclaimer,
+            "citations": [c.to_json() for c in self.citations],
+            "suggestions": list(self.suggestions),
+            "session_id": self.session_id,
+            "answer_id": self.answer_id,
+        }
+
+
+def _safe_url(url: str | None) -> str | None:
+    return url if url and re.match(r"https?://", url, re.I) else None
+
+
+def _text_helpers() -> dict[str, Callable[..., str]]:
+    return {
+        "para": lambda text, cls="": f"{text}\n\n",
+        "quote": lambda text: "\n".join(f"> {ln}" for ln in str(text).splitlines()) + "\n\n",
+        "items": lambda items: "".join(f"- {i}\n" for i in items) + "\n",
+        "level": lambda text: f"Evidence level: {text}\n\n",
+        "link": lambda text, url: f"{text} ({url})" if _safe_url(url) else str(text),
+    }
+
+
+def _html_helpers() -> dict[str, Callable[..., Markup]]:
+    def para(text: str, cls: str = "") -> Markup:
+        attr = Markup(' class="{}"').format(cls) if cls else ""
+        return Markup("<p{}>{}</p>\n").format(attr, text)
+
+    def quote(text: str) -> Markup:
+        lines = Markup("<br>").join(escape(ln) for ln in str(text).splitlines())
+        return Markup("<blockquote>{}</blockquote>\n").format(lines)
+
+    def items(values: Sequence[str]) -> Markup:
+        inner = Markup("").join(Markup("<li>{}</li>").format(v) for v in values)
+        return Markup("<ul>{}</ul>\n").format(inner)
+
+    def level(text: str) -> Markup:
+        return Markup('<p class="evidence-level"><strong>Evidence level:</strong> {}</p>\n').format(
+            text
+        )
+
+    def link(text: str, url: str | None) -> Markup:
+        safe = _safe_url(url)
+        if not safe:
+            return escape(text)
+        return Markup('<a href="{}" rel="noopener">{}</a>').format(safe, text)
+
+    return {"para": para, "quote": quote, "items": items, "level": level, "link": link}
+
+
+def _environment(html: bool) -> Environment:
+    env = Environment(
+        loader=PackageLoader("bot", "templates/answers"),
+        autoescape=html,
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=False,
+    )
+    env.globals.update(_html_helpers() if html else _text_helpers())
+    return env
+
+
+class Renderer:
+    """Renders one reply from a template name and its context."""
+
+    def __init__(self) -> None:
+        self.text_env = _environment(html=False)
+        self.html_env = _environment(html=True)
+
+    def render(
+        self,
+        template: str,
+        *,
+        status: Status,
+        disclaimer: str,
+        session_id: str,
+        answer_id: str,
+        evidence_level: str | None = None,
+        citations: Sequence[Citation] = (),
+        suggestions: Sequence[str] = (),
+        crisis: str | None = None,
+        notes: Sequence[str] = (),
+        trace: dict[str, Any] | None = None,
+        **context: Any,
+    ) -> Reply:
+        ctx = {
+            "status": status.value,
+            "disclaimer": disclaimer,
+            "evidence_level": evidence_level,
+            "citations": citations,
+            "crisis": crisis,
+            "notes": notes,
+            **context,
+        }
+        name = f"{template}.j2"
+        text = self.text_env.get_template(name).render(ctx)
+        html = self.html_env.get_template(name).render(ctx)
+        return Reply(
+            status=status,
+            answer=re.sub(r"\n{3,}", "\n\n", text).strip(),
+            html=html.strip(),
+            evidence_level=evidence_level,
+            disclaimer=disclaimer,
+            citations=tuple(citations),
+            suggestions=tuple(suggestions),
+            session_id=session_id,
+            answer_id=answer_id,
+            template=template,
+            trace=trace or {},
+        )

@@ -1,0 +1,86 @@
+"""Split an Assessment into Passages: section paragraph groups and FAQ pairs."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass
+from typing import Literal
+
+from bot.pages import Assessment
+
+# Paragraphs of one section are grouped up to about this many characters, so a passage
+# stays a readable quote and within the embedding model's 256-token window.
+MAX_PASSAGE_CHARS = 900
+
+
+@dataclass(frozen=True)
+class Passage:
+    id: str
+    assessment_id: str
+    section: str
+    kind: Literal["section", "faq"]
+    text: str
+    question: str | None = None
+    anchor: str | None = None
+
+    @property
+    def embed_text(self) -> str:
+        """Text given to the embedder: the section (or FAQ question) adds context."""
+        head = self.question or self.section
+        return f"{head}\n{self.text}"
+
+    def to_dict(self) -> dict[str, object]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> Passage:
+        return cls(**data)
+
+
+def passage_id(assessment_id: str, section: str, text: str) -> str:
+    payload = "\x1f".join((assessment_id, section, text)).encode()
+    return hashlib.sha256(payload).hexdigest()[:16]
+
+
+def _groups(paragraphs: Iterable[str], limit: int) -> list[str]:
+    groups: list[list[str]] = [[]]
+    size = 0
+    for para in paragraphs:
+        if groups[-1] and size + len(para) > limit:
+            groups.append([])
+            size = 0
+        groups[-1].append(para)
+        size += len(para) + 1
+    return ["\n".join(g) for g in groups if g]
+
+
+def chunk(assessment: Assessment, max_chars: int = MAX_PASSAGE_CHARS) -> list[Passage]:
+    passages: list[Passage] = []
+    for section in assessment.sections:
+        for text in _groups(section.paragraphs, max_chars):
+            passages.append(
+                Passage(
+                    id=passage_id(assessment.id, section.title, text),
+                    assessment_id=assessment.id,
+                    section=section.title,
+                    kind="section",
+                    text=text,
+                    anchor=section.anchor,
+                )
+            )
+    for faq in assessment.faqs:
+        passages.append(
+            Passage(
+                id=passage_id(assessment.id, faq.question, faq.answer),
+                assessment_id=assessment.id,
+                section="Frequently Asked Questions",
+                kind="faq",
+                text=faq.answer,
+                question=faq.question,
+                anchor=faq.anchor,
+            )
+        )
+    # Identical text under the same heading would give the same id twice; keep one.
+    unique = {p.id: p for p in passages}
+    return list(unique.values())

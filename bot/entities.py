@@ -1,0 +1,242 @@
+"""Find the compound and condition a question is about.
+
+The lexicon is built from the corpus (every compound and condition name and its forms),
+plus a staff-editable synonyms file and vocabularies of compounds and conditions the
+corpus may lack: naming one of those must lead to "we have no assessment of X", never
+to the nearest page.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from functools import cache
+from importlib import resources
+from pathlib import Path
+
+from rapidfuzz import fuzz, process
+
+from bot.pages import Assessment
+
+# Route and dose words qualify a compound name but never name one on their own.
+QUALIFIERS = frozenset(
+    [
+        "iv",
+        "intravenous",
+        "oral",
+        "topical",
+        "inhaled",
+        "nasal",
+        "intranasal",
+        "sublingual",
+        "im",
+        "sc",
+        "subcutaneous",
+        "injection",
+        "infusion",
+        "low",
+        "high",
+        "dose",
+        "microdose",
+        "extract",
+        "cream",
+        "patch",
+        "spray",
+    ]
+)
+# Condition heads too generic to identify a condition by themselves.
+GENERIC_HEADS = frozenset(
+    ["syndrome", "disease", "disorder", "condition", "stage", "iv", "chronic", "acute"]
+)
+# A typo is only forgiven in words this long, against forms this similar (0-100).
+FUZZY_MIN_LEN = 5
+FUZZY_CUTOFF = 86
+MAX_NGRAM = 4
+
+
+def _data_lines(name: str) -> list[str]:
+    text = resources.files("bot.data").joinpath(name).read_text(encoding="utf-8")
+    return [ln.strip() for ln in text.splitlines() if ln.strip() and not ln.startswith("#")]
+
+
+def _basic(text: str) -> str:
+    text = unicodedata.normalize("NFKC", text).lower()
+    text = re.sub(r"[’`]", "'", text)
+    text = re.sub(r"'s\b", "", text)
+    return " ".join(re.findall(r"[a-z0-9]+", text))
+
+
+@dataclass(frozen=True)
+class Synonyms:
+    """Variant -> canonical phrase, applied on whole words, longest variant first."""
+
+    pairs: tuple[tuple[str, str], ...]
+
+    @classmethod
+    def parse(cls, lines: Iterable[str]) -> Synonyms:
+        pairs: list[tuple[str, str]] = []
+        for line in lines:
+            canonical, _, variants = line.partition("=")
+            canonical = _basic(canonical)
+            pairs += [(_basic(v), canonical) for v in variants.split(",") if _basic(v)]
+        pairs.sort(key=lambda p: -len(p[0]))
+        return cls(tuple(pairs))
+
+    @classmethod
+    def load(cls, path: Path | None = None) -> Synonyms:
+        if path is None:
+            return cls.parse(_data_lines("synonyms.txt"))
+        return cls.parse(ln for ln in path.read_text().splitlines() if not ln.startswith("#"))
+
+    def apply(self, text: str) -> str:
+        if not self.pairs:
+            return text
+        pattern = _synonym_pattern(self.pairs)
+        mapping = dict(self.pairs)
+        return pattern.sub(lambda m: mapping[m.group(0)], text)
+
+
+@cache
+def _synonym_pattern(pairs: tuple[tuple[str, str], ...]) -> re.Pattern[str]:
+    return re.compile(r"\b(?:" + "|".join(re.escape(v) for v, _ in pairs) + r")\b")
+
+
+def compound_forms(name: str) -> set[str]:
+    """ "Ketamine (IV / Esketamine)" -> ketamine, esketamine, iv ketamine, ..."""
+    main, _, rest = name.partition("(")
+    base = _basic(main)
+    extras = [_basic(p) for p in re.split(r"[/,;]| or ", rest.rstrip(") ")) if _basic(p)]
+    forms = {base, _basic(name)}
+    core = " ".join(w for w in base.split() if w not in QUALIFIERS)
+    if core:
+        forms.add(core)
+    for extra in extras:
+        if all(w in QUALIFIERS for w in extra.split()):
+            forms |= {f"{extra} {core}", f"{core} {extra}"}
+        else:
+            forms.add(extra)
+    return {f for f in forms if f and not all(w in QUALIFIERS for w in f.split())}
+
+
+def condition_forms(name: str) -> set[str]:
+    """ "Stage IV Cancer" -> stage iv cancer, cancer."""
+    base = _basic(name)
+    forms = {base}
+    heads = [w for w in base.split() if w not in GENERIC_HEADS]
+    if heads and len(heads[-1]) >= 4:
+        forms.add(heads[-1])
+    return forms
+
+
+@dataclass(frozen=True)
+class Entities:
+    """Names as written on the corpus pages, and names the corpus lacks."""
+
+    compounds: tuple[str, ...] = ()
+    conditions: tuple[str, ...] = ()
+    unknown_compounds: tuple[str, ...] = ()
+    unknown_conditions: tuple[str, ...] = ()
+
+    @property
+    def empty(self) -> bool:
+        return not (
+            self.compounds or self.conditions or self.unknown_compounds or self.unknown_conditions
+        )
+
+
+@dataclass(frozen=True)
+class _Span:
+    start: int
+    end: int
+    kind: str  # compound | condition | unknown_compound | unknown_condition
+    names: frozenset[str]
+    exact: bool
+
+
+@dataclass
+class Lexicon:
+    synonyms: Synonyms
+    compounds: dict[str, set[str]] = field(default_factory=dict)  # form -> page names
+    conditions: dict[str, set[str]] = field(default_factory=dict)
+    unknown_compounds: set[str] = field(default_factory=set)
+    unknown_conditions: set[str] = field(default_factory=set)
+
+    @classmethod
+    def build(
+        cls,
+        assessments: Iterable[Assessment],
+        synonyms: Synonyms | None = None,
+        vocabulary: bool = True,
+    ) -> Lexicon:
+        lex = cls(synonyms or Synonyms.load())
+        for a in assessments:
+            for form in compound_forms(a.compound):
+                lex.compounds.setdefault(lex.normalise(form), set()).add(a.compound)
+            for form in condition_forms(a.condition):
+                lex.conditions.setdefault(lex.normalise(form), set()).add(a.condition)
+        if vocabulary:
+            known = lex.compounds.keys() | lex.conditions.keys()
+            lex.unknown_compounds = {lex.normalise(n) for n in _data_lines("compounds.txt")} - known
+            lex.unknown_conditions = {
+                lex.normalise(n) for n in _data_lines("conditions.txt")
+            } - known
+        return lex
+
+    def normalise(self, text: str) -> str:
+        return self.synonyms.apply(_basic(text))
+
+    def _spans(self, tokens: Sequence[str]) -> list[_Span]:
+        tables = (
+            ("compound", self.compounds),
+            ("condition", self.conditions),
+        )
+        unknown = (
+            ("unknown_compound", self.unknown_compounds),
+            ("unknown_condition", self.unknown_conditions),
+        )
+        spans: list[_Span] = []
+        for n in range(1, MAX_NGRAM + 1):
+            for i in range(len(tokens) - n + 1):
+                gram = " ".join(tokens[i : i + n])
+                for kind, table in tables:
+                    if gram in table:
+                        spans.append(_Span(i, i + n, kind, frozenset(table[gram]), True))
+                    elif len(gram) >= FUZZY_MIN_LEN and table:
+                        hit = process.extractOne(
+                            gram, table.keys(), scorer=fuzz.ratio, score_cutoff=FUZZY_CUTOFF
+                        )
+                        if hit and len(hit[0]) >= FUZZY_MIN_LEN:
+                            spans.append(_Span(i, i + n, kind, frozenset(table[hit[0]]), False))
+                for kind, names in unknown:
+                    if gram in names:
+                        spans.append(_Span(i, i + n, kind, frozenset({gram}), True))
+        return spans
+
+    def resolve(self, question: str) -> Entities:
+        tokens = self.normalise(question).split()
+        # Longest, exact-first spans win; a shorter span inside a chosen one is dropped
+        # ("breast cancer" is not also "cancer").
+        spans = sorted(self._spans(tokens), key=lambda s: (-(s.end - s.start), not s.exact))
+        taken: set[int] = set()
+        found: dict[str, list[str]] = {
+            "compound": [],
+            "condition": [],
+            "unknown_compound": [],
+            "unknown_condition": [],
+        }
+        for span in spans:
+            cells = set(range(span.start, span.end))
+            if cells & taken:
+                continue
+            taken |= cells
+            for name in sorted(span.names):
+                if name not in found[span.kind]:
+                    found[span.kind].append(name)
+        return Entities(
+            compounds=tuple(found["compound"]),
+            conditions=tuple(found["condition"]),
+            unknown_compounds=tuple(found["unknown_compound"]),
+            unknown_conditions=tuple(found["unknown_condition"]),
+        )

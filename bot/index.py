@@ -1,0 +1,280 @@
+"""The FAISS index with its passages and manifest, written atomically and verified on load.
+
+Layout of the index folder:
+
+    CURRENT                  name of the active build (replaced atomically)
+    builds/<name>/           vectors.faiss, passages.jsonl, assessments.json, manifest.json
+
+A build is written into `builds/<name>.tmp-<pid>`, fsynced, renamed, and only then is
+CURRENT switched; a crash at any point leaves the previous index (or none) in place.
+The manifest records a SHA-256 for every file, so a truncated or altered file is caught.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import faiss
+import numpy as np
+
+from bot.chunks import Passage, chunk
+from bot.embedding import Embedder
+from bot.pages import Assessment
+
+FORMAT_VERSION = 1
+CURRENT = "CURRENT"
+BUILDS = "builds"
+FILES = ("vectors.faiss", "passages.jsonl", "assessments.json")
+BATCH = 64
+KEEP_BUILDS = 2
+
+
+class IndexUnavailable(Exception):
+    """The index cannot be used; the message says why and what to do."""
+
+
+class IndexMissing(IndexUnavailable):
+    pass
+
+
+class IndexCorrupt(IndexUnavailable):
+    pass
+
+
+@dataclass(frozen=True)
+class Manifest:
+    format_version: int
+    model: str
+    dims: int
+    corpus_hash: str
+    built_at: str
+    assessments: int
+    passages: int
+    files: dict[str, str]
+
+    @property
+    def digest(self) -> str:
+        """Hash of the whole manifest: names this exact index (for audit records)."""
+        payload = json.dumps(asdict(self), sort_keys=True).encode()
+        return hashlib.sha256(payload).hexdigest()[:16]
+
+
+class Index:
+    """A loaded index: passages in FAISS row order plus their assessments."""
+
+    def __init__(
+        self,
+        path: Path,
+        manifest: Manifest,
+        assessments: Sequence[Assessment],
+        passages: Sequence[Passage],
+        vectors: faiss.Index,
+    ) -> None:
+        self.path = path
+        self.manifest = manifest
+        self.assessments = {a.id: a for a in assessments}
+        self.passages = list(passages)
+        self.faiss = vectors
+        rows: dict[str, list[int]] = {}
+        for row, passage in enumerate(self.passages):
+            rows.setdefault(passage.assessment_id, []).append(row)
+        self._rows = {k: np.asarray(v, dtype=np.int64) for k, v in rows.items()}
+
+    def rows_of(self, assessment_id: str) -> np.ndarray:
+        return self._rows.get(assessment_id, np.zeros(0, dtype=np.int64))
+
+    def search(
+        self, query: np.ndarray, k: int, assessment_ids: Sequence[str] | None = None
+    ) -> list[tuple[Passage, float]]:
+        """Top-k passages by cosine similarity, optionally only from some assessments."""
+        query = np.asarray(query, dtype=np.float32).reshape(1, -1)
+        if assessment_ids is None:
+            k = min(k, self.faiss.ntotal)
+            if k == 0:
+                return []
+            scores, rows = self.faiss.search(query, k)
+            return [
+                (self.passages[r], float(s)) for r, s in zip(rows[0], scores[0], strict=True)
+                if r >= 0
+            ]
+        # Scoped search scores only the scope's rows, so its cost does not grow with the
+        # rest of the corpus.
+        rows = np.concatenate([self.rows_of(a) for a in assessment_ids] or [np.zeros(0, "i8")])
+        if rows.size == 0:
+            return []
+        vectors = np.vstack([self.faiss.reconstruct(int(r)) for r in rows])
+        scores = vectors @ query[0]
+        order = np.argsort(-scores)[:k]
+        return [(self.passages[int(rows[i])], float(scores[i])) for i in order]
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _fsync_write(path: Path, data: bytes) -> None:
+    with path.open("wb") as fh:
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def embed_passages(
+    passages: Sequence[Passage],
+    embedder: Embedder,
+    progress: Callable[[int], None] | None = None,
+) -> np.ndarray:
+    out = np.zeros((len(passages), embedder.dim), dtype=np.float32)
+    for start in range(0, len(passages), BATCH):
+        batch = passages[start : start + BATCH]
+        out[start : start + len(batch)] = embedder.encode([p.embed_text for p in batch])
+        if progress:
+            progress(len(batch))
+    return out
+
+
+def build(
+    assessments: Sequence[Assessment],
+    embedder: Embedder,
+    index_dir: Path,
+    corpus_hash: str,
+    progress: Callable[[int], None] | None = None,
+    on_passages: Callable[[int], None] | None = None,
+) -> Index:
+    """Embed every passage and publish a new index atomically; returns it loaded."""
+    passages = [p for a in assessments for p in chunk(a)]
+    if on_passages:
+        on_passages(len(passages))
+    vectors = embed_passages(passages, embedder, progress)
+    flat = faiss.IndexFlatIP(embedder.dim)
+    if len(passages):
+        flat.add(vectors)
+
+    builds = index_dir / BUILDS
+    builds.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.now(UTC)
+    name = f"{stamp:%Y%m%dT%H%M%S%f}-{corpus_hash[:8]}"
+    tmp = builds / f"{name}.tmp-{os.getpid()}"
+    tmp.mkdir()
+    try:
+        faiss.write_index(flat, str(tmp / "vectors.faiss"))
+        lines = "".join(json.dumps(p.to_dict(), ensure_ascii=False) + "\n" for p in passages)
+        _fsync_write(tmp / "passages.jsonl", lines.encode())
+        records = [a.to_dict() for a in assessments]
+        _fsync_write(tmp / "assessments.json", json.dumps(records, ensure_ascii=False).encode())
+        manifest = Manifest(
+            format_version=FORMAT_VERSION,
+            model=embedder.name,
+            dims=embedder.dim,
+            corpus_hash=corpus_hash,
+            built_at=stamp.isoformat(timespec="seconds"),
+            assessments=len(assessments),
+            passages=len(passages),
+            files={f: _sha256(tmp / f) for f in FILES},
+        )
+        _fsync_write(tmp / "manifest.json", json.dumps(asdict(manifest), indent=2).encode())
+        _fsync_dir(tmp)
+        final = builds / name
+        tmp.rename(final)
+        _fsync_dir(builds)
+        pointer = index_dir / f"{CURRENT}.tmp-{os.getpid()}"
+        _fsync_write(pointer, name.encode())
+        os.replace(pointer, index_dir / CURRENT)
+        _fsync_dir(index_dir)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    _prune(builds, keep=name)
+    return Index(final, manifest, assessments, passages, flat)
+
+
+def _prune(builds: Path, keep: str) -> None:
+    """Keep the newest builds (a running server may still read the previous one)."""
+    done = sorted((p for p in builds.iterdir() if ".tmp-" not in p.name), reverse=True)
+    for old in done[KEEP_BUILDS:]:
+        if old.name != keep:
+            shutil.rmtree(old, ignore_errors=True)
+    hour_ago = time.time() - 3600
+    for stale in builds.glob("*.tmp-*"):
+        if stale.stat().st_mtime < hour_ago:
+            shutil.rmtree(stale, ignore_errors=True)
+
+
+def current_build(index_dir: Path) -> Path:
+    pointer = index_dir / CURRENT
+    if not pointer.exists():
+        raise IndexMissing(f"no index in {index_dir}: run `bot build`")
+    name = pointer.read_text().strip()
+    path = index_dir / BUILDS / name
+    if not name or "/" in name or not path.is_dir():
+        raise IndexCorrupt(f"{pointer} names a build that does not exist ({name!r})")
+    return path
+
+
+def read_manifest(index_dir: Path) -> Manifest:
+    path = current_build(index_dir) / "manifest.json"
+    try:
+        data = json.loads(path.read_text())
+        manifest = Manifest(**data)
+    except (OSError, ValueError, TypeError) as exc:
+        raise IndexCorrupt(f"{path} is unreadable: {exc}") from exc
+    if manifest.format_version != FORMAT_VERSION:
+        raise IndexCorrupt(f"{path} has format {manifest.format_version}, need {FORMAT_VERSION}")
+    return manifest
+
+
+def is_current(index_dir: Path, corpus_hash: str, model: str) -> bool:
+    """True when an index exists and was built from this corpus with this model."""
+    try:
+        manifest = read_manifest(index_dir)
+    except IndexMissing:
+        return False
+    return manifest.corpus_hash == corpus_hash and manifest.model == model
+
+
+def load(index_dir: Path) -> Index:
+    """Load the current index, verifying every file against the manifest."""
+    manifest = read_manifest(index_dir)
+    path = current_build(index_dir)
+    for name, expected in manifest.files.items():
+        file = path / name
+        if not file.exists():
+            raise IndexCorrupt(f"{file} is missing: rebuild with `bot build`")
+        if _sha256(file) != expected:
+            raise IndexCorrupt(f"{file} does not match its manifest (truncated or altered): "
+                               "rebuild with `bot build`")
+    try:
+        vectors = faiss.read_index(str(path / "vectors.faiss"))
+        passages = [
+            Passage.from_dict(json.loads(line))
+            for line in (path / "passages.jsonl").read_text().splitlines()
+            if line
+        ]
+        assessments = [
+            Assessment.from_dict(a) for a in json.loads((path / "assessments.json").read_text())
+        ]
+    except (RuntimeError, ValueError, KeyError, TypeError) as exc:
+        raise IndexCorrupt(f"{path} is unreadable: {exc}") from exc
+    if vectors.ntotal != len(passages) or vectors.d != manifest.dims:
+        raise IndexCorrupt(f"{path}: vectors and passages disagree; rebuild with `bot build`")
+    return Index(path, manifest, assessments, passages, vectors)

@@ -1,0 +1,549 @@
+"""Parse assessment pages (.txt, .md, .html) into `Assessment` records.
+
+Every format is first reduced to a flat list of `Block`s (headings and paragraphs in
+reading order); one assembler then finds the title, sections, evidence level, mechanism,
+FAQ pairs and disclaimer, so the three formats cannot drift apart.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import re
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import yaml
+from bs4 import BeautifulSoup, NavigableString, PageElement, Tag
+from bs4.element import PreformattedString
+from markdown_it import MarkdownIt
+
+log = logging.getLogger(__name__)
+
+PAGE_SUFFIXES = frozenset({".txt", ".md", ".markdown", ".html", ".htm"})
+DEFAULT_MAX_PAGE_BYTES = 2_000_000
+
+
+@dataclass(frozen=True)
+class Section:
+    """One headed part of a page. Text before the first heading is "Introduction"."""
+
+    title: str
+    paragraphs: tuple[str, ...]
+    anchor: str | None = None
+
+
+@dataclass(frozen=True)
+class FAQ:
+    question: str
+    answer: str
+    anchor: str | None = None
+
+
+@dataclass(frozen=True)
+class Assessment:
+    """One compound x condition page. `id` is a hash of the parsed content."""
+
+    source: str
+    title: str
+    compound: str
+    condition: str
+    evidence_level: str
+    mechanism: tuple[str, ...]
+    sections: tuple[Section, ...]
+    faqs: tuple[FAQ, ...]
+    disclaimer: str | None
+    url: str | None
+    byline: str | None = None
+    id: str = field(default="", compare=False)
+
+    def __post_init__(self) -> None:
+        if not self.id:
+            object.__setattr__(self, "id", content_id(self))
+
+    def to_dict(self) -> dict[str, object]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> Assessment:
+        return cls(
+            source=data["source"],
+            title=data["title"],
+            compound=data["compound"],
+            condition=data["condition"],
+            evidence_level=data["evidence_level"],
+            mechanism=tuple(data["mechanism"]),
+            sections=tuple(
+                Section(s["title"], tuple(s["paragraphs"]), s.get("anchor"))
+                for s in data["sections"]
+            ),
+            faqs=tuple(FAQ(f["question"], f["answer"], f.get("anchor")) for f in data["faqs"]),
+            disclaimer=data["disclaimer"],
+            url=data["url"],
+            byline=data.get("byline"),
+            id=data["id"],
+        )
+
+    def section(self, title_prefix: str) -> Section | None:
+        prefix = title_prefix.lower()
+        return next((s for s in self.sections if s.title.lower().startswith(prefix)), None)
+
+
+def content_id(assessment: Assessment) -> str:
+    """Stable id from what the page says (not where the file lives)."""
+    data = asdict(assessment)
+    data.pop("id")
+    data.pop("source")
+    payload = json.dumps(data, sort_keys=True, ensure_ascii=False).encode()
+    return hashlib.sha256(payload).hexdigest()[:16]
+
+
+class PageError(ValueError):
+    """A page that cannot be used; message names the file and what is wrong."""
+
+    def __init__(self, source: str, reason: str) -> None:
+        super().__init__(f"{source}: {reason}")
+        self.source = source
+        self.reason = reason
+
+    def __reduce__(self) -> tuple[type[PageError], tuple[str, str]]:
+        # The default pickling replays args=(message,), which this __init__ cannot take.
+        return (PageError, (self.source, self.reason))
+
+
+@dataclass(frozen=True)
+class PageProblem:
+    source: str
+    reason: str
+
+
+@dataclass
+class CorpusLoad:
+    assessments: list[Assessment]
+    problems: list[PageProblem]
+
+
+@dataclass(frozen=True)
+class Block:
+    """A heading (level >= 1) or a paragraph (level 0), in reading order."""
+
+    text: str
+    level: int = 0
+    anchor: str | None = None
+
+    @property
+    def is_heading(self) -> bool:
+        return self.level > 0
+
+
+FORMATS = {".txt": "txt", ".md": "md", ".markdown": "md", ".html": "html", ".htm": "html"}
+
+TITLE_FORM = "<Compound> for <Condition>: Evidence Level Assessment"
+TITLE_RE = re.compile(r"(?P<subject>.+?)\s*:\s*evidence level assessment\b", re.IGNORECASE)
+FOR_RE = re.compile(r"\s+for\s+", re.IGNORECASE)
+CLASSIFICATION_RE = re.compile(r"current evidence classification\s*:\s*(?P<pair>.+)", re.I)
+EVIDENCE_LEVEL_RE = re.compile(r"evidence level\s*:\s*(?P<value>.*)", re.IGNORECASE)
+MECHANISM_RE = re.compile(r"\boperates via\s*:\s*(?P<items>.+)", re.IGNORECASE)
+DISCLAIMER_RE = re.compile(r"medical disclaimer\s*:", re.IGNORECASE)
+FAQ_HEADING_RE = re.compile(r"(frequently asked questions|faqs?)\b", re.IGNORECASE)
+# A call to action pointing at a site, report or newsletter; anchored at the start so
+# ordinary sentences that merely mention a website are kept.
+MARKETING_RE = re.compile(
+    r"(get|try|order|subscribe|sign up|download|visit)\b.*"
+    r"(\b[\w-]+\.(ai|com|org|io|net)\b|\breports?\b|\bnewsletters?\b)",
+    re.IGNORECASE,
+)
+MAX_MARKETING_CHARS = 200
+
+# .txt headings: the page template's own headings (optionally followed by ": ..." or
+# "(...)"), plus a cautious heuristic in _looks_like_txt_heading.
+KNOWN_TXT_HEADING_RE = re.compile(
+    r"(evidence hierarchy overview|current evidence classification|mechanistic evidence"
+    r"|what this evidence level means for patients|how evidence levels evolve"
+    r"|frequently asked questions)\s*($|[:(\-–—])",
+    re.IGNORECASE,
+)
+LIST_ITEM_RE = re.compile(r"\s*(?:[-*+•·▪◦‣]|\(?\d{1,3}[.)])\s+(?P<text>\S.*)")
+
+DROP_TAGS = frozenset(
+    "script style noscript template nav header footer aside form iframe svg button".split()  # noqa: SIM905
+)
+CHROME_RE = re.compile(
+    "cookie|consent|banner|newsletter|subscribe|share|social|breadcrumb|menu|navbar"
+    "|popup|modal|advert|promo",
+    re.IGNORECASE,
+)
+# Never dropped for a class/id match: themes put e.g. "cookie-consent" on <body>.
+CONTENT_ROOTS = frozenset({"html", "body", "main", "article"})
+HEADING_TAGS = {f"h{n}": n for n in range(1, 7)}
+# Elements whose start and end break paragraphs; everything else is inline text.
+BLOCK_TAGS = frozenset(
+    "p li dt dd blockquote summary td th div section ul ol dl table tr thead tbody tfoot details"  # noqa: SIM905
+    " figure figcaption pre main article body hr caption address".split()
+)
+
+
+def _clean(text: str) -> str:
+    return " ".join(text.split())
+
+
+# --- files --------------------------------------------------------------------------
+
+
+def corpus_files(corpus_dir: Path) -> list[Path]:
+    """Page files under `corpus_dir`, sorted by relative path; hidden files/dirs skipped."""
+    if not corpus_dir.is_dir():
+        raise FileNotFoundError(f"corpus directory not found: {corpus_dir}")
+    found = [
+        p
+        for p in corpus_dir.rglob("*")
+        if p.suffix.lower() in PAGE_SUFFIXES
+        and not any(part.startswith(".") for part in p.relative_to(corpus_dir).parts)
+        and p.is_file()
+    ]
+    return sorted(found, key=lambda p: p.relative_to(corpus_dir).as_posix())
+
+
+def corpus_hash(corpus_dir: Path) -> str:
+    """Fingerprint of every page's relative path and bytes (index staleness check)."""
+    digest = hashlib.sha256()
+    for path in corpus_files(corpus_dir):
+        rel = path.relative_to(corpus_dir).as_posix()
+        digest.update(f"{rel}\0{hashlib.sha256(path.read_bytes()).hexdigest()}\n".encode())
+    return digest.hexdigest()
+
+
+def parse_page(
+    path: Path, *, source: str | None = None, max_bytes: int = DEFAULT_MAX_PAGE_BYTES
+) -> Assessment:
+    source = source or path.name
+    fmt = FORMATS.get(path.suffix.lower())
+    if fmt is None:
+        raise PageError(source, f"unsupported file type {path.suffix or '(none)'!r}")
+    try:
+        size = path.stat().st_size  # checked before reading so a huge file is never loaded
+        if size > max_bytes:
+            raise PageError(source, f"file is {size} bytes, over the {max_bytes}-byte limit")
+        data = path.read_bytes()
+    except OSError as exc:
+        raise PageError(source, f"cannot read file ({exc.strerror or exc})") from exc
+    if len(data) > max_bytes:  # the file grew between stat and read
+        raise PageError(source, f"file is {len(data)} bytes, over the {max_bytes}-byte limit")
+    bom = 3 if data.startswith(b"\xef\xbb\xbf") else 0
+    try:
+        text = data[bom:].decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise PageError(source, f"not valid UTF-8 text (byte {exc.start + bom})") from exc
+    return parse_text(text, fmt, source)
+
+
+def parse_text(text: str, fmt: str, source: str) -> Assessment:
+    if fmt not in set(FORMATS.values()):
+        raise PageError(source, f"unsupported format {fmt!r}")
+    text = text.removeprefix("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
+    if not text.strip():
+        raise PageError(source, "empty file")
+    url: str | None = None
+    fallback_title: str | None = None
+    if fmt == "txt":
+        blocks = _txt_blocks(text)
+    elif fmt == "md":
+        meta, body = _front_matter(text, source)
+        blocks, _, fallback_title = _html_blocks(MarkdownIt("commonmark").render(body))
+        raw_url = meta.get("url") or meta.get("canonical_url")
+        url = (raw_url.strip() or None) if isinstance(raw_url, str) else None
+        if isinstance(meta.get("title"), str):
+            fallback_title = meta["title"]
+    else:
+        blocks, url, fallback_title = _html_blocks(text)
+    return _assemble(blocks, source, url, fallback_title)
+
+
+def load_corpus(corpus_dir: Path, *, max_bytes: int = DEFAULT_MAX_PAGE_BYTES) -> CorpusLoad:
+    """Parse every page; a bad page becomes a PageProblem (and a warning), never an error."""
+    result = CorpusLoad(assessments=[], problems=[])
+    seen: dict[tuple[str, str], str] = {}
+    for path in corpus_files(corpus_dir):
+        source = path.relative_to(corpus_dir).as_posix()
+        try:
+            page = parse_page(path, source=source, max_bytes=max_bytes)
+            key = (page.compound.casefold(), page.condition.casefold())
+            if key in seen:
+                raise PageError(source, f"duplicate of {seen[key]}")
+        except PageError as exc:
+            log.warning("skipping corpus page %s: %s", exc.source, exc.reason)
+            result.problems.append(PageProblem(exc.source, exc.reason))
+            continue
+        seen[key] = source
+        result.assessments.append(page)
+    return result
+
+
+# --- format readers: text -> blocks ----------------------------------------------------
+
+
+def _looks_like_txt_heading(line: str) -> bool:
+    # Deliberately strict: a false heading would split a section in two.
+    return (
+        len(line) <= 80
+        and len(line.split()) <= 10
+        and line[0].isupper()
+        and ":" not in line
+        and not line.endswith((".", "?", "!", ";", ","))
+        and not line.lower().startswith("by ")
+        and not LIST_ITEM_RE.match(line)
+        and not MARKETING_RE.match(line)
+    )
+
+
+def _txt_blocks(text: str) -> list[Block]:
+    chunks: list[list[str]] = [[]]
+    for line in text.split("\n"):
+        if line.strip():
+            chunks[-1].append(line.rstrip())
+        elif chunks[-1]:
+            chunks.append([])
+    blocks: list[Block] = []
+    for i, chunk in enumerate(c for c in chunks if c):
+        first = chunk[0].strip()
+        # A short line right after a question is its answer ("Not yet"), never a heading.
+        after_question = bool(blocks) and blocks[-1].text.endswith("?")
+        if i == 0:  # the title, by the page template
+            blocks.append(Block(_clean(first), level=1))
+            chunk = chunk[1:]
+        elif KNOWN_TXT_HEADING_RE.match(first) or (
+            len(chunk) == 1 and not after_question and _looks_like_txt_heading(first)
+        ):
+            blocks.append(Block(_clean(first), level=2))
+            chunk = chunk[1:]
+        blocks.extend(Block(p) for p in _txt_paragraphs(chunk))
+    return blocks
+
+
+def _txt_paragraphs(lines: list[str]) -> list[str]:
+    """Each list item is its own paragraph; other lines continue the current one."""
+    paragraphs: list[list[str]] = []
+    in_item = False
+    for line in lines:
+        item = LIST_ITEM_RE.fullmatch(line)
+        # A one-line question ends its paragraph so the answer below it stays separate.
+        closed = not paragraphs or (len(paragraphs[-1]) == 1 and paragraphs[-1][0].endswith("?"))
+        if item or closed or (in_item and not line[:1].isspace()):
+            paragraphs.append([item["text"] if item else line])
+        else:
+            paragraphs[-1].append(line)
+        in_item = item is not None or (in_item and line[:1].isspace())
+    return [_clean(" ".join(p)) for p in paragraphs]
+
+
+def _front_matter(text: str, source: str) -> tuple[dict[str, object], str]:
+    if not text.startswith("---\n"):
+        return {}, text
+    end = re.search(r"^---[ \t]*$", text[4:], re.MULTILINE)
+    if end is None:
+        return {}, text
+    try:
+        meta = yaml.safe_load(text[4 : 4 + end.start()])
+    except yaml.YAMLError as exc:
+        raise PageError(source, f"invalid YAML front matter ({exc.__class__.__name__})") from exc
+    return (meta if isinstance(meta, dict) else {}), text[4 + end.end() :]
+
+
+def _is_chrome(tag: Tag) -> bool:
+    if tag.name in DROP_TAGS:
+        return not (tag.name == "header" and tag.find_parent(["main", "article"]))
+    if tag.name in CONTENT_ROOTS:
+        return False
+    marks = " ".join([str(tag.get("id") or ""), *tag.get_attribute_list("class")])
+    return bool(CHROME_RE.search(marks))
+
+
+def _html_blocks(html: str) -> tuple[list[Block], str | None, str | None]:
+    """HTML -> (blocks, canonical url, <title> text)."""
+    soup = BeautifulSoup(html, "html.parser")
+    link = soup.find(lambda t: t.name == "link" and "canonical" in t.get_attribute_list("rel"))
+    og = soup.find("meta", attrs={"property": "og:url"})
+    raw_url = (link.get("href") if link else None) or (og.get("content") if og else None)
+    url = (raw_url.strip() or None) if isinstance(raw_url, str) else None
+    title = _clean(soup.title.get_text()) if soup.title else None
+    if soup.head:
+        soup.head.decompose()
+    for tag in soup.find_all(True):
+        if not tag.decomposed and _is_chrome(tag):
+            tag.decompose()
+    root = soup.find("main") or soup.find("article") or soup.body or soup
+    return _walk(root), url, title
+
+
+def _inline_text(tag: Tag) -> str:
+    parts = [
+        " " if isinstance(node, Tag) else str(node)
+        for node in tag.descendants
+        if (isinstance(node, Tag) and (node.name == "br" or node.name in BLOCK_TAGS))
+        or (isinstance(node, NavigableString) and not isinstance(node, PreformattedString))
+    ]
+    return _clean("".join(parts))
+
+
+def _walk(root: Tag | BeautifulSoup) -> list[Block]:
+    """Depth-first without recursion (deep nesting must not crash the loader).
+
+    Text accumulates until a block element starts or ends, so nested paragraphs
+    (li > p, blockquote > p) are emitted once each and inline markup adds no spaces.
+    """
+    blocks: list[Block] = []
+    buffer: list[str] = []
+
+    def flush() -> None:
+        text = _clean("".join(buffer))
+        buffer.clear()
+        if text:
+            blocks.append(Block(text))
+
+    stack: list[PageElement | None] = [root]  # None marks the end of a block element
+    while stack:
+        node = stack.pop()
+        if node is None:
+            flush()
+        elif isinstance(node, NavigableString):
+            if not isinstance(node, PreformattedString):  # comments, doctype, CDATA
+                buffer.append(str(node))
+        elif isinstance(node, Tag):
+            if node.name in HEADING_TAGS:
+                flush()
+                section = node.find_parent("section", id=True)
+                anchor = node.get("id") or (section.get("id") if section else None)
+                if text := _inline_text(node):
+                    blocks.append(Block(text, HEADING_TAGS[node.name], str(anchor or "") or None))
+            elif node.name == "br":
+                buffer.append(" ")
+            else:
+                if node.name in BLOCK_TAGS:
+                    flush()
+                    stack.append(None)
+                stack.extend(reversed(node.contents))
+    flush()
+    return blocks
+
+
+# --- assembler: blocks -> Assessment -------------------------------------------------
+
+
+def _match_title(text: str | None) -> re.Match[str] | None:
+    if not text:
+        return None
+    match = TITLE_RE.match(_clean(text))
+    return match if match and FOR_RE.search(match["subject"]) else None
+
+
+def _split_subject(subject: str, blocks: list[Block]) -> tuple[str, str]:
+    """Compound/condition, preferring the classification heading's explicit "+" split."""
+    for block in blocks:
+        heading = CLASSIFICATION_RE.match(block.text) if block.is_heading else None
+        if heading:
+            pair = heading["pair"]
+            for plus in re.finditer(r"\s+\+\s+", pair):
+                compound, condition = pair[: plus.start()], pair[plus.end() :]
+                if f"{compound} for {condition}".casefold() == subject.casefold():
+                    return compound, condition
+    compound, condition = FOR_RE.split(subject, maxsplit=1)
+    return compound, condition
+
+
+def _mechanism(sections: list[Section]) -> tuple[str, ...]:
+    for section in sections:
+        if not section.title.lower().startswith("mechanistic evidence"):
+            continue
+        for paragraph in section.paragraphs:
+            if match := MECHANISM_RE.search(paragraph):
+                # Stop at the end of the sentence when more prose follows the list.
+                items = re.split(r"\.\s+(?=[A-Z])", match["items"], maxsplit=1)[0]
+                return tuple(i.strip().rstrip(".").strip() for i in items.split(";") if i.strip())
+    return ()
+
+
+def _split_sections(blocks: list[Block]) -> tuple[list[Section], list[FAQ]]:
+    sections: list[Section] = []
+    faqs: list[FAQ] = []
+    title, anchor, paragraphs = "Introduction", None, []
+    faq_level: int | None = None  # heading level of the FAQ section we are inside
+    question: Block | None = None
+    answer: list[str] = []
+
+    def close_question() -> None:
+        if question and answer:
+            faqs.append(FAQ(question.text, "\n".join(answer), question.anchor))
+
+    for block in blocks:
+        if faq_level is not None:
+            if block.text.endswith("?"):
+                close_question()
+                question, answer = block, []
+                continue
+            if not block.is_heading:
+                if question:
+                    answer.append(block.text)
+                continue
+            if block.level > faq_level:  # a sub-heading inside the FAQ: not content
+                continue
+            close_question()
+            faq_level, question = None, None
+        if block.is_heading:
+            if paragraphs:
+                sections.append(Section(title, tuple(paragraphs), anchor))
+            title, anchor, paragraphs = block.text, block.anchor, []
+            if FAQ_HEADING_RE.match(block.text):
+                faq_level = block.level
+        else:
+            paragraphs.append(block.text)
+    close_question()
+    if paragraphs:
+        sections.append(Section(title, tuple(paragraphs), anchor))
+    return sections, faqs
+
+
+def _assemble(
+    blocks: list[Block], source: str, url: str | None, fallback_title: str | None
+) -> Assessment:
+    start = next((i for i, b in enumerate(blocks) if b.level == 1 and _match_title(b.text)), None)
+    match = _match_title(blocks[start].text) if start is not None else _match_title(fallback_title)
+    if match is None:
+        raise PageError(source, f"no title of the form {TITLE_FORM!r}")
+    title = match[0]
+    body = [
+        b
+        for b in blocks[(start + 1 if start is not None else 0) :]
+        if b.text.casefold() != title.casefold()  # the template repeats the title
+        and not (len(b.text) <= MAX_MARKETING_CHARS and MARKETING_RE.match(b.text))
+    ]
+
+    disclaimers = [b for b in body if not b.is_heading and DISCLAIMER_RE.match(b.text)]
+    body = [b for b in body if b not in disclaimers]
+    first_heading = next((i for i, b in enumerate(body) if b.is_heading), len(body))
+    byline = next((b for b in body[:first_heading] if b.text.startswith("By ")), None)
+    body = [b for b in body if b is not byline]
+
+    level = next(
+        (m for b in body if not b.is_heading and (m := EVIDENCE_LEVEL_RE.match(b.text))), None
+    )
+    if level is None:
+        raise PageError(source, "no 'Evidence level:' line")
+    if not level["value"].strip():
+        raise PageError(source, "empty 'Evidence level:' line")
+
+    compound, condition = _split_subject(match["subject"], body)
+    sections, faqs = _split_sections(body)
+    return Assessment(
+        source=source,
+        title=title,
+        compound=compound.strip(),
+        condition=condition.strip(),
+        evidence_level=level["value"].strip(),
+        mechanism=_mechanism(sections),
+        sections=tuple(sections),
+        faqs=tuple(faqs),
+        disclaimer=disclaimers[0].text if disclaimers else None,
+        url=url,
+        byline=byline.text if byline else None,
+    )

@@ -1,0 +1,145 @@
+"""From a question to the assessments it may be about and their best passages.
+
+Entities first: a question is only ever answered from the assessments whose compound
+and condition fit what it names. Within those, dense scores rank passages, and the
+question's intent (mechanism, trials, ...) routes to the matching section or FAQ pair.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from bot.chunks import Passage
+from bot.embedding import Embedder
+from bot.entities import Entities, Lexicon
+from bot.index import Index
+from bot.pages import Assessment
+
+# Checked in order: the first intent whose question pattern matches wins.
+INTENTS: tuple[tuple[str, str], ...] = (
+    ("hierarchy", r"\bhierarch|\blevels of evidence\b|\bwhat do (the )?(evidence )?levels "
+     r"mean|\blevel [1-5]\b|\bmeta[- ]?analys|\bcase reports?\b|\bpreclinical\b"),
+    ("mechanism", r"\bhow (does|do|would|might|could|can|is) \w+(\s\w+){0,6}? (work|act)|"
+     r"\bmechanis|\bmode of action\b|\bpathways?\b|\breceptors?\b|\bhow it works\b|"
+     r"\bwhat does \w+(\s\w+){0,4}? do\b|\bbiolog"),
+    ("trials", r"\btrials?\b|\benrol|\bstud(y|ies) (going on|ongoing|recruiting)\b|"
+     r"\bclinicaltrials"),
+    ("consider", r"\bconsider|\bstrong enough\b|\bworth (trying|it|a try)\b|\bright for me\b"),
+    ("meaning", r"\bmean(s|ing)? for (me|patients|us|my)\b|\bwhat does (this|that|it|the "
+     r"(evidence|level|rating|classification)( level)?) mean\b|\bin practice\b"),
+    ("evolve", r"\bchang(e|es|ing)\b|\bevolv|\bimprov|\bfuture\b|\bupdat|\bover time\b|"
+     r"\bnew (evidence|research|studies)\b"),
+    ("evidence_level", r"\bevidence\b|\blevel\b|\bgrade\b|\brating\b|\bclassif|"
+     r"\bhow (strong|good|solid|reliable)\b|\bproven\b|\bany good\b|\beffective|\bwork\b|"
+     r"\bworks\b|\bhelp|\bresearch\b|\bstudies\b|\bdata\b"),
+)
+_INTENT_RE = [(name, re.compile(p)) for name, p in INTENTS]
+
+# Where each intent's answer lives on a page: a section title prefix or an FAQ question
+# pattern (tried in order).
+TARGETS: dict[str, tuple[str, ...]] = {
+    "hierarchy": ("section:Evidence Hierarchy",),
+    "mechanism": ("section:Mechanis",),
+    "trials": ("faq:trial", "section:How Evidence Levels Evolve"),
+    "consider": ("faq:consider|strong enough", "section:What This Evidence Level Means"),
+    "meaning": ("section:What This Evidence Level Means",),
+    "evolve": ("section:How Evidence Levels Evolve",),
+    "evidence_level": ("section:Current Evidence Classification", "faq:grade|level"),
+}
+
+
+def intent_of(question: str) -> str:
+    text = question.lower()
+    for name, pattern in _INTENT_RE:
+        if pattern.search(text):
+            return name
+    return "general"
+
+
+def _fits(passage: Passage, target: str) -> bool:
+    kind, _, pattern = target.partition(":")
+    if kind == "section":
+        return passage.kind == "section" and passage.section.lower().startswith(pattern.lower())
+    return passage.kind == "faq" and bool(re.search(pattern, (passage.question or "").lower()))
+
+
+@dataclass(frozen=True)
+class Hit:
+    passage: Passage
+    assessment: Assessment
+    score: float  # cosine similarity of the question to the passage
+    on_target: bool = False  # the passage is where the question's intent is answered
+
+
+class Retriever:
+    def __init__(self, index: Index, embedder: Embedder, lexicon: Lexicon, top_k: int = 5):
+        self.index = index
+        self.embedder = embedder
+        self.lexicon = lexicon
+        self.top_k = top_k
+
+    def entities(self, question: str) -> Entities:
+        return self.lexicon.resolve(question)
+
+    def candidates(self, entities: Entities) -> list[Assessment]:
+        """Assessments whose compound and condition fit every half the question names."""
+        if not (entities.compounds or entities.conditions):
+            return []
+        return sorted(
+            (
+                a
+                for a in self.index.assessments.values()
+                if (not entities.compounds or a.compound in entities.compounds)
+                and (not entities.conditions or a.condition in entities.conditions)
+            ),
+            key=lambda a: a.title,
+        )
+
+    def covering(self, compound: str | None = None, condition: str | None = None) -> list[
+        Assessment
+    ]:
+        return sorted(
+            (
+                a
+                for a in self.index.assessments.values()
+                if (compound is None or a.compound == compound)
+                and (condition is None or a.condition == condition)
+            ),
+            key=lambda a: a.title,
+        )
+
+    def embed(self, question: str) -> np.ndarray:
+        return self.embedder.encode([question])[0]
+
+    def search(
+        self,
+        question: str,
+        assessments: Sequence[Assessment],
+        intent: str,
+        top_k: int | None = None,
+        query: np.ndarray | None = None,
+    ) -> list[Hit]:
+        """Passages of these assessments, on-target sections first, then by similarity."""
+        query = self.embed(question) if query is None else query
+        found = self.index.search(query, 10_000, [a.id for a in assessments])
+        targets = TARGETS.get(intent, ())
+
+        def rank(item: tuple[Passage, float]) -> tuple[int, float]:
+            passage, score = item
+            hits = [i for i, t in enumerate(targets) if _fits(passage, t)]
+            return (min(hits) if hits else len(targets), -score)
+
+        ordered = sorted(found, key=rank)[: top_k or self.top_k]
+        return [
+            Hit(p, self.index.assessments[p.assessment_id], s, rank((p, s))[0] < len(targets))
+            for p, s in ordered
+        ]
+
+    def nearest(self, question: str, top_k: int | None = None) -> list[Hit]:
+        """Whole-index search; used only to suggest questions, never to answer."""
+        found = self.index.search(self.embed(question), top_k or self.top_k)
+        return [Hit(p, self.index.assessments[p.assessment_id], s) for p, s in found]

