@@ -275,6 +275,10 @@ def load_corpus(corpus_dir: Path, *, max_bytes: int = DEFAULT_MAX_PAGE_BYTES) ->
             log.warning("skipping corpus page %s: %s", exc.source, exc.reason)
             result.problems.append(PageProblem(exc.source, exc.reason))
             continue
+        except Exception as exc:  # a parser bug on one page must not stop the whole build
+            log.exception("skipping corpus page %s: unexpected parse failure", source)
+            result.problems.append(PageProblem(source, f"could not be parsed ({exc!r})"))
+            continue
         seen[key] = source
         result.assessments.append(page)
     return result

@@ -1,0 +1,70 @@
+"""Shared fixtures: the invented fixture corpus, a fake embedder and a built index."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+# No network here: the real model loads from the installed package only.
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+from bot.assistant import Assistant
+from bot.embedding import FakeEmbedder
+from bot.index import Index, build
+from bot.pages import corpus_hash, load_corpus
+from bot.settings import ROOT, Settings
+
+FIXTURES = Path(__file__).parent / "fixtures"
+FIXTURE_CORPUS = FIXTURES / "corpus"
+SEED_CORPUS = ROOT / "corpus"
+
+
+@pytest.fixture(autouse=True)
+def _no_bot_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests choose their own settings: BOT_* variables of the shell must not leak in."""
+    for name in list(os.environ):
+        if name.startswith("BOT_"):
+            monkeypatch.delenv(name)
+
+
+@pytest.fixture
+def fake_embedder() -> FakeEmbedder:
+    return FakeEmbedder()
+
+
+@pytest.fixture
+def corpus_dir(tmp_path: Path) -> Path:
+    """A writable copy of the fixture corpus."""
+    target = tmp_path / "corpus"
+    shutil.copytree(FIXTURE_CORPUS, target)
+    return target
+
+
+@pytest.fixture
+def settings(tmp_path: Path, corpus_dir: Path) -> Settings:
+    return Settings(corpus=corpus_dir, index=tmp_path / "index", embedder="fake")
+
+
+@pytest.fixture
+def fixture_index(settings: Settings, fake_embedder: FakeEmbedder) -> Index:
+    loaded = load_corpus(settings.corpus)
+    assert not loaded.problems
+    return build(loaded.assessments, fake_embedder, settings.index, corpus_hash(settings.corpus))
+
+
+@pytest.fixture
+def assistant(settings: Settings, fixture_index: Index, fake_embedder: FakeEmbedder) -> Assistant:
+    return Assistant.create(settings, fixture_index, fake_embedder)
+
+
+@pytest.fixture(scope="session")
+def real_embedder() -> Iterator[object]:
+    from bot.embedding import SentenceTransformerEmbedder
+
+    yield SentenceTransformerEmbedder()
