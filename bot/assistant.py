@@ -57,8 +57,9 @@ class Assistant:
     renderer: Renderer
 
     @classmethod
-    def create(cls, settings: Settings, index: Index | None = None,
-               embedder: Embedder | None = None) -> Assistant:
+    def create(
+        cls, settings: Settings, index: Index | None = None, embedder: Embedder | None = None
+    ) -> Assistant:
         index = index or load(settings.index)
         return cls(
             index=index,
@@ -88,8 +89,12 @@ class Assistant:
         trace: dict[str, object] = {"triage": check.reason if check else None}
         if check and check.kind == "urgent":
             reply = self.renderer.render(
-                "urgent", status=Status.URGENT, crisis=self.settings.crisis_contacts,
-                suggestions=(), trace=trace, **base,
+                "urgent",
+                status=Status.URGENT,
+                crisis=self.settings.crisis_contacts,
+                suggestions=(),
+                trace=trace,
+                **base,
             )
             return self._timed(reply, started)
 
@@ -115,8 +120,13 @@ class Assistant:
         reply.trace["latency_ms"] = round((time.perf_counter() - started) * 1000, 2)
         return reply
 
-    def _declined(self, candidates: list[Assessment], crisis: str | None,
-                  trace: dict[str, object], base: dict[str, str]) -> Reply:
+    def _declined(
+        self,
+        candidates: list[Assessment],
+        crisis: str | None,
+        trace: dict[str, object],
+        base: dict[str, str],
+    ) -> Reply:
         a = candidates[0] if len(candidates) == 1 else None
         if a is not None:
             base = {**base, "disclaimer": a.disclaimer or base["disclaimer"]}
@@ -151,8 +161,9 @@ class Assistant:
         trace: dict[str, object],
         base: dict[str, str],
     ) -> Reply:
-        def not_found(missing: str | None, covered: list[Assessment], intro: str,
-                      **extra: object) -> Reply:
+        def not_found(
+            missing: str | None, covered: list[Assessment], intro: str, **extra: object
+        ) -> Reply:
             return self.renderer.render(
                 "not_found",
                 status=Status.NOT_FOUND,
@@ -197,8 +208,11 @@ class Assistant:
         a = candidates[0]
         intent = intent_of(text)
         hits = retriever.search(text, [a], intent)
-        trace.update(intent=intent, min_score=self.settings.min_score,
-                     hits=[(h.passage.id, round(h.score, 4)) for h in hits])
+        trace.update(
+            intent=intent,
+            min_score=self.settings.min_score,
+            hits=[(h.passage.id, round(h.score, 4)) for h in hits],
+        )
         best = hits[0] if hits else None
         if best is None or (not best.on_target and best.score < self.settings.min_score):
             return not_found(None, [a], "You can ask me about:", off_scope=a)

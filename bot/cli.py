@@ -31,11 +31,13 @@ def _settings(**overrides: Any) -> Settings:
 
 def corpus_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     fn = click.option(
-        "--index", type=click.Path(file_okay=False, path_type=Path),
+        "--index",
+        type=click.Path(file_okay=False, path_type=Path),
         help="Index folder [env BOT_INDEX; default: index/].",
     )(fn)
     return click.option(
-        "--corpus", type=click.Path(file_okay=False, path_type=Path),
+        "--corpus",
+        type=click.Path(file_okay=False, path_type=Path),
         help="Folder of assessment pages [env BOT_CORPUS; default: corpus/].",
     )(fn)
 
@@ -70,8 +72,14 @@ def _build(settings: Settings, embedder: Embedder, strict: bool) -> Index:
             progress(n)
 
     try:
-        index = build(loaded.assessments, embedder, settings.index, digest,
-                      progress=step, on_passages=on_passages)
+        index = build(
+            loaded.assessments,
+            embedder,
+            settings.index,
+            digest,
+            progress=step,
+            on_passages=on_passages,
+        )
     finally:
         if bar is not None:
             bar.__exit__(None, None, None)
@@ -146,8 +154,9 @@ def serve(corpus: Path | None, index: Path | None, host: str | None, port: int |
 @click.option("--session", "session_id", help="Continue the conversation with this session id.")
 @click.option("--json", "as_json", is_flag=True, help="Print exactly the HTTP reply object.")
 @click.argument("question")
-def ask(corpus: Path | None, index: Path | None, session_id: str | None, as_json: bool,
-        question: str) -> None:
+def ask(
+    corpus: Path | None, index: Path | None, session_id: str | None, as_json: bool, question: str
+) -> None:
     """Answer one QUESTION from the shell, as the chat would."""
     from bot.assistant import Assistant, clean_message
 

@@ -102,7 +102,8 @@ class Index:
                 return []
             scores, rows = self.faiss.search(query, k)
             return [
-                (self.passages[r], float(s)) for r, s in zip(rows[0], scores[0], strict=True)
+                (self.passages[r], float(s))
+                for r, s in zip(rows[0], scores[0], strict=True)
                 if r >= 0
             ]
         # Scoped search scores only the scope's rows, so its cost does not grow with the
@@ -261,8 +262,10 @@ def load(index_dir: Path) -> Index:
         if not file.exists():
             raise IndexCorrupt(f"{file} is missing: rebuild with `bot build`")
         if _sha256(file) != expected:
-            raise IndexCorrupt(f"{file} does not match its manifest (truncated or altered): "
-                               "rebuild with `bot build`")
+            raise IndexCorrupt(
+                f"{file} does not match its manifest (truncated or altered): "
+                "rebuild with `bot build`"
+            )
     try:
         vectors = faiss.read_index(str(path / "vectors.faiss"))
         passages = [

@@ -21,21 +21,39 @@ from bot.pages import Assessment
 
 # Checked in order: the first intent whose question pattern matches wins.
 INTENTS: tuple[tuple[str, str], ...] = (
-    ("hierarchy", r"\bhierarch|\blevels of evidence\b|\bwhat do (the )?(evidence )?levels "
-     r"mean|\blevel [1-5]\b|\bmeta[- ]?analys|\bcase reports?\b|\bpreclinical\b"),
-    ("mechanism", r"\bhow (does|do|would|might|could|can|is) \w+(\s\w+){0,6}? (work|act)|"
-     r"\bmechanis|\bmode of action\b|\bpathways?\b|\breceptors?\b|\bhow it works\b|"
-     r"\bwhat does \w+(\s\w+){0,4}? do\b|\bbiolog"),
-    ("trials", r"\btrials?\b|\benrol|\bstud(y|ies) (going on|ongoing|recruiting)\b|"
-     r"\bclinicaltrials"),
+    (
+        "hierarchy",
+        r"\bhierarch|\blevels of evidence\b|\bwhat do (the )?(evidence )?levels "
+        r"mean|\blevel [1-5]\b|\bmeta[- ]?analys|\bcase reports?\b|\bpreclinical\b",
+    ),
+    (
+        "mechanism",
+        r"\bhow (does|do|would|might|could|can|is) \w+(\s\w+){0,6}? (work|act)|"
+        r"\bmechanis|\bmode of action\b|\bpathways?\b|\breceptors?\b|\bhow it works\b|"
+        r"\bwhat does \w+(\s\w+){0,4}? do\b|\bbiolog",
+    ),
+    (
+        "trials",
+        r"\btrials?\b|\benrol|\bstud(y|ies) (going on|ongoing|recruiting)\b|"
+        r"\bclinicaltrials",
+    ),
     ("consider", r"\bconsider|\bstrong enough\b|\bworth (trying|it|a try)\b|\bright for me\b"),
-    ("meaning", r"\bmean(s|ing)? for (me|patients|us|my)\b|\bwhat does (this|that|it|the "
-     r"(evidence|level|rating|classification)( level)?) mean\b|\bin practice\b"),
-    ("evolve", r"\bchang(e|es|ing)\b|\bevolv|\bimprov|\bfuture\b|\bupdat|\bover time\b|"
-     r"\bnew (evidence|research|studies)\b"),
-    ("evidence_level", r"\bevidence\b|\blevel\b|\bgrade\b|\brating\b|\bclassif|"
-     r"\bhow (strong|good|solid|reliable)\b|\bproven\b|\bany good\b|\beffective|\bwork\b|"
-     r"\bworks\b|\bhelp|\bresearch\b|\bstudies\b|\bdata\b"),
+    (
+        "meaning",
+        r"\bmean(s|ing)? for (me|patients|us|my)\b|\bwhat does (this|that|it|the "
+        r"(evidence|level|rating|classification)( level)?) mean\b|\bin practice\b",
+    ),
+    (
+        "evolve",
+        r"\bchang(e|es|ing)\b|\bevolv|\bimprov|\bfuture\b|\bupdat|\bover time\b|"
+        r"\bnew (evidence|research|studies)\b",
+    ),
+    (
+        "evidence_level",
+        r"\bevidence\b|\blevel\b|\bgrade\b|\brating\b|\bclassif|"
+        r"\bhow (strong|good|solid|reliable)\b|\bproven\b|\bany good\b|\beffective|\bwork\b|"
+        r"\bworks\b|\bhelp|\bresearch|\bstud(y|ies|ied)\b|\bdata\b",
+    ),
 )
 _INTENT_RE = [(name, re.compile(p)) for name, p in INTENTS]
 
@@ -99,9 +117,9 @@ class Retriever:
             key=lambda a: a.title,
         )
 
-    def covering(self, compound: str | None = None, condition: str | None = None) -> list[
-        Assessment
-    ]:
+    def covering(
+        self, compound: str | None = None, condition: str | None = None
+    ) -> list[Assessment]:
         return sorted(
             (
                 a

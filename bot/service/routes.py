@@ -75,9 +75,15 @@ async def chat_form(
         body = ChatRequest(message=messages[0] if messages else "", session_id=session)
     except ValidationError as exc:
         error = "; ".join(e["msg"].removeprefix("Value error, ") for e in exc.errors())
-        return _page(request, templates, settings, status_code=422, error=error,
-                     message=messages[0][:MAX_MESSAGE * 2] if messages else "",
-                     session_id=session if session and len(session) <= 128 else None)
+        return _page(
+            request,
+            templates,
+            settings,
+            status_code=422,
+            error=error,
+            message=messages[0][: MAX_MESSAGE * 2] if messages else "",
+            session_id=session if session and len(session) <= 128 else None,
+        )
     reply = assistant.reply(body.message, body.session_id)
     return _page(
         request,

@@ -1,0 +1,162 @@
+"""Templates render by name and context, as text and as escaped HTML."""
+
+from __future__ import annotations
+
+import pytest
+from jinja2 import UndefinedError
+
+from bot.answer import Citation, Renderer, Status
+from bot.pages import FAQ, Assessment, Section
+
+XSS = "<img src=x onerror=alert(1)>"
+
+
+def _assessment(level: str = "Level 4: Cohort fixture data; no RCTs") -> Assessment:
+    return Assessment(
+        source="x.txt",
+        title=f"Zelnoprine {XSS} for Chronic Fakeitis: Evidence Level Assessment",
+        compound=f"Zelnoprine {XSS}",
+        condition="Chronic Fakeitis",
+        evidence_level=level,
+        mechanism=("fixture <b>agonism</b>", "mock & pathway"),
+        sections=(Section("Mechanistic Evidence", ("Fixture text.",)),),
+        faqs=(FAQ("Is it <script>?", "Fixture answer."),),
+        disclaimer="Medical Disclaimer: fixture, not medical advice.",
+        url="javascript:alert(1)",
+    )
+
+
+def _citation(a: Assessment) -> Citation:
+    return Citation(
+        page_id=a.id,
+        title=a.title,
+        compound=a.compound,
+        condition=a.condition,
+        evidence_level=a.evidence_level,
+        section="Mechanistic Evidence",
+        url=a.url,
+        passage="Fixture <script>alert(2)</script> text.",
+        score=0.9,
+    )
+
+
+def _render(template: str, **context: object):
+    a = _assessment()
+    defaults: dict[str, object] = {
+        "status": Status.ANSWERED,
+        "disclaimer": a.disclaimer,
+        "session_id": "s",
+        "answer_id": "a",
+    }
+    return Renderer().render(template, **{**defaults, **context})
+
+
+ALL_TEMPLATES = {
+    "answered_evidence_level": {"a": _assessment(), "passage": "Quoted <x> passage."},
+    "answered_mechanism": {"a": _assessment(), "passage": "Quoted <x> passage."},
+    "answered_section": {"a": _assessment(), "passage": "Quoted <x>.", "section": "S <y>"},
+    "answered_faq": {"a": _assessment(), "passage": "Answer <x>.", "question": "Q <y>?"},
+    "not_found": {
+        "missing": f"turmeric {XSS}",
+        "off_scope": None,
+        "covered": ["A <b>"],
+        "covered_intro": "We have:",
+        "more": 0,
+    },
+    "clarify": {"options": [f"Zelnoprine {XSS} for A", "Zelnoprine for B"]},
+    "urgent": {"crisis": "Call 988 <now>"},
+    "declined": {"a": _assessment()},
+}
+
+
+@pytest.mark.parametrize("template", sorted(ALL_TEMPLATES))
+def test_every_template_carries_the_disclaimer_and_escapes_html(template: str) -> None:
+    a = _assessment()
+    reply = _render(
+        template,
+        evidence_level=a.evidence_level,
+        citations=[_citation(a)],
+        **ALL_TEMPLATES[template],
+    )
+    assert reply.answer.rstrip().endswith(a.disclaimer)
+    assert "not medical advice" in reply.html
+    assert "<script" not in reply.html and "<img" not in reply.html and "<b>" not in reply.html
+    assert "&lt;" in reply.html
+    # A javascript: URL from a page is never turned into a link.
+    assert "javascript:" not in reply.html
+    assert f"Evidence level: {a.evidence_level}" in reply.answer
+    assert reply.template == template
+
+
+def test_evidence_level_line_is_verbatim_in_text_and_html() -> None:
+    level = 'Phase II "fixture" <data> & more'
+    a = _assessment(level)
+    reply = _render(
+        "answered_evidence_level", a=a, passage="p", evidence_level=level, citations=[_citation(a)]
+    )
+    assert f"Evidence level: {level}" in reply.answer
+    assert "Phase II &#34;fixture&#34; &lt;data&gt; &amp; more" in reply.html
+    assert reply.evidence_level == level
+
+
+def test_urgent_puts_crisis_contacts_first() -> None:
+    reply = _render("urgent", status=Status.URGENT, crisis="Call or text 988.")
+    assert reply.answer.startswith("Call or text 988.")
+    assert reply.html.startswith('<p class="crisis">Call or text 988.</p>')
+
+
+def test_mechanism_lists_every_mechanism_item() -> None:
+    a = _assessment()
+    reply = _render("answered_mechanism", a=a, passage="p", evidence_level=a.evidence_level)
+    assert "- fixture <b>agonism</b>\n- mock & pathway" in reply.answer
+    assert "<li>fixture &lt;b&gt;agonism&lt;/b&gt;</li><li>mock &amp; pathway</li>" in reply.html
+
+
+def test_citation_links_only_http_urls() -> None:
+    a = _assessment()
+    safe = Citation(**{**_citation(a).__dict__, "url": "https://example.org/a?x=1&y=2"})
+    reply = _render("answered_section", a=a, passage="p", section="S", citations=[safe])
+    assert '<a href="https://example.org/a?x=1&amp;y=2" rel="noopener">' in reply.html
+    assert "(https://example.org/a?x=1&y=2)" in reply.answer
+
+
+def test_missing_context_is_an_error_not_a_silent_blank() -> None:
+    with pytest.raises(UndefinedError):
+        _render("answered_faq", a=_assessment())
+
+
+def test_json_object_has_exactly_the_contract_keys() -> None:
+    a = _assessment()
+    reply = _render(
+        "answered_section",
+        a=a,
+        passage="p",
+        section="S",
+        evidence_level=a.evidence_level,
+        citations=[_citation(a)],
+        suggestions=["next?"],
+    )
+    data = reply.to_json()
+    assert set(data) == {
+        "status",
+        "answer",
+        "html",
+        "evidence_level",
+        "disclaimer",
+        "citations",
+        "suggestions",
+        "session_id",
+        "answer_id",
+    }
+    assert set(data["citations"][0]) == {
+        "page_id",
+        "title",
+        "compound",
+        "condition",
+        "evidence_level",
+        "section",
+        "url",
+        "passage",
+        "score",
+    }
+    assert data["status"] == "answered" and data["suggestions"] == ["next?"]

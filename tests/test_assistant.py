@@ -1,0 +1,188 @@
+"""End-to-end replies over the fixture corpus, and the invariants every reply keeps."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.answer import Reply, Status
+from bot.assistant import Assistant, clean_message
+from bot.embedding import FakeEmbedder
+from bot.index import build
+from bot.pages import corpus_hash, load_corpus
+from bot.settings import Settings
+
+QUESTIONS = [
+    "What is the evidence level for zelnoprine in stage IV testcase syndrome?",
+    "How does brimadol work?",
+    "Are there clinical trials for quorvastin?",
+    "What does the evidence for quorvastin mean for patients?",
+    "Is turmeric good for stage 4 testcase syndrome?",
+    "Does brimadol help with chronic fakeitis?",
+    "What is the best pizza in town?",
+    "What about stage IV testcase syndrome?",
+    "I want to end my life",
+    "How much zelnoprine should I take?",
+    "Should I stop my chemo and take brimadol instead?",
+    "Is zelnoprine studied for suicidal thoughts?",
+    "zelnoprine <img src=x onerror=alert(1)>",
+    "quorvastin",
+    "?",
+]
+
+
+def assert_invariants(reply: Reply, assistant: Assistant) -> None:
+    assert reply.disclaimer.startswith("Medical Disclaimer:")
+    assert reply.disclaimer in reply.answer
+    assert "not medical advice" in reply.html
+    levels = {a.evidence_level for a in assistant.index.assessments.values()}
+    if reply.status is Status.ANSWERED:
+        assert reply.citations
+        cited = {c.page_id for c in reply.citations}
+        assert len(cited) == 1
+        page = assistant.index.assessments[cited.pop()]
+        assert reply.evidence_level == page.evidence_level
+        assert f"Evidence level: {page.evidence_level}" in reply.answer
+        assert all(c.evidence_level == page.evidence_level for c in reply.citations)
+    if reply.status in (Status.NOT_FOUND, Status.CLARIFY, Status.URGENT):
+        assert reply.evidence_level is None and not reply.citations
+        assert not any(level in reply.answer for level in levels)
+    assert "<img" not in reply.html and "<script" not in reply.html
+
+
+@pytest.mark.parametrize("question", QUESTIONS)
+def test_every_reply_keeps_the_invariants(assistant: Assistant, question: str) -> None:
+    assert_invariants(assistant.reply(question), assistant)
+
+
+def test_answers_the_evidence_level_verbatim(assistant: Assistant) -> None:
+    reply = assistant.reply(
+        "What is the evidence level for zelnoprine in stage IV testcase syndrome?"
+    )
+    assert reply.status is Status.ANSWERED
+    assert reply.evidence_level == "Preclinical only; two Phase I fixture studies"
+    assert reply.citations[0].section.startswith("Current Evidence Classification")
+    assert reply.template == "answered_evidence_level"
+    assert len(reply.suggestions) == 3
+
+
+def test_mechanism_question_answers_from_the_mechanism_section(assistant: Assistant) -> None:
+    reply = assistant.reply("How does brimadol work?")
+    assert reply.status is Status.ANSWERED
+    assert reply.citations[0].section == "Mechanistic Evidence"
+    assert "imaginary ion exchange" in reply.answer
+    assert (
+        reply.citations[0].url
+        == "https://example.org/assessments/brimadol-stage-iv-testcase-syndrome"
+    )
+
+
+def test_uncovered_compound_is_named_and_never_answered_with_another_page(
+    assistant: Assistant,
+) -> None:
+    reply = assistant.reply(
+        "What is the evidence level for turmeric in stage IV testcase syndrome?"
+    )
+    assert reply.status is Status.NOT_FOUND
+    assert "We have no assessment of turmeric yet." in reply.answer
+    # What is covered for the condition is listed, as names only.
+    assert "Brimadol (Low-Dose) for Stage IV Testcase Syndrome" in reply.answer
+    assert reply.suggestions
+
+
+def test_same_compound_other_condition_is_not_found(assistant: Assistant) -> None:
+    reply = assistant.reply("Does brimadol help with chronic fakeitis?")
+    assert reply.status is Status.NOT_FOUND
+    assert "no assessment of Brimadol (Low-Dose) for Chronic Fakeitis" in reply.answer
+    unknown = assistant.reply("Does brimadol help with depression?")
+    assert unknown.status is Status.NOT_FOUND
+    assert "Brimadol (Low-Dose) for depression" in unknown.answer
+
+
+def test_condition_only_question_asks_which_compound(assistant: Assistant) -> None:
+    reply = assistant.reply("What do you have on stage IV testcase syndrome?")
+    assert reply.status is Status.CLARIFY
+    assert sorted(reply.suggestions) == [
+        "What is the evidence level for Brimadol (Low-Dose) in Stage IV Testcase Syndrome?",
+        "What is the evidence level for Zelnoprine (Oral / Inhaled) in Stage IV Testcase Syndrome?",
+    ]
+
+
+def test_bare_compound_with_two_assessments_gets_clarify(tmp_path: Path, corpus_dir: Path) -> None:
+    page = (corpus_dir / "zelnoprine--stage-iv-testcase-syndrome.txt").read_text()
+    (corpus_dir / "zelnoprine--chronic-fakeitis.txt").write_text(
+        page.replace("Stage IV Testcase Syndrome", "Chronic Fakeitis")
+    )
+    embedder = FakeEmbedder()
+    settings = Settings(corpus=corpus_dir, index=tmp_path / "ix", embedder="fake")
+    index = build(
+        load_corpus(corpus_dir).assessments, embedder, settings.index, corpus_hash(corpus_dir)
+    )
+    assistant = Assistant.create(settings, index, embedder)
+    reply = assistant.reply("What's the evidence for zelnoprine?")
+    assert reply.status is Status.CLARIFY
+    assert len(reply.suggestions) == 2 and all("Zelnoprine" in s for s in reply.suggestions)
+    assert_invariants(reply, assistant)
+    assert assistant.reply("zelnoprine for chronic fakeitis evidence").status is Status.ANSWERED
+
+
+def test_off_topic_question_is_not_found(assistant: Assistant) -> None:
+    reply = assistant.reply("What is the best pizza in town?")
+    assert reply.status is Status.NOT_FOUND
+    assert "Quorvastin for Chronic Fakeitis" in reply.answer
+
+
+def test_question_the_page_does_not_address_is_not_found(assistant: Assistant) -> None:
+    reply = assistant.reply("quorvastin pizza delivery opening hours")
+    assert reply.status is Status.NOT_FOUND
+    assert "does not cover that question" in reply.answer
+
+
+def test_urgent_comes_before_everything_and_cites_nothing(assistant: Assistant) -> None:
+    reply = assistant.reply("How does brimadol work? I want to kill myself")
+    assert reply.status is Status.URGENT
+    assert reply.answer.startswith(assistant.settings.crisis_contacts)
+    assert not reply.citations and reply.evidence_level is None
+
+
+def test_dosing_is_declined_with_a_pointer_to_the_doctor(assistant: Assistant) -> None:
+    reply = assistant.reply("How much zelnoprine should I take?")
+    assert reply.status is Status.DECLINED
+    assert "oncologist or doctor" in reply.answer
+    assert reply.evidence_level == "Preclinical only; two Phase I fixture studies"
+    assert not any(ch.isdigit() for ch in reply.answer.split("Evidence level:")[0])
+
+
+def test_research_question_mentioning_suicide_is_answered_with_contacts(
+    assistant: Assistant,
+) -> None:
+    reply = assistant.reply("Is zelnoprine studied in people with suicidal thoughts?")
+    assert reply.status is Status.ANSWERED
+    assert reply.answer.startswith(assistant.settings.crisis_contacts)
+
+
+def test_session_and_answer_ids(assistant: Assistant) -> None:
+    first = assistant.reply("How does brimadol work?")
+    assert len(first.session_id) == 32 and first.answer_id != first.session_id
+    again = assistant.reply("How does brimadol work?", session_id=first.session_id)
+    assert again.session_id == first.session_id and again.answer_id != first.answer_id
+
+
+def test_trace_records_what_produced_the_reply(assistant: Assistant) -> None:
+    reply = assistant.reply("How does brimadol work?")
+    assert reply.trace["intent"] == "mechanism"
+    assert reply.trace["entities"]["compounds"] == ("Brimadol (Low-Dose)",)
+    assert reply.trace["hits"][0][0] == reply.citations[0].passage_id
+    assert reply.trace["latency_ms"] >= 0
+
+
+@pytest.mark.parametrize("bad", ["", "   ", "x" * 1001])
+def test_clean_message_rejects_empty_and_long(bad: str) -> None:
+    with pytest.raises(ValueError, match="1-1000 characters"):
+        clean_message(bad)
+
+
+def test_clean_message_trims() -> None:
+    assert clean_message("  hi \n") == "hi"
+    assert clean_message(" " + "x" * 1000 + " ") == "x" * 1000

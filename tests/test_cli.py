@@ -1,0 +1,156 @@
+"""The `bot` command through click's CliRunner, with the fake embedder."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from fastapi.testclient import TestClient
+
+from bot.cli import main
+from bot.index import CURRENT, load, read_manifest
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+@pytest.fixture
+def run(monkeypatch: pytest.MonkeyPatch, corpus_dir: Path, tmp_path: Path):
+    monkeypatch.setenv("BOT_EMBEDDER", "fake")
+    runner = CliRunner()
+
+    def invoke(*args: str, **env: str):
+        base = ["--corpus", str(corpus_dir), "--index", str(tmp_path / "index")]
+        cmd, *rest = args
+        return runner.invoke(main, [cmd, *base, *rest], env=env or None, catch_exceptions=False)
+
+    return invoke
+
+
+def test_help_lists_the_commands() -> None:
+    result = CliRunner().invoke(main, ["--help"])
+    assert result.exit_code == 0
+    for command in ("build", "serve", "ask"):
+        assert command in result.output
+    ask_help = CliRunner().invoke(main, ["ask", "--help"]).output
+    assert "--json" in ask_help and "--session" in ask_help and "BOT_CORPUS" in ask_help
+
+
+def test_build_prints_a_summary(run, tmp_path: Path) -> None:
+    result = run("build")
+    assert result.exit_code == 0, result.output
+    assert "Indexed 3 page(s) (0 skipped) into" in result.output
+    index = load(tmp_path / "index")
+    assert index.manifest.assessments == 3 and index.manifest.model == "fake-hashing-256"
+
+
+def test_build_skips_a_bad_page_with_a_warning_and_strict_fails(
+    run, corpus_dir: Path, tmp_path: Path
+) -> None:
+    (corpus_dir / "no-title.txt").write_text((FIXTURES / "bad" / "no-title.txt").read_text())
+    result = run("build")
+    assert result.exit_code == 0
+    assert "warning: skipped no-title.txt: no title" in result.output
+    assert "(1 skipped)" in result.output
+    before = (tmp_path / "index" / CURRENT).read_text()
+    strict = run("build", "--strict")
+    assert strict.exit_code == 1
+    assert "--strict: 1 page(s) could not be used; nothing was built" in strict.output
+    assert (tmp_path / "index" / CURRENT).read_text() == before
+
+
+def test_build_refuses_an_empty_corpus(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("BOT_EMBEDDER", "fake")
+    (tmp_path / "empty").mkdir()
+    result = CliRunner().invoke(
+        main, ["build", "--corpus", str(tmp_path / "empty"), "--index", str(tmp_path / "i")]
+    )
+    assert result.exit_code == 1 and "no usable assessment pages" in result.output
+    missing = CliRunner().invoke(main, ["build", "--corpus", str(tmp_path / "nope")])
+    assert missing.exit_code == 1 and "does not exist" in missing.output
+
+
+def test_ask_json_prints_exactly_the_http_object(run) -> None:
+    result = run("ask", "--json", "What is the evidence level for quorvastin in chronic fakeitis?")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert set(data) == {
+        "status",
+        "answer",
+        "html",
+        "evidence_level",
+        "disclaimer",
+        "citations",
+        "suggestions",
+        "session_id",
+        "answer_id",
+    }
+    assert data["status"] == "answered"
+    assert data["evidence_level"] == "Level 4: Cohort fixture data; no RCTs"
+    assert data["disclaimer"] in data["answer"]
+
+
+def test_ask_text_and_session(run) -> None:
+    result = run("ask", "--session", "s-1", "--json", "How does brimadol work?")
+    assert json.loads(result.stdout)["session_id"] == "s-1"
+    text = run("ask", "How does brimadol work?")
+    assert text.stdout.startswith("[answered]\n") and "Medical Disclaimer:" in text.stdout
+
+
+def test_ask_rebuilds_a_stale_index(run, corpus_dir: Path, tmp_path: Path) -> None:
+    run("build")
+    before = read_manifest(tmp_path / "index").corpus_hash
+    (corpus_dir / "quorvastin--chronic-fakeitis.md").unlink()
+    result = run("ask", "--json", "How does quorvastin work?")
+    assert "out of date" in result.stderr
+    assert read_manifest(tmp_path / "index").corpus_hash != before
+    assert json.loads(result.stdout)["status"] == "not_found"
+
+
+def test_ask_refuses_a_corrupt_index(run, tmp_path: Path) -> None:
+    run("build")
+    build_dir = tmp_path / "index" / "builds" / (tmp_path / "index" / CURRENT).read_text()
+    (build_dir / "vectors.faiss").write_bytes(b"half a file")
+    result = run("ask", "How does brimadol work?")
+    assert result.exit_code == 1
+    assert "the index is unreadable" in result.output and "bot build" in result.output
+
+
+def test_ask_rejects_an_empty_question(run) -> None:
+    result = run("ask", "   ")
+    assert result.exit_code == 2 and "1-1000 characters" in result.output
+
+
+def test_options_fall_back_to_bot_variables(
+    corpus_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("BOT_EMBEDDER", "fake")
+    env = {"BOT_CORPUS": str(corpus_dir), "BOT_INDEX": str(tmp_path / "env-index")}
+    result = CliRunner().invoke(main, ["build"], env=env)
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "env-index" / CURRENT).exists()
+
+
+def test_serve_builds_then_serves(run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    served = {}
+
+    def fake_run(app, host: str, port: int, **_: object) -> None:
+        served.update(app=app, host=host, port=port)
+
+    monkeypatch.setattr("uvicorn.run", fake_run)
+    result = run("serve", "--port", "8123")
+    assert result.exit_code == 0, result.output
+    assert served["host"] == "127.0.0.1" and served["port"] == 8123
+    health = TestClient(served["app"]).get("/healthz")
+    assert health.status_code == 200 and health.json()["assessments"] == 3
+
+
+def test_serve_refuses_a_corrupt_index(
+    run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    run("build")
+    (tmp_path / "index" / CURRENT).write_text("no-such-build")
+    monkeypatch.setattr("uvicorn.run", lambda *a, **k: pytest.fail("must not serve"))
+    result = run("serve")
+    assert result.exit_code == 1 and "unreadable" in result.output

@@ -1,0 +1,73 @@
+"""Entity scoping, intent routing and ranking inside the scope."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.entities import Lexicon
+from bot.index import Index
+from bot.retrieval import Retriever, intent_of
+
+
+@pytest.fixture
+def retriever(fixture_index: Index, fake_embedder) -> Retriever:
+    return Retriever(
+        fixture_index, fake_embedder, Lexicon.build(fixture_index.assessments.values())
+    )
+
+
+@pytest.mark.parametrize(
+    ("question", "intent"),
+    [
+        ("How does zelnoprine work?", "mechanism"),
+        ("What is the mechanism of action of quorvastin?", "mechanism"),
+        ("What is the evidence level for brimadol?", "evidence_level"),
+        ("How strong is the research on quorvastin?", "evidence_level"),
+        ("Are there clinical trials for zelnoprine?", "trials"),
+        ("Is the evidence strong enough to consider brimadol?", "consider"),
+        ("What does this evidence level mean for patients?", "meaning"),
+        ("How might the evidence change over time?", "evolve"),
+        ("What are the levels of evidence?", "hierarchy"),
+        ("What does Level 2 mean?", "hierarchy"),
+        ("Tell me about zelnoprine", "general"),
+    ],
+)
+def test_intent_of(question: str, intent: str) -> None:
+    assert intent_of(question) == intent
+
+
+def test_candidates_fit_both_halves_of_the_pair(retriever: Retriever) -> None:
+    both = retriever.candidates(retriever.entities("brimadol for stage 4 testcase syndrome"))
+    assert [a.compound for a in both] == ["Brimadol (Low-Dose)"]
+    by_condition = retriever.candidates(retriever.entities("stage IV testcase syndrome"))
+    assert {a.compound for a in by_condition} == {
+        "Brimadol (Low-Dose)",
+        "Zelnoprine (Oral / Inhaled)",
+    }
+    # Same compound with another condition is not a match.
+    assert retriever.candidates(retriever.entities("brimadol for chronic fakeitis")) == []
+    assert retriever.candidates(retriever.entities("what about the weather")) == []
+
+
+def test_search_stays_inside_the_scope_and_routes_to_the_intent(retriever: Retriever) -> None:
+    [quorvastin] = retriever.candidates(retriever.entities("quorvastin"))
+    hits = retriever.search("How does quorvastin work?", [quorvastin], "mechanism")
+    assert hits and all(h.assessment.id == quorvastin.id for h in hits)
+    assert hits[0].passage.section == "Mechanistic Evidence" and hits[0].on_target
+    trials = retriever.search("Any trials for quorvastin?", [quorvastin], "trials")
+    assert trials[0].passage.kind == "faq" and "trials" in (trials[0].passage.question or "")
+    level = retriever.search("evidence for quorvastin", [quorvastin], "evidence_level")
+    assert level[0].passage.section.startswith("Current Evidence Classification")
+
+
+def test_general_questions_rank_by_similarity_only(retriever: Retriever) -> None:
+    [zel] = retriever.candidates(retriever.entities("zelnoprine"))
+    hits = retriever.search("zelnoprine fixture receptor agonism", [zel], "general")
+    assert not any(h.on_target for h in hits)
+    assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
+    assert hits[0].passage.section == "Mechanistic Evidence"
+
+
+def test_nearest_searches_the_whole_index(retriever: Retriever) -> None:
+    hits = retriever.nearest("chronic fakeitis quorvastin", top_k=3)
+    assert len(hits) == 3 and hits[0].assessment.compound == "Quorvastin"

@@ -1,0 +1,140 @@
+"""The HTTP contract, through the app factory with a fixture index."""
+
+from __future__ import annotations
+
+import pytest
+from fastapi.testclient import TestClient
+
+from bot.assistant import Assistant
+from bot.service import create_app
+from bot.settings import Settings
+
+
+@pytest.fixture
+def client(settings: Settings, assistant: Assistant) -> TestClient:
+    return TestClient(create_app(settings, assistant))
+
+
+def test_chat_answers_with_the_contract_object(client: TestClient) -> None:
+    r = client.post("/api/chat", json={"message": "How does quorvastin work?", "session_id": None})
+    assert r.status_code == 200
+    data = r.json()
+    assert set(data) == {
+        "status",
+        "answer",
+        "html",
+        "evidence_level",
+        "disclaimer",
+        "citations",
+        "suggestions",
+        "session_id",
+        "answer_id",
+    }
+    assert data["status"] == "answered"
+    assert data["evidence_level"] == "Level 4: Cohort fixture data; no RCTs"
+    assert data["citations"][0]["section"] == "Mechanistic Evidence"
+    assert data["citations"][0]["evidence_level"] == data["evidence_level"]
+    assert data["disclaimer"] in data["answer"]
+    assert data["session_id"] and data["answer_id"]
+
+
+def test_session_id_is_kept(client: TestClient) -> None:
+    r = client.post("/api/chat", json={"message": "quorvastin evidence", "session_id": "abc-123"})
+    assert r.json()["session_id"] == "abc-123"
+
+
+@pytest.mark.parametrize(
+    ("body", "fragment"),
+    [
+        ({"message": ""}, "1-1000 characters"),
+        ({"message": "    \n "}, "1-1000 characters"),
+        ({"message": "x" * 1001}, "1-1000 characters"),
+        ({}, "message: Field required"),
+        ({"message": 42}, "message"),
+        ({"message": None}, "message"),
+        ({"message": "hi", "session_id": "bad id with spaces"}, "session_id"),
+        ({"message": "hi", "session_id": "x" * 129}, "session_id"),
+        ([1, 2], "valid dictionary"),
+    ],
+)
+def test_bad_input_gets_a_clear_422(client: TestClient, body: object, fragment: str) -> None:
+    r = client.post("/api/chat", json=body)
+    assert r.status_code == 422
+    detail = r.json()["detail"]
+    assert isinstance(detail, str) and fragment in detail
+
+
+def test_malformed_json_is_a_4xx(client: TestClient) -> None:
+    r = client.post(
+        "/api/chat", content=b'{"message": ', headers={"content-type": "application/json"}
+    )
+    assert r.status_code == 422
+    assert "not valid JSON" in r.json()["detail"]
+
+
+def test_huge_body_is_refused_before_parsing(client: TestClient) -> None:
+    r = client.post("/api/chat", json={"message": "x" * 100_000})
+    assert r.status_code == 413
+
+
+def test_wrong_method_and_unknown_route(client: TestClient) -> None:
+    assert client.get("/api/chat").status_code == 405
+    assert client.get("/nope").status_code == 404
+
+
+def test_healthz_reports_the_loaded_index(client: TestClient, assistant: Assistant) -> None:
+    r = client.get("/healthz")
+    assert r.status_code == 200
+    data = r.json()
+    assert data["status"] == "ok" and data["assessments"] == 3
+    assert data["passages"] == len(assistant.index.passages)
+    assert data["index"] == assistant.index.manifest.digest
+
+
+def test_openapi_docs(client: TestClient) -> None:
+    assert client.get("/docs").status_code == 200
+    schema = client.get("/openapi.json").json()
+    assert "/api/chat" in schema["paths"] and "/healthz" in schema["paths"]
+
+
+def test_chat_page_has_a_working_form(client: TestClient) -> None:
+    r = client.get("/")
+    assert r.status_code == 200
+    html = r.text
+    assert 'method="post" action="/chat"' in html
+    assert 'name="message"' in html and 'name="session_id"' in html
+    assert "/static/chat.js" in html and "<script>" not in html
+    assert client.get("/static/chat.js").status_code == 200
+    assert client.get("/static/chat.css").status_code == 200
+
+
+def test_form_post_without_javascript_shows_the_answer(client: TestClient) -> None:
+    r = client.post("/chat", data={"message": "How does quorvastin work?", "session_id": ""})
+    assert r.status_code == 200
+    assert "Evidence level: Level 4: Cohort fixture data; no RCTs" in r.text
+    assert "synthetic enzyme blocking" in r.text
+    assert "Medical Disclaimer:" in r.text
+    # The session continues through the hidden field.
+    assert 'name="session_id" value="' in r.text
+
+
+def test_form_suggestion_button_wins_over_the_empty_textarea(client: TestClient) -> None:
+    r = client.post("/chat", data={"message": ["How does brimadol work?", ""]})
+    assert r.status_code == 200 and "imaginary ion exchange" in r.text
+
+
+def test_form_post_errors_are_shown_on_the_page(client: TestClient) -> None:
+    r = client.post("/chat", data={"message": "   "})
+    assert r.status_code == 422
+    assert "1-1000 characters" in r.text and 'role="alert"' in r.text
+
+
+def test_user_and_corpus_text_is_escaped_on_the_page(client: TestClient) -> None:
+    payload = "brimadol <img src=x onerror=alert(1)> evidence"
+    r = client.post("/chat", data={"message": payload})
+    assert "<img src=x" not in r.text
+    assert "&lt;img src=x onerror=alert(1)&gt;" in r.text
+    api = client.post("/api/chat", json={"message": payload}).json()
+    assert "<img" not in api["html"]
+    faq = client.post("/api/chat", json={"message": "Are there clinical trials for brimadol?"})
+    assert "<script>" not in faq.json()["html"]

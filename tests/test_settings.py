@@ -1,0 +1,36 @@
+"""Every setting has a default, help text, a BOT_ variable, and a line in the README."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from bot.settings import ROOT, Settings
+
+README = (ROOT / "README.md").read_text()
+
+
+@pytest.mark.parametrize("name", sorted(Settings.model_fields))
+def test_setting_is_documented(name: str) -> None:
+    field = Settings.model_fields[name]
+    assert field.description, f"{name} has no help text"
+    assert not field.is_required(), f"{name} has no default"
+    assert re.search(rf"`BOT_{name.upper()}`", README), f"BOT_{name.upper()} missing in README"
+
+
+def test_settings_read_bot_variables(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("BOT_TOP_K", "7")
+    monkeypatch.setenv("BOT_EMBEDDER", "fake")
+    settings = Settings()
+    assert settings.top_k == 7 and settings.embedder == "fake"
+
+
+def test_invalid_setting_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("BOT_PORT", "99999")
+    with pytest.raises(ValueError, match="port"):
+        Settings()
+
+
+def test_readme_shows_the_two_commands() -> None:
+    assert "make run" in README and "make test" in README
