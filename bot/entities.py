@@ -14,6 +14,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
+from itertools import product
 from pathlib import Path
 
 from rapidfuzz import fuzz, process
@@ -50,9 +51,10 @@ QUALIFIERS = frozenset(
 GENERIC_HEADS = frozenset(
     ["syndrome", "disease", "disorder", "condition", "stage", "iv", "chronic", "acute"]
 )
-# A typo is only forgiven in words this long, against forms this similar (0-100).
+# A typo is only forgiven in words this long, against words this similar (0-100).
 FUZZY_MIN_LEN = 5
 FUZZY_CUTOFF = 86
+MAX_CORRECTIONS = 3  # candidate corrections tried per typo'd word
 MAX_NGRAM = 4
 
 
@@ -70,7 +72,11 @@ def _basic(text: str) -> str:
 
 @dataclass(frozen=True)
 class Synonyms:
-    """Variant -> canonical phrase, applied on whole words, longest variant first."""
+    """Variant -> canonical phrase, applied on whole words, longest variant first.
+
+    A canonical phrase in the text stays as it is: "stage iv" is not turned into
+    "stage intravenous" by the "intravenous = iv" group, so applying twice changes nothing.
+    """
 
     pairs: tuple[tuple[str, str], ...]
 
@@ -78,8 +84,12 @@ class Synonyms:
     def parse(cls, lines: Iterable[str]) -> Synonyms:
         pairs: list[tuple[str, str]] = []
         for line in lines:
+            if line.strip().startswith("#") or "=" not in line:
+                continue
             canonical, _, variants = line.partition("=")
             canonical = _basic(canonical)
+            if not canonical:  # "= foo" would delete "foo" from every question
+                continue
             pairs += [(_basic(v), canonical) for v in variants.split(",") if _basic(v)]
         pairs.sort(key=lambda p: -len(p[0]))
         return cls(tuple(pairs))
@@ -88,19 +98,26 @@ class Synonyms:
     def load(cls, path: Path | None = None) -> Synonyms:
         if path is None:
             return cls.parse(_data_lines("synonyms.txt"))
-        return cls.parse(ln for ln in path.read_text().splitlines() if not ln.startswith("#"))
+        return cls.parse(path.read_text(encoding="utf-8").splitlines())
 
     def apply(self, text: str) -> str:
         if not self.pairs:
             return text
-        pattern = _synonym_pattern(self.pairs)
-        mapping = dict(self.pairs)
+        pattern, mapping = _synonym_table(self.pairs)
         return pattern.sub(lambda m: mapping[m.group(0)], text)
 
 
 @cache
-def _synonym_pattern(pairs: tuple[tuple[str, str], ...]) -> re.Pattern[str]:
-    return re.compile(r"\b(?:" + "|".join(re.escape(v) for v, _ in pairs) + r")\b")
+def _synonym_table(
+    pairs: tuple[tuple[str, str], ...],
+) -> tuple[re.Pattern[str], dict[str, str]]:
+    # Canonical phrases map to themselves (unless also a variant of another group), and
+    # the alternation tries longer phrases first, so "stage iv" wins over its "iv".
+    mapping = {canonical: canonical for _, canonical in pairs}
+    mapping.update(pairs)
+    phrases = sorted(mapping, key=lambda v: (-len(v), v))
+    pattern = re.compile(r"\b(?:" + "|".join(re.escape(v) for v in phrases) + r")\b")
+    return pattern, mapping
 
 
 def compound_forms(name: str) -> set[str]:
@@ -155,6 +172,12 @@ class _Span:
     exact: bool
 
 
+def _typo_grams(tokens: Sequence[str], fixes: Sequence[list[str]]) -> list[str]:
+    """The n-gram with one or more of its words corrected (the n-gram itself left out)."""
+    options = ([token, *fixed] for token, fixed in zip(tokens, fixes, strict=True))
+    return [" ".join(words) for words in product(*options)][1:]
+
+
 @dataclass
 class Lexicon:
     synonyms: Synonyms
@@ -162,6 +185,9 @@ class Lexicon:
     conditions: dict[str, set[str]] = field(default_factory=dict)
     unknown_compounds: set[str] = field(default_factory=set)
     unknown_conditions: set[str] = field(default_factory=set)
+    _word_cache: tuple[tuple[int, ...], frozenset[str]] | None = field(
+        default=None, init=False, repr=False, compare=False
+    )
 
     @classmethod
     def build(
@@ -187,8 +213,30 @@ class Lexicon:
     def normalise(self, text: str) -> str:
         return self.synonyms.apply(_basic(text))
 
+    def _words(self) -> frozenset[str]:
+        """Words of every form and vocabulary name long enough to be a typo's target."""
+        tables = (self.compounds, self.conditions, self.unknown_compounds, self.unknown_conditions)
+        key = tuple(len(t) for t in tables)
+        if self._word_cache is None or self._word_cache[0] != key:
+            words = frozenset(
+                w for t in tables for name in t for w in name.split() if len(w) >= FUZZY_MIN_LEN
+            )
+            self._word_cache = (key, words)
+        return self._word_cache[1]
+
+    def _corrections(self, token: str, words: frozenset[str]) -> list[str]:
+        """Known words a typo'd token may stand for, best first. Typos are forgiven word by
+        word, and only in long words: "quorvamin j" is not "Quorvamin K", nor "in cancer"
+        "skin cancer", though each is one letter from it as a whole string."""
+        if len(token) < FUZZY_MIN_LEN or token in words:
+            return []
+        hits = process.extract(
+            token, words, scorer=fuzz.ratio, score_cutoff=FUZZY_CUTOFF, limit=MAX_CORRECTIONS
+        )
+        return [word for word, _, _ in hits]
+
     def _spans(self, tokens: Sequence[str]) -> list[_Span]:
-        tables = (
+        known = (
             ("compound", self.compounds),
             ("condition", self.conditions),
         )
@@ -196,22 +244,25 @@ class Lexicon:
             ("unknown_compound", self.unknown_compounds),
             ("unknown_condition", self.unknown_conditions),
         )
+        words = self._words()
+        fixes = [self._corrections(t, words) for t in tokens]
         spans: list[_Span] = []
         for n in range(1, MAX_NGRAM + 1):
             for i in range(len(tokens) - n + 1):
                 gram = " ".join(tokens[i : i + n])
-                for kind, table in tables:
+                typo_grams = _typo_grams(tokens[i : i + n], fixes[i : i + n])
+                for kind, table in known:
                     if gram in table:
                         spans.append(_Span(i, i + n, kind, frozenset(table[gram]), True))
-                    elif len(gram) >= FUZZY_MIN_LEN and table:
-                        hit = process.extractOne(
-                            gram, table.keys(), scorer=fuzz.ratio, score_cutoff=FUZZY_CUTOFF
-                        )
-                        if hit and len(hit[0]) >= FUZZY_MIN_LEN:
-                            spans.append(_Span(i, i + n, kind, frozenset(table[hit[0]]), False))
+                    elif hit := next((g for g in typo_grams if g in table), None):
+                        spans.append(_Span(i, i + n, kind, frozenset(table[hit]), False))
                 for kind, names in unknown:
                     if gram in names:
                         spans.append(_Span(i, i + n, kind, frozenset({gram}), True))
+                    # A typo in a one-word vocabulary name is not forgiven: common words one
+                    # letter from a drug name ("addition", "radiating") must not become one.
+                    elif n > 1 and (hit := next((g for g in typo_grams if g in names), None)):
+                        spans.append(_Span(i, i + n, kind, frozenset({hit}), False))
         return spans
 
     def resolve(self, question: str) -> Entities:

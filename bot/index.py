@@ -176,6 +176,8 @@ def build(
     stamp = datetime.now(UTC)
     name = f"{stamp:%Y%m%dT%H%M%S%f}-{corpus_hash[:8]}"
     tmp = builds / f"{name}.tmp-{os.getpid()}"
+    final = builds / name
+    pointer = index_dir / f"{CURRENT}.tmp-{os.getpid()}"
     tmp.mkdir()
     try:
         faiss.write_index(flat, str(tmp / "vectors.faiss"))
@@ -195,15 +197,17 @@ def build(
         )
         _fsync_write(tmp / "manifest.json", json.dumps(asdict(manifest), indent=2).encode())
         _fsync_dir(tmp)
-        final = builds / name
         tmp.rename(final)
         _fsync_dir(builds)
-        pointer = index_dir / f"{CURRENT}.tmp-{os.getpid()}"
         _fsync_write(pointer, name.encode())
         os.replace(pointer, index_dir / CURRENT)
         _fsync_dir(index_dir)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
+        pointer.unlink(missing_ok=True)
+        if final.exists() and _current_name(index_dir) != name:
+            # Renamed but never published: drop it, or pruning would count it as a build.
+            shutil.rmtree(final, ignore_errors=True)
         raise
     _prune(builds, keep=name)
     return Index(final, manifest, assessments, passages, flat)
@@ -221,19 +225,28 @@ def _prune(builds: Path, keep: str) -> None:
             shutil.rmtree(stale, ignore_errors=True)
 
 
+def _current_name(index_dir: Path) -> str | None:
+    try:
+        return (index_dir / CURRENT).read_text().strip()
+    except (OSError, ValueError):
+        return None
+
+
 def current_build(index_dir: Path) -> Path:
     pointer = index_dir / CURRENT
     if not pointer.exists():
         raise IndexMissing(f"no index in {index_dir}: run `bot build`")
-    name = pointer.read_text().strip()
+    name = _current_name(index_dir)
+    if name is None:
+        raise IndexCorrupt(f"{pointer} is unreadable: rebuild with `bot build`")
     path = index_dir / BUILDS / name
-    if not name or "/" in name or not path.is_dir():
+    if not name or name in (".", "..") or "/" in name or not path.is_dir():
         raise IndexCorrupt(f"{pointer} names a build that does not exist ({name!r})")
     return path
 
 
-def read_manifest(index_dir: Path) -> Manifest:
-    path = current_build(index_dir) / "manifest.json"
+def _read_manifest(build_dir: Path) -> Manifest:
+    path = build_dir / "manifest.json"
     try:
         data = json.loads(path.read_text())
         manifest = Manifest(**data)
@@ -241,7 +254,13 @@ def read_manifest(index_dir: Path) -> Manifest:
         raise IndexCorrupt(f"{path} is unreadable: {exc}") from exc
     if manifest.format_version != FORMAT_VERSION:
         raise IndexCorrupt(f"{path} has format {manifest.format_version}, need {FORMAT_VERSION}")
+    if not isinstance(manifest.files, dict) or not set(FILES) <= set(manifest.files):
+        raise IndexCorrupt(f"{path} does not list a checksum for every file ({', '.join(FILES)})")
     return manifest
+
+
+def read_manifest(index_dir: Path) -> Manifest:
+    return _read_manifest(current_build(index_dir))
 
 
 def is_current(index_dir: Path, corpus_hash: str, model: str) -> bool:
@@ -255,8 +274,9 @@ def is_current(index_dir: Path, corpus_hash: str, model: str) -> bool:
 
 def load(index_dir: Path) -> Index:
     """Load the current index, verifying every file against the manifest."""
-    manifest = read_manifest(index_dir)
+    # Resolve CURRENT once: a build published meanwhile must not mix two builds' files.
     path = current_build(index_dir)
+    manifest = _read_manifest(path)
     for name, expected in manifest.files.items():
         file = path / name
         if not file.exists():

@@ -13,54 +13,123 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
-FIRST_PERSON = re.compile(r"\b(i|i'?m|im|i'?ve|ive|i'?ll|me|my|myself|mine)\b")
+# Someone is present in the message: the writer ("I", "my") or a person with them ("he",
+# "she", "someone"). Crisis terms next to a person are urgent; without one, a mention.
+PERSON = re.compile(
+    r"\b(i|i'?m|im|i'?ve|ive|i'?ll|i'?d|me|my|myself|mine|we|we'?re|us|our|"
+    r"he|he'?s|him|his|himself|she|she'?s|her|hers|herself|someone|somebody)\b"
+)
+# Requests to the bot ("tell me about ...") are not a person in the story: removed before
+# PERSON is checked, so "tell me about overdose risk" stays a research question.
+REQUEST_PHRASES = re.compile(
+    r"\b((can|could|would|will)\s+you\s+)?(please\s+)?"
+    r"(tell\s+me|show\s+me|explain\s+to\s+me|help\s+me\s+understand)\b"
+)
 
 _CRISIS_TERMS = r"(suicid\w*|sucid\w*|suicd\w*|suisid\w*|self[- ]?harm\w*|overdos\w*|od'?d)"
+_SELF_OR_OTHER = r"(myself|my\s?self|himself|herself|themselves|themself|yourself)"
 
 URGENT_ALWAYS = [
-    r"\b(kill|killing|hurt|hurting|harm|harming|cut|cutting|poison|poisoning)\s+(myself|my\s?self)\b",
-    r"\b(end|ending|take|taking)\s+(my|my own)\s+life\b",
+    # killing or hurting oneself, including a person with the writer ("kill himself")
+    rf"\b(kill|killing|hurt|hurting|harm|harming|cut|cutting|poison|poisoning|"
+    rf"unalive|unaliving)\s+{_SELF_OR_OTHER}\b",
+    r"\b(cut|cutting|slit|slitting)\s+(my|his|her)\s+wrists?\b",
+    # ending one's life, said directly or euphemistically
+    r"\b(end|ending|take|taking)\s+(my|my\s+own|his|her|his\s+own|her\s+own)\s+life\b",
     r"\bend\s+it\s+all\b",
-    r"\b(want|wanna|going|planning|ready|deserve)\s+to\s+die\b",
-    r"\bwish\s+i\s+(was|were)\s+dead\b",
-    r"\bbetter\s+off\s+dead\b",
-    r"\b(don'?t|do\s+not|dont)\s+want\s+to\s+(live|be\s+alive|be\s+here|wake\s+up)\b",
-    r"\bno\s+(reason|point)\s+(to|in)\s+(live|living|going\s+on)\b",
-    r"\btook\s+(too\s+many|all\s+(of\s+)?my|a\s+(whole|bunch|handful)|\d+)\b.*\b(pills?|tablets?|meds|medications?|doses?)\b",
+    r"\b(want|wants|wanna|going|gonna|planning|plan|ready|decided|thinking\s+(of|about)|"
+    r"think\s+about)\s+(to\s+)?end(ing)?\s+(it|things|everything)\b",
+    r"\bwant\s+(it|this|everything)\s+(all\s+)?to\s+(be\s+over|end|stop)\b",
+    r"\b(want|wants|wanna|going|gonna|planning|ready|deserve)\s+to\s+(die|be\s+dead)\b",
+    r"\bfeel(s|ing)?\s+like\s+(dying|i\s+want\s+to\s+die)\b",
+    r"\bwish\s+(i|he|she)\s+(was|were)\s+dead\b",
+    r"\bbetter\s+off\s+(dead|without\s+me)\b",
+    r"\b(want|wanna)\s+to\s+disappear\b",
+    r"\b(never|not)\s+wake\s+up\b",
+    # no will to live
+    r"\b(don'?t|do\s+not|dont)\s+(want|wanna)\s+(to\s+)?(live|be\s+alive|be\s+here|exist|"
+    r"go\s+on|wake\s+up)\b",
+    r"\b(no|any|the)\s+(reason|point)\s+(to|in|of)?\s*(live|living|life|going\s+on|"
+    r"carrying\s+on|being\s+alive|being\s+here)\b",
+    r"\b(life|living)\s+(is\s*n'?t|is\s+not|isn'?t|not|is\s+no\s+longer)\s+worth\b",
+    r"\bnot\s+worth\s+living\b",
+    r"\b(can'?t|cannot|cant)\s+(go\s+on|keep\s+going|take\s+(it|this)|do\s+this)\s*"
+    r"(any\s?more|any\s+longer|like\s+this)\b",
+    r"\b(can'?t|cannot|cant)\s+go\s+on\s*([.!?]|$)",
+    # a crisis term right next to a state of mind or a time ("thinking about suicide",
+    # "suicidal thoughts again tonight"): a person's present state even with no pronoun
+    rf"\b(think|thinking|thinkin|having\s+thoughts|had\s+thoughts)\s+(about|of)\s+{_CRISIS_TERMS}",
+    rf"\b(feel|feeling|felt|been|getting|am|very)\s+{_CRISIS_TERMS}",
+    rf"\b{_CRISIS_TERMS}(\s+\w+){{0,2}}\s+(again|tonight|today|right\s+now|lately|"
+    rf"these\s+days|all\s+the\s+time)\b",
+    # asking for a method or a lethal amount
+    r"\b(how|ways?|best|easiest|painless|quickest|quick)\s+(to|of)\s+(commit\s+suicide|"
+    r"overdose|kill\s+(myself|yourself|oneself)|die|end\s+(my|your)\s+life)\b",
+    r"\b(lethal|fatal|deadly)\s+(dose|amount|overdose)\b",
+    r"\bhow\s+(much|many)\b[^.?!]*\b(to\s+(die|overdose)|would\s+kill|kills?\s+you|"
+    r"(is|be)\s+(lethal|fatal|deadly)|cause\s+an?\s+overdose)\b",
+    # overdose that happened or is about to happen
+    r"\b(took|taken|swallowed|ate|had)\s+(too\s+many|too\s+much|all\s+(of\s+)?"
+    r"(my|his|her|their|the)|a\s+(whole|bunch|handful|bottle)|\d+)\b.*"
+    r"\b(pills?|tablets?|meds|medications?|doses?|bottle)\b",
+    r"\b(take|taking)\s+(too\s+many|all\s+(of\s+)?(my|his|her|the)|a\s+(whole|bottle))\b.*"
+    r"\b(pills?|tablets?|meds|medications?|bottle)\b",
+    r"\b(overdosed|od'?d|took\s+an\s+overdose)\b",
+    # breathing, circulation, consciousness
     r"\b(can'?t|cannot|unable\s+to|struggling\s+to|trouble)\s+breath(e|ing)\b",
     r"\b(not|isn'?t|stopped)\s+breathing\b",
-    r"\bchest\s+pains?\b",
+    r"\b(is|he'?s|she'?s|i'?m|am|was|started)\s+choking\b",
+    r"\b(crushing|severe|sudden|terrible|intense|tight|tightness)\s+(\w+\s+){0,3}chest\b",
+    r"\b(having|got|getting)\s+(\w+\s+)?chest\s+pains?\b",
     r"\b(severe|heavy|uncontrolled|uncontrollable)\s+bleeding\b",
     r"\bbleeding\s+(heavily|a\s+lot|won'?t\s+stop|will\s+not\s+stop)\b",
     r"\b(unconscious|unresponsive|passed\s+out|collapsed|won'?t\s+wake\s+up)\b",
     r"\b(having|had|is\s+having)\s+a\s+(seizure|stroke|heart\s+attack)\b",
     r"\b(medical\s+emergency|call\s+911|need\s+an\s+ambulance)\b",
 ]
-URGENT_FIRST_PERSON = [rf"\b{_CRISIS_TERMS}", r"\bseizures?\b"]
+# Urgent only when a person is present (PERSON); alone they are research topics.
+URGENT_PERSON = [
+    # a crisis term ("my husband overdosed", "she's suicidal")
+    rf"\b{_CRISIS_TERMS}",
+    # seizures, chest pain ("does ketamine cause chest pain in trials?" is not urgent)
+    r"\bseizures?\b",
+    r"\bchest\s+pains?\b",
+]
+
+# Treatment words a patient may want to stop, replace or combine.
+_TREATMENTS = (
+    r"(chemo|chemotherapy|radiation|radiotherapy|treatment|medication|medicine|meds|"
+    r"immunotherapy|surgery|therapy|pills?|drugs?)"
+)
+# Who the decision is for: the writer or someone they care for.
+_WHO = r"(i|we|he|she|my\s+\w+)"
 
 DECLINED = [
-    # dosing
+    # dosing: "what dose", "how much should I take", "is 50 mg safe"
     r"\b(what|which|right|correct|safe|max|maximum|starting|typical|recommended|usual|"
     r"best|daily|effective)\s+(dose|doses|dosage|dosing|amount)\b",
     r"\bhow\s+(much|many|often)\b[^.?!]*\b(take|taking|use|give|have|dose|mg|milligrams?|"
     r"pills?|tablets?|drops|infusions?|injections?)\b",
     r"\b\d+(\.\d+)?\s*(mg|mcg|µg|ug|ml|milligrams?|micrograms?|grams?|units?|mg/kg)\b",
-    # starting, stopping, replacing, combining
-    r"\bshould\s+i\s+(start|begin|stop|quit|take|try|use|switch|replace|add|combine|mix|"
-    r"come\s+off|get\s+off|go\s+off|give\s+up|drop|skip|continue|keep\s+taking|ask\s+for)\b",
-    r"\b(can|could|may|shall)\s+i\s+(start|stop|quit|take|try|use|switch|replace|add|"
-    r"combine|mix|come\s+off|get\s+off|give\s+up|drop|skip)\b",
+    # starting, stopping, replacing: "should I start", "can my husband take"
+    rf"\b(should|can|could|may|shall)\s+{_WHO}\s+(start|begin|stop|quit|end|take|try|use|"
+    r"switch|replace|add|combine|mix|come\s+off|get\s+off|go\s+off|give\s+up|drop|skip|"
+    r"continue|keep\s+taking|ask\s+for)\b",
     r"\b(want|going|planning|thinking\s+(of|about)|decided)\s+(to\s+)?(start|stop|quit|"
     r"take|try|switch|replace|come\s+off|get\s+off|give\s+up|drop)\w*\b",
     r"\bis\s+it\s+(ok|okay|safe|fine|alright)\s+(for\s+(me|him|her|my\s+\w+)\s+)?to\s+"
     r"(start|stop|take|try|use|combine|mix|switch)\b",
-    r"\b(instead\s+of|replace|replacing|swap|substitute|in\s+place\s+of)\b[^.?!]*"
-    r"\b(chemo|chemotherapy|radiation|radiotherapy|treatment|medication|meds|"
-    r"immunotherapy|surgery|my)\b",
-    r"\bstop(ping)?\s+(my|his|her|the)\s+(chemo|chemotherapy|treatment|medication|meds|"
-    r"radiation|immunotherapy)\b",
-    r"\b(with|alongside|together\s+with)\s+my\s+(chemo|chemotherapy|treatment|medication|"
-    r"meds|radiation|immunotherapy)\b",
+    # "is ketamine right for me?": personal suitability is the doctor's call
+    r"\b(right|suitable|appropriate|safe)\s+for\s+(me|him|her|us)\b",
+    # replacing a treatment
+    rf"\b(instead\s+of|replace|replacing|swap|substitute|in\s+place\s+of)\b[^.?!]*"
+    rf"\b({_TREATMENTS}|my)\b",
+    rf"\bstop(ping)?\s+(my|his|her|the)\s+{_TREATMENTS}\b",
+    # combining with one's own treatment: "with my chemo", "safe to mix with my morphine"
+    rf"\b(with|alongside|together\s+with)\s+(my|his|her)\s+{_TREATMENTS}\b",
+    r"\b(safe|ok|okay|fine)\s+to\s+(mix|combine|take|use)\b",
+    r"\b(mix|mixing|combine|combining)\b[^.?!]*\bwith\s+(my|his|her|their)\b",
+    # prescriptions for the writer
     r"\b(prescribe|prescription)\b[^.?!]*\b(me|my)\b",
 ]
 
@@ -74,7 +143,7 @@ class Triage:
 
 
 _URGENT_ALWAYS = [re.compile(p) for p in URGENT_ALWAYS]
-_URGENT_FP = [re.compile(p) for p in URGENT_FIRST_PERSON]
+_URGENT_PERSON = [re.compile(p) for p in URGENT_PERSON]
 _DECLINED = [re.compile(p) for p in DECLINED]
 _MENTION = re.compile(rf"\b{_CRISIS_TERMS}")
 
@@ -89,10 +158,10 @@ def triage(message: str) -> Triage | None:
     for pattern in _URGENT_ALWAYS:
         if pattern.search(text):
             return Triage("urgent", "crisis or emergency wording")
-    if FIRST_PERSON.search(text):
-        for pattern in _URGENT_FP:
+    if PERSON.search(REQUEST_PHRASES.sub(" ", text)):
+        for pattern in _URGENT_PERSON:
             if pattern.search(text):
-                return Triage("urgent", "crisis term in the first person")
+                return Triage("urgent", "crisis or emergency term next to a person")
     for pattern in _DECLINED:
         if pattern.search(text):
             return Triage("declined", "personal dosing or treatment decision")

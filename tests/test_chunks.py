@@ -142,7 +142,9 @@ def test_same_text_in_two_sections_gets_two_ids(page: Assessment) -> None:
 
 
 def test_long_section_splits_under_limit_without_losing_paragraphs(page: Assessment) -> None:
-    paragraphs = [f"Paragraph {i} of a long fixture section. " + "x" * (40 + 37 * i) for i in range(20)]
+    paragraphs = [
+        f"Paragraph {i} of a long fixture section. " + "x" * (40 + 37 * i) for i in range(20)
+    ]
     assert sum(map(len, paragraphs)) > 3 * MAX_PASSAGE_CHARS
     assessment = _long_section_assessment(page, paragraphs)
 

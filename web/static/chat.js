@@ -69,9 +69,18 @@
 
     var disclaimer = typeof reply.disclaimer === 'string' ? reply.disclaimer.trim() : '';
     var answer = el('div', 'answer');
+    var hasCitations = Array.isArray(reply.citations) && reply.citations.length > 0;
     String(reply.answer || '').split(/\r?\n[ \t]*\r?\n/).forEach(function (para) {
       var text = para.trim();
-      if (text && text !== disclaimer) { answer.appendChild(el('p', null, text)); }
+      // The badge, the sources list and the disclaimer below show these lines already.
+      if (!text || text === disclaimer) { return; }
+      if (reply.evidence_level && text.indexOf('Evidence level: ') === 0) { return; }
+      if (hasCitations && text.indexOf('Source: ') === 0) { return; }
+      if (text.indexOf('> ') === 0) {
+        answer.appendChild(el('blockquote', null, text.replace(/^> ?/gm, '')));
+      } else {
+        answer.appendChild(el('p', null, text));
+      }
     });
     wrap.appendChild(answer);
 
