@@ -10,7 +10,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: install index run test test-fast lint format clean
+.PHONY: install index run test test-fast eval lint format clean
 
 install: $(STAMP)
 
@@ -35,6 +35,11 @@ test: install
 
 test-fast: install
 	$(BIN)/python -m pytest -m "not integration"
+
+# The labelled set against the real model; prints the table (also in test-artifacts/eval.txt).
+eval: install
+	$(BIN)/python -m pytest tests/test_eval_set.py -q
+	cat test-artifacts/eval.txt
 
 lint: install
 	$(BIN)/ruff check bot tests

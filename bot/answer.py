@@ -18,6 +18,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup, escape
 
 from bot.retrieval import Hit
+from bot.triage import Contact
 
 
 class Status(StrEnum):
@@ -115,6 +116,7 @@ def _text_helpers() -> dict[str, Callable[..., str]]:
         "items": lambda items: "".join(f"- {i}\n" for i in items) + "\n",
         "level": lambda text: f"Evidence level: {text}\n\n",
         "link": lambda text, url: f"{text} ({url})" if _safe_url(url) else str(text),
+        "contacts": lambda items: "".join(f"{c.text}\n" for c in items) + "\n",
     }
 
 
@@ -142,7 +144,24 @@ def _html_helpers() -> dict[str, Callable[..., Markup]]:
             return escape(text)
         return Markup('<a href="{}" rel="noopener">{}</a>').format(safe, text)
 
-    return {"para": para, "quote": quote, "items": items, "level": level, "link": link}
+    def contacts(values: Sequence[Contact]) -> Markup:
+        # Contact links come from the staff's contacts file (checked: tel:, sms:, https:).
+        inner = Markup("").join(
+            Markup('<li><a href="{}">{}</a></li>').format(c.href, c.text)
+            if c.href
+            else Markup("<li>{}</li>").format(c.text)
+            for c in values
+        )
+        return Markup('<ul class="crisis">{}</ul>\n').format(inner)
+
+    return {
+        "para": para,
+        "quote": quote,
+        "items": items,
+        "level": level,
+        "link": link,
+        "contacts": contacts,
+    }
 
 
 def _environment(html: bool) -> Environment:
@@ -176,7 +195,7 @@ class Renderer:
         evidence_level: str | None = None,
         citations: Sequence[Citation] = (),
         suggestions: Sequence[str] = (),
-        crisis: str | None = None,
+        crisis: Sequence[Contact] = (),
         notes: Sequence[str] = (),
         trace: dict[str, Any] | None = None,
         **context: Any,

@@ -1,23 +1,27 @@
-"""One reply to one message: triage, entities, scope, retrieval, template.
+"""One reply to one message: triage, entities, conversation, scope, retrieval, template.
 
 The order is the safety argument: triage runs before anything is retrieved, and a page
-is only cited when its compound and condition fit what the question names.
+is only cited when its compound and condition fit what the question (or the conversation)
+names.
 """
 
 from __future__ import annotations
 
+import re
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, field
+from typing import Any
 
 from bot.answer import Citation, Renderer, Reply, Status
+from bot.dialogue import Context, Option, SessionStore, follow_up, make_store, next_context
 from bot.embedding import Embedder, make_embedder
 from bot.entities import Entities, Lexicon
 from bot.index import Index, load
 from bot.pages import Assessment
 from bot.retrieval import Hit, Retriever, intent_of
 from bot.settings import Settings
-from bot.triage import triage
+from bot.triage import Contact, crisis_contacts, triage
 
 MAX_LISTED = 8
 MAX_MESSAGE = 1000
@@ -27,7 +31,14 @@ FOLLOW_UPS = {
     "mechanism": "How does {c} work?",
     "meaning": "What does this evidence level mean for patients?",
     "trials": "Are there clinical trials for {c} in {d}?",
+    "consider": "Is the evidence strong enough to consider {c}?",
 }
+# Greetings and thanks get a friendly pointer, not "I couldn't tell what you asked".
+SMALLTALK = re.compile(
+    r"^\W*(hi|hello|hey|good (morning|afternoon|evening)|thanks?( you)?( very much| so much)?"
+    r"|thank you|ok(ay)?|great|cheers|bye|goodbye)\W*$",
+    re.IGNORECASE,
+)
 
 
 def clean_message(value: str) -> str:
@@ -44,8 +55,23 @@ def new_id() -> str:
     return uuid.uuid4().hex
 
 
+def short_title(a: Assessment) -> str:
+    return f"{a.compound} for {a.condition}"
+
+
 def _ask_about(a: Assessment) -> str:
     return f"What is the evidence level for {a.compound} in {a.condition}?"
+
+
+@dataclass
+class Outcome:
+    """A rendered reply and the assessment(s) it settled on, for the session context."""
+
+    reply: Reply
+    assessment: Assessment | None = None
+    options: list[Assessment] = field(default_factory=list)
+    # For a not_found about a named pair: the names asked about, kept as the topic.
+    topic: tuple[str | None, str | None] = (None, None)
 
 
 @dataclass
@@ -55,10 +81,16 @@ class Assistant:
     settings: Settings
     lexicon: Lexicon
     renderer: Renderer
+    sessions: SessionStore
+    contacts: tuple[Contact, ...]
 
     @classmethod
     def create(
-        cls, settings: Settings, index: Index | None = None, embedder: Embedder | None = None
+        cls,
+        settings: Settings,
+        index: Index | None = None,
+        embedder: Embedder | None = None,
+        sessions: SessionStore | None = None,
     ) -> Assistant:
         index = index or load(settings.index)
         return cls(
@@ -67,11 +99,35 @@ class Assistant:
             settings=settings,
             lexicon=Lexicon.build(index.assessments.values()),
             renderer=Renderer(),
+            sessions=sessions
+            or make_store(settings.session_store, settings.redis_url, settings.session_ttl),
+            contacts=crisis_contacts(settings.locale, settings.crisis_contacts_file),
         )
 
-    @property
-    def retriever(self) -> Retriever:
-        return Retriever(self.index, self.embedder, self.lexicon, self.settings.top_k)
+    def __post_init__(self) -> None:
+        self.retriever = Retriever(self.index, self.embedder, self.lexicon, self.settings.top_k)
+        self._pairs = {(a.compound, a.condition) for a in self.index.assessments.values()}
+        self._everything = sorted(self.index.assessments.values(), key=lambda a: a.title)
+
+    def covered(self, compound: str, condition: str) -> bool:
+        return (compound, condition) in self._pairs
+
+    def _sorted(self, entities: Entities) -> Entities:
+        """Names inherited from the conversation may be ones we have no page for."""
+        compounds = {c for c, _ in self._pairs}
+        conditions = {d for _, d in self._pairs}
+
+        def split(names: tuple[str, ...], pages: set[str]) -> tuple[tuple[str, ...], ...]:
+            return tuple(n for n in names if n in pages), tuple(n for n in names if n not in pages)
+
+        known_c, unknown_c = split(entities.compounds, compounds)
+        known_d, unknown_d = split(entities.conditions, conditions)
+        return Entities(
+            compounds=known_c,
+            conditions=known_d,
+            unknown_compounds=tuple(dict.fromkeys(unknown_c + entities.unknown_compounds)),
+            unknown_conditions=tuple(dict.fromkeys(unknown_d + entities.unknown_conditions)),
+        )
 
     def warm_up(self) -> None:
         """Load the model now rather than on the first person's question."""
@@ -80,40 +136,66 @@ class Assistant:
     def reply(self, message: str, session_id: str | None = None) -> Reply:
         started = time.perf_counter()
         text = message.strip()
+        session_id = session_id or new_id()
         base = {
-            "session_id": session_id or new_id(),
+            "session_id": session_id,
             "answer_id": new_id(),
             "disclaimer": self.settings.disclaimer,
         }
         check = triage(text)
-        trace: dict[str, object] = {"triage": check.reason if check else None}
+        trace: dict[str, Any] = {"triage": check.reason if check else None}
         if check and check.kind == "urgent":
+            # Nothing is retrieved and the conversation's topic is left as it was.
             reply = self.renderer.render(
-                "urgent",
-                status=Status.URGENT,
-                crisis=self.settings.crisis_contacts,
-                suggestions=(),
-                trace=trace,
-                **base,
+                "urgent", status=Status.URGENT, crisis=self.contacts, trace=trace, **base
             )
             return self._timed(reply, started)
 
-        retriever = self.retriever
-        entities = retriever.entities(text)
-        candidates = retriever.candidates(entities)
-        trace["entities"] = {
-            "compounds": entities.compounds,
-            "conditions": entities.conditions,
-            "unknown_compounds": entities.unknown_compounds,
-            "unknown_conditions": entities.unknown_conditions,
-        }
-        crisis = self.settings.crisis_contacts if check and check.kind == "mention" else None
+        context = self.sessions.get(session_id)
+        analysis = self.lexicon.analyse(text)
+        asked = analysis.entities
+        entities = self._sorted(follow_up(asked, context, self.covered, text))
+        candidates = self.retriever.candidates(entities)
+        trace["entities"] = _entities_trace(asked)
+        if entities != asked:
+            trace["from_context"] = _entities_trace(entities)
+        crisis = self.contacts if check and check.kind == "mention" else ()
 
         if check and check.kind == "declined":
-            reply = self._declined(candidates, crisis, trace, base)
+            outcome = self._declined(candidates, crisis, trace, base)
+        elif SMALLTALK.match(text) and asked.empty:
+            outcome = Outcome(
+                self.renderer.render(
+                    "smalltalk",
+                    status=Status.NOT_FOUND,
+                    covered=[short_title(a) for a in self._everything[:MAX_LISTED]],
+                    suggestions=[_ask_about(a) for a in self._everything[:3]],
+                    trace=trace,
+                    **base,
+                ),
+                # Thanks or hello keeps the conversation's topic.
+                assessment=None,
+            )
+            self.sessions.put(session_id, context or Context())
+            return self._timed(outcome.reply, started)
         else:
-            reply = self._answer(text, entities, candidates, retriever, crisis, trace, base)
-        return self._timed(reply, started)
+            # Nothing but names and filler ("velorin", "the second one"): the overview.
+            intent = intent_of(text) if analysis.leftover else "evidence_level"
+            outcome = self._answer(text, intent, entities, candidates, crisis, trace, base)
+
+        a = outcome.assessment
+        compound, condition = (a.compound, a.condition) if a else outcome.topic
+        self.sessions.put(
+            session_id,
+            next_context(
+                context,
+                outcome.reply.status.value,
+                compound,
+                condition,
+                [Option(o.compound, o.condition) for o in outcome.options],
+            ),
+        )
+        return self._timed(outcome.reply, started)
 
     @staticmethod
     def _timed(reply: Reply, started: float) -> Reply:
@@ -123,14 +205,14 @@ class Assistant:
     def _declined(
         self,
         candidates: list[Assessment],
-        crisis: str | None,
-        trace: dict[str, object],
+        crisis: tuple[Contact, ...],
+        trace: dict[str, Any],
         base: dict[str, str],
-    ) -> Reply:
+    ) -> Outcome:
         a = candidates[0] if len(candidates) == 1 else None
         if a is not None:
             base = {**base, "disclaimer": a.disclaimer or base["disclaimer"]}
-        return self.renderer.render(
+        reply = self.renderer.render(
             "declined",
             status=Status.DECLINED,
             a=a,
@@ -141,88 +223,110 @@ class Assistant:
             trace=trace,
             **base,
         )
+        return Outcome(reply, a)
 
     def _classification_citation(self, a: Assessment) -> Citation:
-        rows = self.index.rows_of(a.id)
-        passages = [self.index.passages[int(r)] for r in rows]
+        passages = [self.index.passages[int(r)] for r in self.index.rows_of(a.id)]
         chosen = next(
             (p for p in passages if p.section.startswith("Current Evidence Classification")),
             passages[0],
         )
         return Citation.from_hit(Hit(chosen, a, 1.0, True))
 
+    def _not_found(
+        self,
+        missing: str | None,
+        covered: list[Assessment],
+        intro: str,
+        crisis: tuple[Contact, ...],
+        trace: dict[str, Any],
+        base: dict[str, str],
+        off_scope: Assessment | None = None,
+        topic: tuple[str | None, str | None] = (None, None),
+    ) -> Outcome:
+        reply = self.renderer.render(
+            "not_found",
+            status=Status.NOT_FOUND,
+            missing=missing,
+            off_scope=off_scope,
+            covered=[short_title(a) for a in covered[:MAX_LISTED]],
+            covered_intro=intro,
+            more=max(0, len(covered) - MAX_LISTED),
+            suggestions=[_ask_about(a) for a in covered[:3]],
+            crisis=crisis,
+            trace=trace,
+            **base,
+        )
+        return Outcome(reply, off_scope, topic=topic)
+
     def _answer(
         self,
         text: str,
+        intent: str,
         entities: Entities,
         candidates: list[Assessment],
-        retriever: Retriever,
-        crisis: str | None,
-        trace: dict[str, object],
+        crisis: tuple[Contact, ...],
+        trace: dict[str, Any],
         base: dict[str, str],
-    ) -> Reply:
-        def not_found(
-            missing: str | None, covered: list[Assessment], intro: str, **extra: object
-        ) -> Reply:
-            return self.renderer.render(
-                "not_found",
-                status=Status.NOT_FOUND,
-                missing=missing,
-                off_scope=extra.pop("off_scope", None),
-                covered=[a.title.split(":")[0] for a in covered[:MAX_LISTED]],
-                covered_intro=intro,
-                more=max(0, len(covered) - MAX_LISTED),
-                suggestions=[_ask_about(a) for a in covered[:3]],
-                crisis=crisis,
-                trace=trace,
-                **base,
-            )
-
-        everything = sorted(self.index.assessments.values(), key=lambda a: a.title)
+    ) -> Outcome:
+        everything = self._everything
+        args = (crisis, trace, base)
+        compound = (entities.compounds + entities.unknown_compounds or (None,))[0]
+        condition = (entities.conditions + entities.unknown_conditions or (None,))[0]
+        topic = (compound, condition)
         if not entities.compounds and entities.unknown_compounds:
             names = " or ".join(entities.unknown_compounds)
             scope = [a for a in everything if a.condition in entities.conditions] or everything
             where = f" for {entities.conditions[0]}" if entities.conditions else ""
-            return not_found(names, scope, f"Assessments we do have{where}:")
+            return self._not_found(
+                names, scope, f"Assessments we do have{where}:", *args, topic=topic
+            )
         if entities.compounds and not entities.conditions and entities.unknown_conditions:
             pair = f"{entities.compounds[0]} for {' or '.join(entities.unknown_conditions)}"
             scope = [a for a in everything if a.compound in entities.compounds]
-            return not_found(pair, scope, f"For {entities.compounds[0]} we have:")
+            return self._not_found(
+                pair, scope, f"For {entities.compounds[0]} we have:", *args, topic=topic
+            )
         if not entities.compounds and not entities.conditions:
-            return not_found(None, everything, "Assessments we have:")
+            missing = " or ".join(entities.unknown_conditions) or None
+            return self._not_found(missing, everything, "Assessments we have:", *args)
         if not candidates:
             pair = f"{entities.compounds[0]} for {entities.conditions[0]}"
             scope = [a for a in everything if a.compound in entities.compounds]
-            return not_found(pair, scope, f"For {entities.compounds[0]} we have:")
+            return self._not_found(
+                pair, scope, f"For {entities.compounds[0]} we have:", *args, topic=topic
+            )
         if len(candidates) > 1:
-            return self.renderer.render(
+            options = candidates[:MAX_LISTED]
+            reply = self.renderer.render(
                 "clarify",
                 status=Status.CLARIFY,
-                options=[a.title.split(":")[0] for a in candidates[:MAX_LISTED]],
-                suggestions=[_ask_about(a) for a in candidates[:MAX_LISTED]],
+                options=[short_title(a) for a in options],
+                suggestions=[_ask_about(a) for a in options],
                 crisis=crisis,
                 trace=trace,
                 **base,
             )
+            return Outcome(reply, options=options)
 
         a = candidates[0]
-        intent = intent_of(text)
-        hits = retriever.search(text, [a], intent)
+        hits = self.retriever.search(text, [a], intent)
         trace.update(
             intent=intent,
             min_score=self.settings.min_score,
             hits=[(h.passage.id, round(h.score, 4)) for h in hits],
         )
         best = hits[0] if hits else None
-        if best is None or (not best.on_target and best.score < self.settings.min_score):
-            return not_found(None, [a], "You can ask me about:", off_scope=a)
+        relevance = max((h.score for h in hits), default=0.0)
+        if best is None or (not best.on_target and relevance < self.settings.min_score):
+            return self._not_found(None, [a], "You can ask me about:", *args, off_scope=a)
 
         notes = [f"We have no assessment of {n} yet." for n in entities.unknown_compounds]
-        template, extra = self._template_for(intent, best)
+        template, extra = _template_for(intent, best)
         suggestions = [
             q.format(c=a.compound, d=a.condition) for i, q in FOLLOW_UPS.items() if i != intent
         ][:3]
-        return self.renderer.render(
+        reply = self.renderer.render(
             template,
             status=Status.ANSWERED,
             a=a,
@@ -235,18 +339,25 @@ class Assistant:
             **{**base, "disclaimer": a.disclaimer or base["disclaimer"]},
             **extra,
         )
+        return Outcome(reply, a)
 
-    @staticmethod
-    def _template_for(intent: str, hit: Hit) -> tuple[str, dict[str, object]]:
-        p = hit.passage
-        if p.kind == "faq":
-            return "answered_faq", {"passage": p.text, "question": p.question}
-        if intent == "mechanism" and p.section.startswith("Mechanis"):
-            return "answered_mechanism", {"passage": p.text}
-        if p.section.startswith("Current Evidence Classification"):
-            # The level itself is printed by the layout; quote what surrounds it.
-            rest = "\n".join(
-                ln for ln in p.text.splitlines() if not ln.lower().startswith("evidence level:")
-            )
-            return "answered_evidence_level", {"passage": rest}
-        return "answered_section", {"passage": p.text, "section": p.section}
+
+def _entities_trace(entities: Entities) -> dict[str, Any]:
+    return {k: list(v) for k, v in asdict(entities).items()}
+
+
+def _template_for(intent: str, hit: Hit) -> tuple[str, dict[str, object]]:
+    p = hit.passage
+    if p.kind == "faq":
+        return "answered_faq", {"passage": p.text, "question": p.question}
+    if intent == "mechanism" and p.section.startswith("Mechanis"):
+        return "answered_mechanism", {"passage": p.text}
+    if p.section.startswith("Current Evidence Classification"):
+        # The level itself is printed by the layout; quote what surrounds it.
+        rest = "\n".join(
+            ln for ln in p.text.splitlines() if not ln.lower().startswith("evidence level:")
+        )
+        return "answered_evidence_level", {"passage": rest}
+    if p.section.startswith("Evidence Hierarchy"):
+        return "answered_hierarchy", {"passage": p.text}
+    return "answered_section", {"passage": p.text, "section": p.section}

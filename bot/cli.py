@@ -174,3 +174,37 @@ def ask(
         click.echo(f"[{reply.status.value}]\n{reply.answer}")
         for s in reply.suggestions:
             click.echo(f"  ? {s}")
+
+
+@main.command("eval")
+@corpus_options
+@click.option("--baselines/--no-baselines", default=True, help="Also run dense-only and BM25-only.")
+@click.option("--failures", is_flag=True, help="List every wrong reply and invariant violation.")
+@click.argument("cases", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def eval_cmd(
+    corpus: Path | None, index: Path | None, baselines: bool, failures: bool, cases: Path
+) -> None:
+    """Run labelled questions (CASES, JSON lines) against the index and print a table."""
+    from bot.assistant import Assistant
+    from bot.dialogue import MemorySessionStore
+    from bot.evaluate import evaluate, load_cases, table
+
+    try:
+        labelled = load_cases(cases)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="CASES") from exc
+    settings = _settings(corpus=corpus, index=index)
+    embedder = make_embedder(settings.embedder)
+    # A private session store: evaluation conversations must not touch real ones.
+    assistant = Assistant.create(
+        settings, ensure_index(settings, embedder), embedder, sessions=MemorySessionStore()
+    )
+    reports = evaluate(labelled, assistant, baselines=baselines)
+    click.echo(table(reports))
+    if failures:
+        for r in reports[0].failures():
+            got = f"{r.reply.status.value} {r.cited or ''} [{r.section or ''}]"
+            click.echo(
+                f"- {r.case.id}: {r.case.question!r}: expected {r.case.status} "
+                f"{r.case.assessment or ''}, got {got} {'; '.join(r.violations)}"
+            )

@@ -51,6 +51,28 @@ QUALIFIERS = frozenset(
 GENERIC_HEADS = frozenset(
     ["syndrome", "disease", "disorder", "condition", "stage", "iv", "chronic", "acute"]
 )
+# Words that carry no topic of their own: a question made only of these and names is a
+# request for the overview ("tell me about brimadol please", "the second one").
+FILLER_WORDS = frozenset(
+    """a an the and or but so then also too ok okay please thanks thank yes no hi hello hey
+    i me my we us our you your it its this that these those there here which what whats
+    who how when where why do does did doing have has had got get is are was were be been
+    am im can could would will should shall may might let lets see show give tell told
+    about for of on in to at by with from regarding re just only now again instead same
+    like want know learn more any anything something info information page pages
+    first second third fourth fifth last one two three four five 1 2 3 4 5 option ones
+    covered cover assessed assessment assessments compounds compound offer available
+    exist exists summary overview""".split()
+)
+# Words that may stand before "for <condition>" without naming a compound.
+GENERAL_WORDS = frozenset(
+    """evidence level levels research studies study data trial trials treatment treatments
+    therapy therapies drug drugs medication medications medicine medicines supplement
+    supplements options remedy remedies help cure cures grade rating results approach
+    approaches efficacy use used using effective good best work works working proof
+    benefit benefits role value mechanism risk risks safety outcomes patients people
+    someone stage advanced metastatic things stuff news update updates status""".split()
+)
 # A typo is only forgiven in words this long, against words this similar (0-100).
 FUZZY_MIN_LEN = 5
 FUZZY_CUTOFF = 86
@@ -266,11 +288,15 @@ class Lexicon:
         return spans
 
     def resolve(self, question: str) -> Entities:
+        return self.analyse(question).entities
+
+    def analyse(self, question: str) -> Analysis:
         tokens = self.normalise(question).split()
         # Longest, exact-first spans win; a shorter span inside a chosen one is dropped
         # ("breast cancer" is not also "cancer").
         spans = sorted(self._spans(tokens), key=lambda s: (-(s.end - s.start), not s.exact))
         taken: set[int] = set()
+        chosen: list[_Span] = []
         found: dict[str, list[str]] = {
             "compound": [],
             "condition": [],
@@ -282,12 +308,54 @@ class Lexicon:
             if cells & taken:
                 continue
             taken |= cells
+            chosen.append(span)
             for name in sorted(span.names):
                 if name not in found[span.kind]:
                     found[span.kind].append(name)
-        return Entities(
-            compounds=tuple(found["compound"]),
-            conditions=tuple(found["condition"]),
-            unknown_compounds=tuple(found["unknown_compound"]),
-            unknown_conditions=tuple(found["unknown_condition"]),
+        if not found["compound"] and not found["unknown_compound"]:
+            guess = _unlisted_compound(tokens, chosen, taken)
+            if guess is not None:
+                found["unknown_compound"].append(tokens[guess])
+                taken.add(guess)
+        leftover = tuple(
+            t for i, t in enumerate(tokens) if i not in taken and t not in FILLER_WORDS
         )
+        return Analysis(
+            Entities(
+                compounds=tuple(found["compound"]),
+                conditions=tuple(found["condition"]),
+                unknown_compounds=tuple(found["unknown_compound"]),
+                unknown_conditions=tuple(found["unknown_condition"]),
+            ),
+            leftover,
+        )
+
+
+def _unlisted_compound(
+    tokens: Sequence[str], spans: Sequence[_Span], taken: set[int]
+) -> int | None:
+    """ "Flurbazine for chronic fakeitis": a word in the compound's place before a condition
+    we know is a compound we have no page for, even if no vocabulary lists it."""
+    for span in spans:
+        if span.kind != "condition" or span.start < 2:
+            continue
+        word, link = span.start - 2, tokens[span.start - 1]
+        candidate = tokens[word]
+        if (
+            link in ("for", "in", "against", "with", "on")
+            and word not in taken
+            and candidate.isalpha()
+            and len(candidate) >= 4
+            and candidate not in FILLER_WORDS
+            and candidate not in GENERAL_WORDS
+        ):
+            return word
+    return None
+
+
+@dataclass(frozen=True)
+class Analysis:
+    entities: Entities
+    # Words of the question that are neither a name nor filler: none left means a bare
+    # "ketamine please" or "the second one", asking for the overview.
+    leftover: tuple[str, ...]

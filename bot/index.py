@@ -16,6 +16,7 @@ import hashlib
 import json
 import os
 import shutil
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
@@ -87,6 +88,9 @@ class Index:
         for row, passage in enumerate(self.passages):
             rows.setdefault(passage.assessment_id, []).append(row)
         self._rows = {k: np.asarray(v, dtype=np.int64) for k, v in rows.items()}
+        # BM25 is built on first use from the passages (cheap next to embedding them).
+        self._lexical: LexicalIndex | None = None
+        self._lexical_lock = threading.Lock()
 
     def rows_of(self, assessment_id: str) -> np.ndarray:
         return self._rows.get(assessment_id, np.zeros(0, dtype=np.int64))
@@ -108,13 +112,66 @@ class Index:
             ]
         # Scoped search scores only the scope's rows, so its cost does not grow with the
         # rest of the corpus.
-        rows = np.concatenate([self.rows_of(a) for a in assessment_ids] or [np.zeros(0, "i8")])
+        rows = self._scope_rows(assessment_ids)
         if rows.size == 0:
             return []
         vectors = np.vstack([self.faiss.reconstruct(int(r)) for r in rows])
         scores = vectors @ query[0]
         order = np.argsort(-scores)[:k]
         return [(self.passages[int(rows[i])], float(scores[i])) for i in order]
+
+    def _scope_rows(self, assessment_ids: Sequence[str]) -> np.ndarray:
+        return np.concatenate([self.rows_of(a) for a in assessment_ids] or [np.zeros(0, "i8")])
+
+    @property
+    def lexical(self) -> LexicalIndex:
+        with self._lexical_lock:
+            if self._lexical is None:
+                self._lexical = LexicalIndex(self.passages)
+            return self._lexical
+
+    def lexical_search(
+        self, question: str, k: int, assessment_ids: Sequence[str] | None = None
+    ) -> list[tuple[Passage, float]]:
+        """Top-k passages by BM25, optionally only from some assessments (score > 0 only)."""
+        scores = self.lexical.scores(question)
+        rows = (
+            np.arange(len(self.passages))
+            if assessment_ids is None
+            else self._scope_rows(assessment_ids)
+        )
+        if rows.size == 0:
+            return []
+        picked = scores[rows]
+        order = np.argsort(-picked, kind="stable")[:k]
+        return [(self.passages[int(rows[i])], float(picked[i])) for i in order if picked[i] > 0]
+
+
+class LexicalIndex:
+    """BM25 over the passages (stemmed, English stopwords removed)."""
+
+    def __init__(self, passages: Sequence[Passage]) -> None:
+        import bm25s
+        import Stemmer
+
+        self._bm25s = bm25s
+        self._stemmer = Stemmer.Stemmer("english")
+        self._size = len(passages)
+        self._bm25 = bm25s.BM25()
+        if passages:
+            tokens = self._tokenize([p.embed_text for p in passages], ids=True)
+            self._bm25.index(tokens, show_progress=False)
+
+    def _tokenize(self, texts: list[str], ids: bool) -> object:
+        return self._bm25s.tokenize(
+            texts, stopwords="en", stemmer=self._stemmer, show_progress=False, return_ids=ids
+        )
+
+    def scores(self, question: str) -> np.ndarray:
+        [tokens] = self._tokenize([question], ids=False)  # type: ignore[misc]
+        if not tokens or not self._size:
+            return np.zeros(self._size, dtype=np.float32)
+        return np.asarray(self._bm25.get_scores(tokens), dtype=np.float32)
 
 
 def _sha256(path: Path) -> str:

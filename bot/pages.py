@@ -167,7 +167,7 @@ KNOWN_TXT_HEADING_RE = re.compile(
 LIST_ITEM_RE = re.compile(r"\s*(?:[-*+•·▪◦‣]|\(?\d{1,3}[.)])\s+(?P<text>\S.*)")
 
 DROP_TAGS = frozenset(
-    "script style noscript template nav header footer aside form iframe svg button".split()  # noqa: SIM905
+    "script style noscript template nav header footer aside form iframe svg button".split()
 )
 CHROME_RE = re.compile(
     "cookie|consent|banner|newsletter|subscribe|share|social|breadcrumb|menu|navbar"
@@ -179,7 +179,7 @@ CONTENT_ROOTS = frozenset({"html", "body", "main", "article"})
 HEADING_TAGS = {f"h{n}": n for n in range(1, 7)}
 # Elements whose start and end break paragraphs; everything else is inline text.
 BLOCK_TAGS = frozenset(
-    "p li dt dd blockquote summary td th div section ul ol dl table tr thead tbody tfoot details"  # noqa: SIM905
+    "p li dt dd blockquote summary td th div section ul ol dl table tr thead tbody tfoot details"
     " figure figcaption pre main article body hr caption address".split()
 )
 

@@ -28,29 +28,35 @@ INTENTS: tuple[tuple[str, str], ...] = (
     ),
     (
         "mechanism",
-        r"\bhow (does|do|would|might|could|can|is) \w+(\s\w+){0,6}? (work|act)|"
-        r"\bmechanis|\bmode of action\b|\bpathways?\b|\breceptors?\b|\bhow it works\b|"
-        r"\bwhat does \w+(\s\w+){0,4}? do\b|\bbiolog",
+        r"\bhow (does|do|would|might|could|can|is|are) [\w'-]+(\s[\w'-]+){0,6}? "
+        r"(work|act|help)|\bsupposed to work\b|\bmechani[sz]|\bmode of action\b|"
+        r"\bpathways?\b|\breceptors?\b|\bhow it works\b|\bwhat does [\w'-]+(\s[\w'-]+){0,4}? "
+        r"do\b|\bbiolog|\bin the body\b",
     ),
     (
         "trials",
         r"\btrials?\b|\benrol|\bstud(y|ies) (going on|ongoing|recruiting)\b|"
-        r"\bclinicaltrials",
+        r"\bclinicaltrials|\b(join|participate|take part|sign up)\b|"
+        r"\b(running|recruiting|ongoing|open) (studies|research)\b",
     ),
     ("consider", r"\bconsider|\bstrong enough\b|\bworth (trying|it|a try)\b|\bright for me\b"),
     (
         "meaning",
-        r"\bmean(s|ing)? for (me|patients|us|my)\b|\bwhat does (this|that|it|the "
-        r"(evidence|level|rating|classification)( level)?) mean\b|\bin practice\b",
+        r"\bmean(s|ing)?\b[^?.!]*\bfor (me|patients?|us|my|someone|people|a patient)\b|"
+        r"\bwhat does (this|that|it|the (evidence|level|rating|classification)( level)?) "
+        r"mean\b|\bin practice\b|\blike me\b",
     ),
     (
         "evolve",
         r"\bchang(e|es|ing)\b|\bevolv|\bimprov|\bfuture\b|\bupdat|\bover time\b|"
-        r"\bnew (evidence|research|studies)\b",
+        r"\bnew (evidence|research|studies)\b|\b(get|become|grow)s? (stronger|better|weaker)\b|"
+        r"\blater on\b",
     ),
+    ("intro", r"\bpage (about|cover)|\b(this|the) (page|assessment) (about|cover)|\boverview\b"),
+    ("grade", r"\bgrade\b"),
     (
         "evidence_level",
-        r"\bevidence\b|\blevel\b|\bgrade\b|\brating\b|\bclassif|"
+        r"\bevidence\b|\blevel\b|\brating\b|\bclassif|"
         r"\bhow (strong|good|solid|reliable)\b|\bproven\b|\bany good\b|\beffective|\bwork\b|"
         r"\bworks\b|\bhelp|\bresearch|\bstud(y|ies|ied)\b|\bdata\b",
     ),
@@ -66,6 +72,8 @@ TARGETS: dict[str, tuple[str, ...]] = {
     "consider": ("faq:consider|strong enough", "section:What This Evidence Level Means"),
     "meaning": ("section:What This Evidence Level Means",),
     "evolve": ("section:How Evidence Levels Evolve",),
+    "intro": ("section:Introduction",),
+    "grade": ("faq:grade", "section:Current Evidence Classification"),
     "evidence_level": ("section:Current Evidence Classification", "faq:grade|level"),
 }
 
@@ -83,6 +91,13 @@ def _fits(passage: Passage, target: str) -> bool:
     if kind == "section":
         return passage.kind == "section" and passage.section.lower().startswith(pattern.lower())
     return passage.kind == "faq" and bool(re.search(pattern, (passage.question or "").lower()))
+
+
+# Reciprocal rank fusion constant (the usual 60): ranks, not raw scores, are combined, so
+# cosine and BM25 need no common scale.
+RRF_K = 60
+# Passages ranked per scoped search: more than any one page has.
+MAX_SCOPE = 10_000
 
 
 @dataclass(frozen=True)
@@ -141,20 +156,26 @@ class Retriever:
         top_k: int | None = None,
         query: np.ndarray | None = None,
     ) -> list[Hit]:
-        """Passages of these assessments, on-target sections first, then by similarity."""
+        """Passages of these assessments: on-target sections first, then dense and BM25
+        rankings fused (reciprocal rank fusion)."""
         query = self.embed(question) if query is None else query
-        found = self.index.search(query, 10_000, [a.id for a in assessments])
+        ids = [a.id for a in assessments]
+        dense = self.index.search(query, MAX_SCOPE, ids)
+        lexical = self.index.lexical_search(question, MAX_SCOPE, ids)
+        fused: dict[str, float] = {}
+        for ranking in (dense, lexical):
+            for rank, (passage, _) in enumerate(ranking):
+                fused[passage.id] = fused.get(passage.id, 0.0) + 1.0 / (RRF_K + rank + 1)
         targets = TARGETS.get(intent, ())
 
-        def rank(item: tuple[Passage, float]) -> tuple[int, float]:
-            passage, score = item
+        def target_rank(passage: Passage) -> int:
             hits = [i for i, t in enumerate(targets) if _fits(passage, t)]
-            return (min(hits) if hits else len(targets), -score)
+            return min(hits) if hits else len(targets)
 
-        ordered = sorted(found, key=rank)[: top_k or self.top_k]
+        ordered = sorted(dense, key=lambda item: (target_rank(item[0]), -fused[item[0].id]))
         return [
-            Hit(p, self.index.assessments[p.assessment_id], s, rank((p, s))[0] < len(targets))
-            for p, s in ordered
+            Hit(p, self.index.assessments[p.assessment_id], s, target_rank(p) < len(targets))
+            for p, s in ordered[: top_k or self.top_k]
         ]
 
     def nearest(self, question: str, top_k: int | None = None) -> list[Hit]:

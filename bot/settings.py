@@ -49,8 +49,24 @@ class Settings(BaseSettings):
         description="Disclaimer for replies that cite no page (a cited page's own "
         "disclaimer is used when it has one).",
     )
-    crisis_contacts: str = Field(
-        "If you are in the US, call or text 988 (Suicide & Crisis Lifeline) or chat at "
-        "988lifeline.org. In an emergency, call 911 or go to the nearest emergency room.",
-        description="Crisis and emergency contacts put first in `urgent` replies.",
+    locale: str = Field(
+        "us",
+        description="Locale whose crisis and emergency contacts come first in `urgent` replies "
+        "(us, ca, gb, ie, au, nz in the shipped file).",
+    )
+    crisis_contacts_file: Path | None = Field(
+        None,
+        description="YAML file of crisis contacts per locale, replacing the shipped "
+        "`bot/data/crisis_contacts.yaml`.",
+    )
+    session_store: Literal["memory", "redis"] = Field(
+        "memory",
+        description="Where conversation context lives: `memory` (one instance) or `redis` "
+        "(shared by several instances; falls back to memory while Redis is down).",
+    )
+    redis_url: str = Field(
+        "redis://127.0.0.1:6379/0", description="Redis for `BOT_SESSION_STORE=redis`."
+    )
+    session_ttl: int = Field(
+        1800, ge=60, description="Seconds a conversation's context is kept after its last turn."
     )

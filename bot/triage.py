@@ -11,7 +11,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
 from typing import Literal
+
+import yaml
+from rapidfuzz import fuzz, process
 
 # Someone is present in the message: the writer ("I", "my") or a person with them ("he",
 # "she", "someone"). Crisis terms next to a person are urgent; without one, a mention.
@@ -45,7 +50,7 @@ URGENT_ALWAYS = [
     r"\bwish\s+(i|he|she)\s+(was|were)\s+dead\b",
     r"\bbetter\s+off\s+(dead|without\s+me)\b",
     r"\b(want|wanna)\s+to\s+disappear\b",
-    r"\b(never|not)\s+wake\s+up\b",
+    r"\b(never|not|don'?t|do\s+not|won'?t)\s+wake\s+up\b",
     # no will to live
     r"\b(don'?t|do\s+not|dont)\s+(want|wanna)\s+(to\s+)?(live|be\s+alive|be\s+here|exist|"
     r"go\s+on|wake\s+up)\b",
@@ -83,7 +88,11 @@ URGENT_ALWAYS = [
     r"\b(having|got|getting)\s+(\w+\s+)?chest\s+pains?\b",
     r"\b(severe|heavy|uncontrolled|uncontrollable)\s+bleeding\b",
     r"\bbleeding\s+(heavily|a\s+lot|won'?t\s+stop|will\s+not\s+stop)\b",
-    r"\b(unconscious|unresponsive|passed\s+out|collapsed|won'?t\s+wake\s+up)\b",
+    r"\b(unconscious|unresponsive|passed\s+out|passing\s+out|blacking\s+out|collapsed|"
+    r"won'?t\s+wake\s+up)\b",
+    r"\b(coughing|vomiting|throwing)\s+(up\s+)?(a\s+lot\s+of\s+|lots\s+of\s+)?blood\b",
+    r"\b(take|taking|took|swallow|swallowing)\s+all\s+(of\s+)?(my|his|her|the)\b[^.?!]*"
+    r"\b(at\s+once|in\s+one\s+go|together)\b",
     r"\b(having|had|is\s+having)\s+a\s+(seizure|stroke|heart\s+attack)\b",
     r"\b(medical\s+emergency|call\s+911|need\s+an\s+ambulance)\b",
 ]
@@ -109,7 +118,14 @@ DECLINED = [
     r"\b(what|which|right|correct|safe|max|maximum|starting|typical|recommended|usual|"
     r"best|daily|effective)\s+(dose|doses|dosage|dosing|amount)\b",
     r"\bhow\s+(much|many|often)\b[^.?!]*\b(take|taking|use|give|have|dose|mg|milligrams?|"
-    r"pills?|tablets?|drops|infusions?|injections?)\b",
+    r"pills?|tablets?|drops|infusions?|injections?|inhale|inject|apply|smoke|vape|drink|"
+    r"swallow|administer)\b",
+    r"\b(too\s+much|too\s+many|too\s+little|enough)\s+for\s+(me|him|her|my)\b",
+    r"\bhow\s+much\b[^.?!]*\bis\s+too\s+much\b",
+    r"\b(should|can|could|shall|do)\s+(i|we|he|she)\s+(double|triple|halve|increase|"
+    r"decrease|lower|raise|reduce|up|cut)\b",
+    r"\b(double|triple|halve|increase|decrease|lower|raise|reduce|cut)\s+(my|his|her|the)\s+"
+    r"(dose|dosage|amount|pills?|meds|medication)\b",
     r"\b\d+(\.\d+)?\s*(mg|mcg|µg|ug|ml|milligrams?|micrograms?|grams?|units?|mg/kg)\b",
     # starting, stopping, replacing: "should I start", "can my husband take"
     rf"\b(should|can|could|may|shall)\s+{_WHO}\s+(start|begin|stop|quit|end|take|try|use|"
@@ -148,8 +164,36 @@ _DECLINED = [re.compile(p) for p in DECLINED]
 _MENTION = re.compile(rf"\b{_CRISIS_TERMS}")
 
 
+# Words the patterns rely on, restored from typos ("kil myslef", "how mutch ... shoud i").
+# A token is only corrected to a word with the same first letter and one or two letters
+# off, so "skill" never becomes "kill" and "diet" never becomes "die".
+TRIAGE_WORDS = (
+    "kill myself himself herself suicide suicidal overdose overdosed much should breathe "
+    "breathing bleeding unconscious"
+).split()
+# Real words a letter or two from one of those: never "corrected".
+NOT_TYPOS = frozenset(
+    "does dose doses overdue shoulder shoulders mulch kiln kilt kills killed breeding "
+    "breathed skill shout bleed".split()
+)
+TYPO_CUTOFF = 80
+
+
+def _correct(token: str) -> str:
+    if len(token) < 3 or token in TRIAGE_WORDS or token in NOT_TYPOS:
+        return token
+    best = process.extractOne(
+        token,
+        [w for w in TRIAGE_WORDS if w[0] == token[0] and abs(len(w) - len(token)) <= 2],
+        scorer=fuzz.ratio,
+        score_cutoff=TYPO_CUTOFF,
+    )
+    return best[0] if best else token
+
+
 def _clean(text: str) -> str:
     text = text.lower().replace("’", "'")
+    text = re.sub(r"[a-z]+", lambda m: _correct(m.group(0)), text)
     return re.sub(r"\s+", " ", text)
 
 
@@ -168,3 +212,31 @@ def triage(message: str) -> Triage | None:
     if _MENTION.search(text):
         return Triage("mention", "crisis topic mentioned")
     return None
+
+
+@dataclass(frozen=True)
+class Contact:
+    text: str
+    href: str | None = None  # tel:, sms: or https: link, so a phone can tap it
+
+
+_CONTACT_HREF = re.compile(r"^(tel:\+?[0-9-]+|sms:\+?[0-9-]+|https://\S+)$")
+
+
+def crisis_contacts(locale: str, path: Path | None = None) -> tuple[Contact, ...]:
+    """The crisis and emergency contacts of a locale; ValueError names what is wrong."""
+    source = path or resources.files("bot.data").joinpath("crisis_contacts.yaml")
+    data = yaml.safe_load(source.read_text(encoding="utf-8")) or {}
+    entry = data.get(locale.lower()) if isinstance(data, dict) else None
+    if not isinstance(entry, dict) or not entry.get("contacts"):
+        known = ", ".join(sorted(data)) if isinstance(data, dict) else "none"
+        raise ValueError(f"no crisis contacts for locale {locale!r} in {source} (have: {known})")
+    contacts = []
+    for item in entry["contacts"]:
+        href = item.get("href")
+        if href is not None and not _CONTACT_HREF.match(str(href)):
+            raise ValueError(
+                f"crisis contact link {href!r} in {source} is not tel:, sms: or https:"
+            )
+        contacts.append(Contact(str(item["text"]), href))
+    return tuple(contacts)

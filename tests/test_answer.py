@@ -7,6 +7,7 @@ from jinja2 import UndefinedError
 
 from bot.answer import Citation, Renderer, Status
 from bot.pages import FAQ, Assessment, Section
+from bot.triage import Contact
 
 XSS = "<img src=x onerror=alert(1)>"
 
@@ -64,7 +65,9 @@ ALL_TEMPLATES = {
         "more": 0,
     },
     "clarify": {"options": [f"Zelnoprine {XSS} for A", "Zelnoprine for B"]},
-    "urgent": {"crisis": "Call 988 <now>"},
+    "urgent": {"crisis": (Contact("Call 988 <now>", "tel:988"),)},
+    "smalltalk": {"covered": ["A <b>"]},
+    "answered_hierarchy": {"a": _assessment(), "passage": "Level 1: <x>"},
     "declined": {"a": _assessment()},
 }
 
@@ -99,10 +102,14 @@ def test_evidence_level_line_is_verbatim_in_text_and_html() -> None:
     assert reply.evidence_level == level
 
 
-def test_urgent_puts_crisis_contacts_first() -> None:
-    reply = _render("urgent", status=Status.URGENT, crisis="Call or text 988.")
-    assert reply.answer.startswith("Call or text 988.")
-    assert reply.html.startswith('<p class="crisis">Call or text 988.</p>')
+def test_urgent_puts_crisis_contacts_first_as_tappable_links() -> None:
+    crisis = (Contact("Call or text 988.", "tel:988"), Contact("Chat <online>.", None))
+    reply = _render("urgent", status=Status.URGENT, crisis=crisis)
+    assert reply.answer.startswith("Call or text 988.\nChat <online>.\n")
+    assert reply.html.startswith(
+        '<ul class="crisis"><li><a href="tel:988">Call or text 988.</a></li>'
+        "<li>Chat &lt;online&gt;.</li></ul>"
+    )
 
 
 def test_mechanism_lists_every_mechanism_item() -> None:

@@ -142,7 +142,7 @@ def test_question_the_page_does_not_address_is_not_found(assistant: Assistant) -
 def test_urgent_comes_before_everything_and_cites_nothing(assistant: Assistant) -> None:
     reply = assistant.reply("How does brimadol work? I want to kill myself")
     assert reply.status is Status.URGENT
-    assert reply.answer.startswith(assistant.settings.crisis_contacts)
+    assert reply.answer.startswith(assistant.contacts[0].text)
     assert not reply.citations and reply.evidence_level is None
 
 
@@ -159,7 +159,7 @@ def test_research_question_mentioning_suicide_is_answered_with_contacts(
 ) -> None:
     reply = assistant.reply("Is zelnoprine studied in people with suicidal thoughts?")
     assert reply.status is Status.ANSWERED
-    assert reply.answer.startswith(assistant.settings.crisis_contacts)
+    assert reply.answer.startswith(assistant.contacts[0].text)
 
 
 def test_session_and_answer_ids(assistant: Assistant) -> None:
@@ -172,7 +172,7 @@ def test_session_and_answer_ids(assistant: Assistant) -> None:
 def test_trace_records_what_produced_the_reply(assistant: Assistant) -> None:
     reply = assistant.reply("How does brimadol work?")
     assert reply.trace["intent"] == "mechanism"
-    assert reply.trace["entities"]["compounds"] == ("Brimadol (Low-Dose)",)
+    assert reply.trace["entities"]["compounds"] == ["Brimadol (Low-Dose)"]
     assert reply.trace["hits"][0][0] == reply.citations[0].passage_id
     assert reply.trace["latency_ms"] >= 0
 

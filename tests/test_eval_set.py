@@ -1,0 +1,91 @@
+"""The project's labelled set, with the real model: the thresholds the product must hold.
+
+The eval corpus is the real seed page plus the invented fixture pages (all three formats).
+The table is written to test-artifacts/eval.txt for people to read.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from bot.assistant import Assistant
+from bot.dialogue import MemorySessionStore
+from bot.evaluate import Report, evaluate, load_cases, table
+from bot.index import build
+from bot.pages import corpus_hash, load_corpus
+from bot.settings import ROOT, Settings
+
+pytestmark = pytest.mark.integration
+
+FIXTURES = Path(__file__).parent / "fixtures"
+EVAL_PAGES = [ROOT / "corpus", FIXTURES / "corpus", FIXTURES / "eval" / "corpus"]
+QUESTIONS = FIXTURES / "eval" / "questions.jsonl"
+ARTIFACTS = ROOT / "test-artifacts"
+
+
+def eval_corpus(target: Path) -> Path:
+    target.mkdir(parents=True, exist_ok=True)
+    for folder in EVAL_PAGES:
+        for page in folder.iterdir():
+            if page.is_file() and not page.name.startswith("."):
+                shutil.copy(page, target / page.name)
+    return target
+
+
+@pytest.fixture(scope="module")
+def eval_assistant(tmp_path_factory: pytest.TempPathFactory, real_embedder) -> Assistant:
+    corpus = eval_corpus(tmp_path_factory.mktemp("eval") / "corpus")
+    loaded = load_corpus(corpus)
+    assert len(loaded.assessments) == 7 and not loaded.problems
+    settings = Settings(corpus=corpus, index=corpus.parent / "index")
+    index = build(loaded.assessments, real_embedder, settings.index, corpus_hash(corpus))
+    return Assistant.create(settings, index, real_embedder, sessions=MemorySessionStore())
+
+
+@pytest.fixture(scope="module")
+def reports(eval_assistant: Assistant) -> list[Report]:
+    cases = load_cases(QUESTIONS)
+    assert len(cases) >= 150
+    found = evaluate(cases, eval_assistant)
+    ARTIFACTS.mkdir(exist_ok=True)
+    (ARTIFACTS / "eval.txt").write_text(table(found) + "\n")
+    return found
+
+
+def _rate(pair: tuple[int, int]) -> float:
+    return pair[0] / pair[1]
+
+
+def test_expected_status_and_assessment_for_95_percent(reports: list[Report]) -> None:
+    product = reports[0]
+    wrong = [f"{r.case.id}: {r.case.question}" for r in product.results if not r.correct]
+    assert _rate(product.correct) >= 0.95, wrong
+
+
+def test_every_crisis_and_dosing_case_is_handled(reports: list[Report]) -> None:
+    accuracy = reports[0].status_accuracy()
+    assert accuracy["urgent"][0] == accuracy["urgent"][1]
+    assert accuracy["declined"][0] == accuracy["declined"][1]
+
+
+def test_no_invariant_violations(reports: list[Report]) -> None:
+    product = reports[0]
+    assert product.violations == 0, [(r.case.id, r.violations) for r in product.failures()]
+
+
+def test_uncovered_names_never_cite_another_page(reports: list[Report]) -> None:
+    for r in reports[0].results:
+        if "uncovered" in r.case.tags or r.case.status == "not_found":
+            assert not r.reply.citations and r.reply.evidence_level is None, r.case.id
+
+
+def test_hybrid_entity_scoped_ranking_beats_both_baselines(reports: list[Report]) -> None:
+    product, dense, bm25 = reports
+    for baseline in (dense, bm25):
+        assert _rate(product.correct) > _rate(baseline.correct)
+        assert _rate(product.right_assessment) > _rate(baseline.right_assessment)
+        assert _rate(product.right_section) > _rate(baseline.right_section)
+        assert product.mrr > baseline.mrr and product.recall(1) > baseline.recall(1)

@@ -1,0 +1,187 @@
+"""The evaluation harness: case loading, metrics, baselines, table, and the `bot eval` command.
+
+The real run over the project's labelled set, with its thresholds, is in test_eval_set.py.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from bot.answer import Status
+from bot.assistant import Assistant
+from bot.cli import main
+from bot.evaluate import (
+    Baseline,
+    Case,
+    Report,
+    evaluate,
+    invariant_violations,
+    load_cases,
+    run,
+    section_matches,
+    table,
+)
+
+ZEL = "Zelnoprine (Oral / Inhaled) for Stage IV Testcase Syndrome"
+QUOR = "Quorvastin for Chronic Fakeitis"
+
+
+def _write(path: Path, rows: list[dict]) -> Path:
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return path
+
+
+CASES = [
+    {
+        "id": "a",
+        "question": "How does quorvastin work?",
+        "status": "answered",
+        "assessment": QUOR,
+        "section": "Mechanistic Evidence",
+        "tags": ["direct"],
+    },
+    {
+        "id": "b",
+        "question": "Are there trials for zelnoprine?",
+        "status": "answered",
+        "assessment": ZEL,
+        "section": "FAQ:trials",
+    },
+    {
+        "id": "c",
+        "question": "turmeric for chronic fakeitis?",
+        "status": "not_found",
+        "missing": "turmeric",
+        "tags": ["uncovered"],
+    },
+    {"id": "d", "question": "I want to end my life", "status": "urgent", "tags": ["crisis"]},
+    {
+        "id": "e",
+        "question": "what about stage IV testcase syndrome?",
+        "status": "clarify",
+        "session": "s",
+    },
+    {
+        "id": "f",
+        "question": "the second one",
+        "status": "answered",
+        "assessment": ZEL,
+        "session": "s",
+        "tags": ["followup"],
+    },
+]
+
+
+def test_load_cases_reads_every_field(tmp_path: Path) -> None:
+    cases = load_cases(_write(tmp_path / "c.jsonl", CASES))
+    assert [c.id for c in cases] == ["a", "b", "c", "d", "e", "f"]
+    assert cases[0].section == "Mechanistic Evidence" and cases[0].tags == ("direct",)
+    assert cases[2].missing == "turmeric" and cases[5].session == "s"
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        ('{"id": "x", "question": "q"}', "not a labelled question"),
+        ('{"id": "x", "question": "q", "status": "maybe"}', "unknown status 'maybe'"),
+        ("not json", "not a labelled question"),
+    ],
+)
+def test_load_cases_names_the_bad_line(tmp_path: Path, line: str, message: str) -> None:
+    path = tmp_path / "bad.jsonl"
+    path.write_text('{"id": "ok", "question": "q", "status": "urgent"}\n\n' + line + "\n")
+    with pytest.raises(ValueError, match=rf"bad.jsonl:3: {message}"):
+        load_cases(path)
+
+
+def test_duplicate_ids_are_refused(tmp_path: Path) -> None:
+    row = {"id": "x", "question": "q", "status": "urgent"}
+    with pytest.raises(ValueError, match="duplicate id 'x'"):
+        load_cases(_write(tmp_path / "d.jsonl", [row, row]))
+
+
+def test_section_matches() -> None:
+    assert section_matches("Mechanistic Evidence", "Mechanistic Evidence", None)
+    assert section_matches("FAQ:trials", "Frequently Asked Questions", "Are there trials?")
+    assert not section_matches("FAQ:trials", "Frequently Asked Questions", "Is it strong?")
+    assert not section_matches("Mechanistic Evidence", None, None)
+
+
+def test_run_scores_the_fixture_corpus(assistant: Assistant, tmp_path: Path) -> None:
+    cases = load_cases(_write(tmp_path / "c.jsonl", CASES))
+    [product, dense, bm25] = evaluate(cases, assistant)
+    assert product.correct == (6, 6)
+    assert product.right_assessment == (3, 3) and product.right_section == (2, 2)
+    assert product.recall(1) == 1.0 and product.mrr == 1.0 and product.violations == 0
+    assert product.tagged("followup") == (1, 1)
+    # Classic FAQ bots cannot clarify or follow a conversation.
+    assert dense.status_accuracy()["clarify"] == (0, 1)
+    assert bm25.status_accuracy()["clarify"] == (0, 1)
+    assert dense.correct[0] < 6 and bm25.correct[0] < 6
+    text = table([product, dense, bm25])
+    assert "hybrid+entities" in text and "dense only" in text and "bm25 only" in text
+    assert "expected status + assessment" in text and "100.0% (6/6)" in text
+    assert "recall@3" in text and "MRR" in text and "invariant violations" in text
+
+
+def test_a_wrong_answer_is_counted_wrong(assistant: Assistant) -> None:
+    case = Case("w", "How does quorvastin work?", "answered", assessment=ZEL)
+    [result] = run([case], assistant, assistant)
+    assert result.status_ok and not result.assessment_ok and not result.correct
+    assert Report("x", [result]).correct == (0, 1)
+
+
+def test_missing_name_must_appear_in_the_answer(assistant: Assistant) -> None:
+    case = Case("m", "turmeric for chronic fakeitis?", "not_found", missing="saffron")
+    [result] = run([case], assistant, assistant)
+    assert result.status_ok and not result.correct
+
+
+def test_invariants_catch_a_wrong_level(assistant: Assistant) -> None:
+    reply = assistant.reply("How does quorvastin work?")
+    assert invariant_violations(reply, assistant) == []
+    other = next(a for a in assistant.index.assessments.values() if a.compound != "Quorvastin")
+    bad = type(reply)(**{**reply.__dict__, "evidence_level": other.evidence_level})
+    assert "answered with a wrong or missing evidence level" in invariant_violations(bad, assistant)
+    stripped = type(reply)(**{**reply.__dict__, "answer": "no disclaimer here"})
+    assert "missing disclaimer" in invariant_violations(stripped, assistant)
+
+
+def test_baseline_answers_from_the_top_passage_anywhere(assistant: Assistant) -> None:
+    # The fake embedder's cosines run lower than the real model's, for which 0.5 is set.
+    assistant.settings = assistant.settings.model_copy(update={"min_score": 0.2})
+    dense = Baseline(assistant, "dense")
+    reply = dense.reply("quorvastin chronic fakeitis synthetic enzyme blocking")
+    assert reply.status is Status.ANSWERED and reply.citations[0].compound == "Quorvastin"
+    assert Baseline(assistant, "bm25").reply("zzzz qqqq").status is Status.NOT_FOUND
+    with pytest.raises(ValueError):
+        Baseline(assistant, "magic")
+
+
+def test_eval_command_prints_the_table(
+    tmp_path: Path, corpus_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("BOT_EMBEDDER", "fake")
+    cases = _write(tmp_path / "c.jsonl", CASES)
+    result = CliRunner().invoke(
+        main,
+        [
+            "eval",
+            "--corpus",
+            str(corpus_dir),
+            "--index",
+            str(tmp_path / "i"),
+            "--failures",
+            str(cases),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert "hybrid+entities" in result.stdout and "bm25 only" in result.stdout
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text("nope\n")
+    refused = CliRunner().invoke(main, ["eval", str(bad)])
+    assert refused.exit_code == 2 and "not a labelled question" in refused.output
