@@ -322,6 +322,10 @@ class Assistant:
             return self._not_found(None, [a], "You can ask me about:", *args, off_scope=a)
 
         notes = [f"We have no assessment of {n} yet." for n in entities.unknown_compounds]
+        notes += [
+            f"We have no assessment of {a.compound} for {n} specifically."
+            for n in entities.unknown_conditions
+        ]
         template, extra = _template_for(intent, best)
         suggestions = [
             q.format(c=a.compound, d=a.condition) for i, q in FOLLOW_UPS.items() if i != intent
@@ -346,18 +350,32 @@ def _entities_trace(entities: Entities) -> dict[str, Any]:
     return {k: list(v) for k, v in asdict(entities).items()}
 
 
+# Section title prefix -> template, for sections with a template of their own.
+SECTION_TEMPLATES = (
+    ("Current Evidence Classification", "answered_evidence_level"),
+    ("Evidence Hierarchy", "answered_hierarchy"),
+    ("What This Evidence Level Means", "answered_meaning"),
+    ("How Evidence Levels Evolve", "answered_evolve"),
+)
+
+
 def _template_for(intent: str, hit: Hit) -> tuple[str, dict[str, object]]:
+    """The template for the passage the answer quotes, and its context."""
     p = hit.passage
     if p.kind == "faq":
+        question = (p.question or "").lower()
+        if "trial" in question:
+            return "answered_trials", {"passage": p.text}
+        if "consider" in question or "strong enough" in question:
+            return "answered_consider", {"passage": p.text}
         return "answered_faq", {"passage": p.text, "question": p.question}
     if intent == "mechanism" and p.section.startswith("Mechanis"):
         return "answered_mechanism", {"passage": p.text}
-    if p.section.startswith("Current Evidence Classification"):
-        # The level itself is printed by the layout; quote what surrounds it.
-        rest = "\n".join(
-            ln for ln in p.text.splitlines() if not ln.lower().startswith("evidence level:")
-        )
-        return "answered_evidence_level", {"passage": rest}
-    if p.section.startswith("Evidence Hierarchy"):
-        return "answered_hierarchy", {"passage": p.text}
+    for prefix, template in SECTION_TEMPLATES:
+        if p.section.startswith(prefix):
+            # The level itself is printed by the layout: quote what surrounds it.
+            lines = [
+                ln for ln in p.text.splitlines() if not ln.lower().startswith("evidence level:")
+            ]
+            return template, {"passage": "\n".join(lines)}
     return "answered_section", {"passage": p.text, "section": p.section}

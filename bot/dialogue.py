@@ -306,6 +306,15 @@ CONTINUATION = re.compile(
 )
 
 
+# Asking what is covered, not about the compound discussed.
+LISTING = re.compile(
+    r"\bwhat\s+(do|else\s+do|does|else\s+does)\s+(you|the\s+site)\s+(have|cover)|"
+    r"\bwhat\s+(have\s+you\s+got|is\s+covered|do\s+you\s+cover|else\s+is\s+there)|"
+    r"\bwhich\s+(compounds|ones|treatments|drugs)\b",
+    re.IGNORECASE,
+)
+
+
 def follow_up(
     entities: Entities,
     context: Context | None,
@@ -320,6 +329,9 @@ def follow_up(
         picked = pick_option(question, entities, context.options)
         if picked is not None:
             return Entities(compounds=(picked.compound,), conditions=(picked.condition,))
+    if entities.empty and LISTING.search(question) and context.condition:
+        # "what DO you have for that then?": the condition, with whatever we have for it.
+        return Entities(conditions=(context.condition,))
     if entities.empty:  # "and how does it work?"
         return Entities(
             compounds=(context.compound,) if context.compound else (),

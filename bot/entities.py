@@ -60,10 +60,14 @@ FILLER_WORDS = frozenset(
     am im can could would will should shall may might let lets see show give tell told
     about for of on in to at by with from regarding re just only now again instead same
     like want know learn more any anything something info information page pages
-    first second third fourth fifth last one two three four five 1 2 3 4 5 option ones
+    first second third fourth fifth last one two three four five 1 2 3 4 5 1st 2nd 3rd
+    4th 5th option options number ones
     covered cover assessed assessment assessments compounds compound offer available
     exist exists summary overview""".split()
 )
+# A name right after one of these ("not", "don't" -> "don t", "without") is negated.
+NEGATIONS = frozenset({"not", "no", "t", "without", "never", "nor", "except"})
+NEGATION_WINDOW = 3
 # Words that may stand before "for <condition>" without naming a compound.
 GENERAL_WORDS = frozenset(
     """evidence level levels research studies study data trial trials treatment treatments
@@ -308,6 +312,9 @@ class Lexicon:
             if cells & taken:
                 continue
             taken |= cells
+            # "I don't have cancer, just the depression": a negated name is not the topic.
+            if NEGATIONS & set(tokens[max(0, span.start - NEGATION_WINDOW) : span.start]):
+                continue
             chosen.append(span)
             for name in sorted(span.names):
                 if name not in found[span.kind]:

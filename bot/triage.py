@@ -42,6 +42,21 @@ URGENT_ALWAYS = [
     # ending one's life, said directly or euphemistically
     r"\b(end|ending|take|taking)\s+(my|my\s+own|his|her|his\s+own|her\s+own)\s+life\b",
     r"\bend\s+it\s+all\b",
+    r"\bto\s+end\s+(it|things|everything|it\s+all|my\s+life)\b",
+    # slang and euphemisms ("kms" = kill myself)
+    r"\b(kms|kys|sewer\s?slide|unalive\s+(me|myself))\b",
+    # hopelessness said of oneself
+    r"\bno\s+hope\s+(left|anymore|any\s+more)\b",
+    r"\b(i\s+feel|i'?m|feeling|i\s+am)\s+(so\s+|completely\s+|totally\s+)?hopeless\b",
+    # hoarding pills, goodbye messages, "took something"
+    r"\b(saving|saved|stockpil\w*|hoard\w*|collecting)\s+(up\s+)?(all\s+)?(my|his|her|their)?\s*"
+    r"(pills?|meds|medications?|tablets?)\b",
+    r"\b(texted|said|sent|wrote|left)\b[^.?!]*\bgoodbye\b",
+    r"\b(took|swallowed|taken)\s+something\b",
+    r"\bcan'?t\s+(reach|wake)\s+(her|him|them)\b",
+    # an accidental or deliberate extra dose
+    r"\b(took|taken|had|swallowed)\s+(a\s+)?(double|triple|twice|extra|two|three)\b[^.?!]*"
+    r"\b(dose|doses|pills?|tablets?|amount)\b",
     r"\b(want|wants|wanna|going|gonna|planning|plan|ready|decided|thinking\s+(of|about)|"
     r"think\s+about)\s+(to\s+)?end(ing)?\s+(it|things|everything)\b",
     r"\bwant\s+(it|this|everything)\s+(all\s+)?to\s+(be\s+over|end|stop)\b",
@@ -103,6 +118,7 @@ URGENT_PERSON = [
     # seizures, chest pain ("does ketamine cause chest pain in trials?" is not urgent)
     r"\bseizures?\b",
     r"\bchest\s+pains?\b",
+    r"\bheart\s+(is\s+)?(racing|pounding)\b",
 ]
 
 # Treatment words a patient may want to stop, replace or combine.
@@ -131,14 +147,15 @@ DECLINED = [
     rf"\b(should|can|could|may|shall)\s+{_WHO}\s+(start|begin|stop|quit|end|take|try|use|"
     r"switch|replace|add|combine|mix|come\s+off|get\s+off|go\s+off|give\s+up|drop|skip|"
     r"continue|keep\s+taking|ask\s+for)\b",
-    r"\b(want|going|planning|thinking\s+(of|about)|decided)\s+(to\s+)?(start|stop|quit|"
-    r"take|try|switch|replace|come\s+off|get\s+off|give\s+up|drop)\w*\b",
+    r"\b(wants?|wanted|going|planning|plans?|thinking\s+(of|about)|decided|decides)\s+(to\s+)?"
+    r"(start|stop|quit|take|try|switch|swap|replace|come\s+off|get\s+off|give\s+up|drop)\w*\b",
     r"\bis\s+it\s+(ok|okay|safe|fine|alright)\s+(for\s+(me|him|her|my\s+\w+)\s+)?to\s+"
     r"(start|stop|take|try|use|combine|mix|switch)\b",
     # "is ketamine right for me?": personal suitability is the doctor's call
     r"\b(right|suitable|appropriate|safe)\s+for\s+(me|him|her|us)\b",
     # replacing a treatment
-    rf"\b(instead\s+of|replace|replacing|swap|substitute|in\s+place\s+of)\b[^.?!]*"
+    rf"\b(instead\s+of|replace|replacing|swap|swapping|switch|switching|substitute|"
+    rf"substituting|trade|trading|in\s+place\s+of)\b[^.?!]*"
     rf"\b({_TREATMENTS}|my)\b",
     rf"\bstop(ping)?\s+(my|his|her|the)\s+{_TREATMENTS}\b",
     # combining with one's own treatment: "with my chemo", "safe to mix with my morphine"

@@ -68,6 +68,10 @@ ALL_TEMPLATES = {
     "urgent": {"crisis": (Contact("Call 988 <now>", "tel:988"),)},
     "smalltalk": {"covered": ["A <b>"]},
     "answered_hierarchy": {"a": _assessment(), "passage": "Level 1: <x>"},
+    "answered_trials": {"a": _assessment(), "passage": "Trials <x>."},
+    "answered_consider": {"a": _assessment(), "passage": "Consider <x>."},
+    "answered_meaning": {"a": _assessment(), "passage": "Means <x>."},
+    "answered_evolve": {"a": _assessment(), "passage": "Evolves <x>."},
     "declined": {"a": _assessment()},
 }
 

@@ -22,7 +22,9 @@ pytestmark = pytest.mark.integration
 
 FIXTURES = Path(__file__).parent / "fixtures"
 EVAL_PAGES = [ROOT / "corpus", FIXTURES / "corpus", FIXTURES / "eval" / "corpus"]
-QUESTIONS = FIXTURES / "eval" / "questions.jsonl"
+# questions.jsonl was written alongside the code; heldout.jsonl was written blind (its first
+# run scored 88.8%, urgent 6/10; those misses were then fixed, so it is no longer held out).
+QUESTION_FILES = [FIXTURES / "eval" / "questions.jsonl", FIXTURES / "eval" / "heldout.jsonl"]
 ARTIFACTS = ROOT / "test-artifacts"
 
 
@@ -47,8 +49,8 @@ def eval_assistant(tmp_path_factory: pytest.TempPathFactory, real_embedder) -> A
 
 @pytest.fixture(scope="module")
 def reports(eval_assistant: Assistant) -> list[Report]:
-    cases = load_cases(QUESTIONS)
-    assert len(cases) >= 150
+    cases = [case for path in QUESTION_FILES for case in load_cases(path)]
+    assert len(cases) >= 150 and len({c.id for c in cases}) == len(cases)
     found = evaluate(cases, eval_assistant)
     ARTIFACTS.mkdir(exist_ok=True)
     (ARTIFACTS / "eval.txt").write_text(table(found) + "\n")
