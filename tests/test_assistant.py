@@ -186,3 +186,59 @@ def test_clean_message_rejects_empty_and_long(bad: str) -> None:
 def test_clean_message_trims() -> None:
     assert clean_message("  hi \n") == "hi"
     assert clean_message(" " + "x" * 1000 + " ") == "x" * 1000
+
+
+def test_follow_up_inherits_the_compound(assistant: Assistant) -> None:
+    first = assistant.reply("What is the evidence level for quorvastin?")
+    follow = assistant.reply("and how does it work?", first.session_id)
+    assert follow.status is Status.ANSWERED
+    assert follow.citations[0].compound == "Quorvastin"
+    assert follow.citations[0].section == "Mechanistic Evidence"
+    # A new conversation has no topic to inherit.
+    assert assistant.reply("and how does it work?").status is Status.NOT_FOUND
+
+
+def test_clarify_then_pick_continues_the_conversation(assistant: Assistant) -> None:
+    ask = assistant.reply("What do you have for stage IV testcase syndrome?")
+    assert ask.status is Status.CLARIFY
+    picked = assistant.reply("the second one", ask.session_id)
+    assert picked.status is Status.ANSWERED
+    assert picked.citations[0].compound == "Zelnoprine (Oral / Inhaled)"
+    assert assistant.reply("how does it work?", ask.session_id).citations[0].compound == (
+        "Zelnoprine (Oral / Inhaled)"
+    )
+
+
+def test_after_not_found_the_uncovered_pair_stays_the_topic(assistant: Assistant) -> None:
+    first = assistant.reply("Does quorvastin help with depression?")
+    assert first.status is Status.NOT_FOUND
+    again = assistant.reply("and how does it work?", first.session_id)
+    assert again.status is Status.NOT_FOUND and "Quorvastin for depression" in again.answer
+    back = assistant.reply("what about chronic fakeitis then?", first.session_id)
+    assert back.status is Status.ANSWERED and back.citations[0].compound == "Quorvastin"
+
+
+def test_crisis_reply_keeps_the_topic_for_later(assistant: Assistant) -> None:
+    first = assistant.reply("How does brimadol work?")
+    assert assistant.reply("I want to die", first.session_id).status is Status.URGENT
+    later = assistant.reply("what does this mean for patients?", first.session_id)
+    assert later.status is Status.ANSWERED and later.citations[0].compound == "Brimadol (Low-Dose)"
+
+
+def test_two_instances_share_context_through_redis(
+    settings: Settings, fixture_index, fake_embedder
+) -> None:
+    """A follow-up answered by another instance keeps its context (real Redis)."""
+    shared = settings.model_copy(update={"session_store": "redis"})
+    one = Assistant.create(shared, fixture_index, fake_embedder)
+    two = Assistant.create(shared, fixture_index, fake_embedder)
+    assert one.sessions.health()["ok"], "Redis at 127.0.0.1:6379 must be running for this test"
+    first = one.reply("What is the evidence level for quorvastin?")
+    follow = two.reply("and how does it work?", first.session_id)
+    assert follow.status is Status.ANSWERED and follow.citations[0].compound == "Quorvastin"
+
+
+def test_greeting_gets_a_friendly_pointer(assistant: Assistant) -> None:
+    reply = assistant.reply("hello")
+    assert reply.status is Status.NOT_FOUND and reply.template == "smalltalk"
+    assert "Quorvastin for Chronic Fakeitis" in reply.answer and reply.suggestions

@@ -33,6 +33,7 @@ def healthz(assistant: AssistantDep) -> dict[str, Any]:
         "model": m.model,
         "built_at": m.built_at,
         "index": m.digest,
+        "sessions": assistant.sessions.health(),
     }
 
 

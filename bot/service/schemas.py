@@ -52,3 +52,6 @@ class Health(BaseModel):
     model: str
     built_at: str
     index: str
+    sessions: dict[str, object] = Field(
+        description="Conversation store: backend, ok, and the fallback in use while degraded."
+    )
