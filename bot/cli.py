@@ -8,7 +8,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -17,6 +17,9 @@ from bot.embedding import Embedder, make_embedder
 from bot.index import Index, IndexCorrupt, IndexMissing, build, is_current, load, read_manifest
 from bot.pages import corpus_hash, load_corpus
 from bot.settings import Settings
+
+if TYPE_CHECKING:
+    from bot.assistant import Assistant
 
 log = logging.getLogger("bot")
 
@@ -92,6 +95,14 @@ def _build(settings: Settings, embedder: Embedder, strict: bool) -> Index:
     return index
 
 
+def _assistant(settings: Settings, **kwargs: Any) -> Assistant:
+    """The assistant over an index that is current (built first when needed)."""
+    from bot.assistant import Assistant
+
+    embedder = make_embedder(settings.embedder)
+    return Assistant.create(settings, ensure_index(settings, embedder), embedder, **kwargs)
+
+
 def ensure_index(settings: Settings, embedder: Embedder) -> Index:
     """Load the index, rebuilding first when it is missing or stale; refuse a broken one."""
     try:
@@ -138,12 +149,10 @@ def serve(corpus: Path | None, index: Path | None, host: str | None, port: int |
     """Serve the chat page and the API, building the index first if missing or stale."""
     import uvicorn
 
-    from bot.assistant import Assistant
     from bot.service import create_app
 
     settings = _settings(corpus=corpus, index=index, host=host, port=port)
-    embedder = make_embedder(settings.embedder)
-    assistant = Assistant.create(settings, ensure_index(settings, embedder), embedder)
+    assistant = _assistant(settings)
     assistant.warm_up()
     app = create_app(settings, assistant)
     uvicorn.run(app, host=settings.host, port=settings.port, log_level="info")
@@ -158,16 +167,13 @@ def ask(
     corpus: Path | None, index: Path | None, session_id: str | None, as_json: bool, question: str
 ) -> None:
     """Answer one QUESTION from the shell, as the chat would."""
-    from bot.assistant import Assistant, clean_message
+    from bot.assistant import clean_message
 
     try:
         question = clean_message(question)
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="QUESTION") from exc
-    settings = _settings(corpus=corpus, index=index)
-    embedder = make_embedder(settings.embedder)
-    assistant = Assistant.create(settings, ensure_index(settings, embedder), embedder)
-    reply = assistant.reply(question, session_id)
+    reply = _assistant(_settings(corpus=corpus, index=index)).reply(question, session_id)
     if as_json:
         click.echo(json.dumps(reply.to_json(), ensure_ascii=False, indent=2))
     else:
@@ -185,7 +191,6 @@ def eval_cmd(
     corpus: Path | None, index: Path | None, baselines: bool, failures: bool, cases: Path
 ) -> None:
     """Run labelled questions (CASES, JSON lines) against the index and print a table."""
-    from bot.assistant import Assistant
     from bot.dialogue import MemorySessionStore
     from bot.evaluate import evaluate, load_cases, table
 
@@ -193,12 +198,8 @@ def eval_cmd(
         labelled = load_cases(cases)
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="CASES") from exc
-    settings = _settings(corpus=corpus, index=index)
-    embedder = make_embedder(settings.embedder)
     # A private session store: evaluation conversations must not touch real ones.
-    assistant = Assistant.create(
-        settings, ensure_index(settings, embedder), embedder, sessions=MemorySessionStore()
-    )
+    assistant = _assistant(_settings(corpus=corpus, index=index), sessions=MemorySessionStore())
     reports = evaluate(labelled, assistant, baselines=baselines)
     click.echo(table(reports))
     if failures:

@@ -25,6 +25,26 @@ FIXTURE_CORPUS = FIXTURES / "corpus"
 SEED_CORPUS = ROOT / "corpus"
 
 
+# The HTTP reply object of the design contract, spelled out once for every test.
+REPLY_KEYS = frozenset(
+    "status answer html evidence_level disclaimer citations suggestions session_id "
+    "answer_id".split()
+)
+CITATION_KEYS = frozenset(
+    "page_id title compound condition evidence_level section url passage score".split()
+)
+
+
+@pytest.fixture
+def reply_keys() -> frozenset[str]:
+    return REPLY_KEYS
+
+
+@pytest.fixture
+def citation_keys() -> frozenset[str]:
+    return CITATION_KEYS
+
+
 @pytest.fixture(autouse=True)
 def _no_bot_env(monkeypatch: pytest.MonkeyPatch) -> None:
     """Tests choose their own settings: BOT_* variables of the shell must not leak in."""
