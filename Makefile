@@ -10,7 +10,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: install index run test test-fast eval lint format clean
+.PHONY: install install-browser index run test test-fast eval lint format clean
 
 install: $(STAMP)
 
@@ -23,13 +23,24 @@ $(STAMP): pyproject.toml
 	rm -f $(VENV)/.installed-*
 	touch $@
 
+# Browser tests: Debian's Chromium (never a downloaded browser), Playwright for Python
+# (in the dev extras) and axe-core from the npm registry.
+BROWSER_STAMP := $(VENV)/.browser-ready
+install-browser: $(BROWSER_STAMP)
+
+$(BROWSER_STAMP): tests/browser/package.json tests/browser/package-lock.json | $(STAMP)
+	test -x /usr/bin/chromium || (apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null)
+	cd tests/browser && npm ci --no-audit --no-fund --silent
+	touch $@
+
 index: install
 	$(BIN)/bot build
 
 run: install
 	$(BIN)/bot serve --host 127.0.0.1 --port 8000
 
-test: install
+test: install install-browser
 	$(BIN)/ruff check bot tests
 	$(BIN)/python -m pytest
 

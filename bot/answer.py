@@ -61,6 +61,13 @@ class Citation:
             anchor=p.anchor,
         )
 
+    @property
+    def link(self) -> str | None:
+        """The page's URL, at the cited section when the page has an anchor for it."""
+        if self.url and self.anchor and "#" not in self.url:
+            return f"{self.url}#{self.anchor}"
+        return self.url
+
     def to_json(self) -> dict[str, Any]:
         return {
             "page_id": self.page_id,
@@ -69,7 +76,7 @@ class Citation:
             "condition": self.condition,
             "evidence_level": self.evidence_level,
             "section": self.section,
-            "url": self.url,
+            "url": self.link,
             "passage": self.passage,
             "score": self.score,
         }

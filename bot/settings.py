@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # The checkout root: defaults point at its corpus/ and index/ (the package is installed
@@ -59,6 +60,17 @@ class Settings(BaseSettings):
         description="YAML file of crisis contacts per locale, replacing the shipped "
         "`bot/data/crisis_contacts.yaml`.",
     )
+    database_url: str = Field(
+        f"sqlite:///{ROOT / 'var' / 'audit.sqlite3'}",
+        description="Audit log database (SQLAlchemy URL): a SQLite file by default, "
+        "`postgresql+psycopg://...` for several instances.",
+    )
+    allowed_origins: str = Field(
+        "",
+        description="Comma-separated origins (e.g. `https://www.example.org`) whose pages may "
+        "embed the widget or the iframe; every other origin is refused (the bot's own is "
+        "always allowed).",
+    )
     session_store: Literal["memory", "redis"] = Field(
         "memory",
         description="Where conversation context lives: `memory` (one instance) or `redis` "
@@ -70,3 +82,16 @@ class Settings(BaseSettings):
     session_ttl: int = Field(
         1800, ge=60, description="Seconds a conversation's context is kept after its last turn."
     )
+
+    @field_validator("allowed_origins")
+    @classmethod
+    def _check_origins(cls, value: str) -> str:
+        for origin in (o.strip() for o in value.split(",") if o.strip()):
+            if not re.fullmatch(r"https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?/?", origin):
+                raise ValueError(f"{origin!r} is not an origin like https://www.example.org")
+        return value
+
+    @property
+    def origins(self) -> list[str]:
+        """`allowed_origins` as a list, normalised ("https://a.org/" -> "https://a.org")."""
+        return [o.strip().rstrip("/").lower() for o in self.allowed_origins.split(",") if o.strip()]

@@ -68,7 +68,12 @@ def corpus_dir(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def settings(tmp_path: Path, corpus_dir: Path) -> Settings:
-    return Settings(corpus=corpus_dir, index=tmp_path / "index", embedder="fake")
+    return Settings(
+        corpus=corpus_dir,
+        index=tmp_path / "index",
+        embedder="fake",
+        database_url=f"sqlite:///{tmp_path / 'audit.sqlite3'}",
+    )
 
 
 @pytest.fixture

@@ -153,3 +153,14 @@ def test_json_object_has_exactly_the_contract_keys(
     assert set(data) == reply_keys
     assert set(data["citations"][0]) == citation_keys
     assert data["status"] == "answered" and data["suggestions"] == ["next?"]
+
+
+def test_citation_links_to_the_section_anchor_when_the_page_has_one() -> None:
+    a = _assessment()
+    base = {**_citation(a).__dict__, "url": "https://example.org/page"}
+    anchored = Citation(**{**base, "anchor": "mechanistic-evidence"})
+    assert anchored.link == "https://example.org/page#mechanistic-evidence"
+    assert anchored.to_json()["url"] == "https://example.org/page#mechanistic-evidence"
+    reply = _render("answered_section", a=a, passage="p", section="S", citations=[anchored])
+    assert 'href="https://example.org/page#mechanistic-evidence"' in reply.html
+    assert Citation(**base).link == "https://example.org/page"

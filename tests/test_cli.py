@@ -18,6 +18,7 @@ FIXTURES = Path(__file__).parent / "fixtures"
 @pytest.fixture
 def run(monkeypatch: pytest.MonkeyPatch, corpus_dir: Path, tmp_path: Path):
     monkeypatch.setenv("BOT_EMBEDDER", "fake")
+    monkeypatch.setenv("BOT_DATABASE_URL", f"sqlite:///{tmp_path / 'audit.sqlite3'}")
     runner = CliRunner()
 
     def invoke(*args: str, **env: str):

@@ -61,7 +61,12 @@ def seed_index(tmp_path_factory: pytest.TempPathFactory, real_embedder) -> Index
 
 @pytest.fixture(scope="module")
 def seed_assistant(seed_index: Index, real_embedder) -> Assistant:
-    settings = Settings(corpus=SEED_CORPUS, index=seed_index.path.parent.parent)
+    index_dir = seed_index.path.parent.parent
+    settings = Settings(
+        corpus=SEED_CORPUS,
+        index=index_dir,
+        database_url=f"sqlite:///{index_dir.parent / 'audit.sqlite3'}",
+    )
     return Assistant.create(settings, seed_index, real_embedder)
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from fastapi.testclient import TestClient
 
@@ -131,3 +133,129 @@ def test_user_and_corpus_text_is_escaped_on_the_page(client: TestClient) -> None
     assert "<img" not in api["html"]
     faq = client.post("/api/chat", json={"message": "Are there clinical trials for brimadol?"})
     assert "<script>" not in faq.json()["html"]
+
+
+ALLOWED = "https://partner.example"
+
+
+@pytest.fixture
+def shared_client(settings: Settings, assistant: Assistant) -> TestClient:
+    allowed = settings.model_copy(update={"allowed_origins": f"{ALLOWED}/,http://localhost:9"})
+    return TestClient(create_app(allowed, assistant))
+
+
+def test_every_reply_is_logged_before_it_is_returned(
+    shared_client: TestClient, tmp_path: Path
+) -> None:
+    r = shared_client.post(
+        "/api/chat",
+        json={"message": "How does brimadol work?", "session_id": "s-1"},
+        headers={"X-Evidence-Channel": "widget", "Origin": ALLOWED},
+    )
+    row = shared_client.app.state.audit.answer(r.json()["answer_id"])
+    assert row["question"] == "How does brimadol work?" and row["status"] == "answered"
+    assert row["answer"] == r.json()["answer"] and row["channel"] == "widget"
+    assert row["origin"] == ALLOWED and row["session"] != "s-1"
+    assert row["citations"][0]["passage_id"] and row["trace"]["intent"] == "mechanism"
+    form = shared_client.post("/chat", data={"message": "How does brimadol work?"})
+    assert form.status_code == 200 and shared_client.app.state.audit.count() == 2
+
+
+def test_an_unlogged_answer_is_never_returned(client: TestClient) -> None:
+    client.app.state.audit.engine.dispose()
+    with client.app.state.audit.engine.begin() as conn:
+        conn.exec_driver_sql("DROP TABLE events")
+        conn.exec_driver_sql("DROP TABLE answers")
+    r = client.post("/api/chat", json={"message": "How does brimadol work?"})
+    assert r.status_code == 503 and "cannot record answers" in r.json()["detail"]
+    assert "answer" not in r.json()
+
+
+def test_feedback_is_stored_against_the_answer(client: TestClient) -> None:
+    answer_id = client.post("/api/chat", json={"message": "quorvastin?"}).json()["answer_id"]
+    r = client.post(
+        "/api/feedback", json={"answer_id": answer_id, "helpful": False, "comment": "too short"}
+    )
+    assert r.status_code == 200 and r.json() == {"status": "recorded"}
+    [event] = client.app.state.audit.answer(answer_id)["events"]
+    assert event["kind"] == "feedback"
+    assert event["payload"] == {"helpful": False, "comment": "too short"}
+
+
+@pytest.mark.parametrize(
+    ("body", "status"),
+    [
+        ({"answer_id": "nope", "helpful": True}, 404),
+        ({"answer_id": "x", "helpful": "maybe"}, 422),
+        ({"helpful": True}, 422),
+        ({"answer_id": "x", "helpful": True, "comment": "x" * 1001}, 422),
+    ],
+)
+def test_feedback_errors(client: TestClient, body: dict, status: int) -> None:
+    r = client.post("/api/feedback", json=body)
+    assert r.status_code == status and isinstance(r.json()["detail"], str)
+
+
+def test_cors_answers_only_allowed_origins(shared_client: TestClient) -> None:
+    preflight = shared_client.options(
+        "/api/chat",
+        headers={
+            "Origin": ALLOWED,
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "content-type",
+        },
+    )
+    assert preflight.status_code == 200
+    assert preflight.headers["access-control-allow-origin"] == ALLOWED
+    ok = shared_client.post(
+        "/api/chat", json={"message": "quorvastin?"}, headers={"Origin": ALLOWED}
+    )
+    assert ok.status_code == 200 and ok.headers["access-control-allow-origin"] == ALLOWED
+    for method in ("options", "post"):
+        kwargs = {"json": {"message": "quorvastin?"}} if method == "post" else {}
+        other = getattr(shared_client, method)(
+            "/api/chat",
+            headers={"Origin": "https://evil.example", "Access-Control-Request-Method": "POST"},
+            **kwargs,
+        )
+        assert other.status_code == 403
+        assert "access-control-allow-origin" not in other.headers
+        assert "https://evil.example" in other.json()["detail"]
+
+
+def test_the_bots_own_origin_is_always_allowed(client: TestClient) -> None:
+    r = client.post(
+        "/api/chat", json={"message": "quorvastin?"}, headers={"Origin": "http://testserver"}
+    )
+    assert r.status_code == 200
+
+
+def test_security_headers_on_every_page(shared_client: TestClient) -> None:
+    for path in ("/", "/healthz", "/static/chat.js", "/nope"):
+        headers = shared_client.get(path).headers
+        csp = headers["content-security-policy"]
+        assert "object-src 'none'" in csp and "base-uri 'none'" in csp
+        assert "script-src 'self'" in csp and "unsafe-inline" not in csp
+        assert "frame-ancestors 'none'" in csp and headers["x-frame-options"] == "DENY"
+        assert headers["x-content-type-options"] == "nosniff"
+        assert headers["referrer-policy"] == "strict-origin-when-cross-origin"
+
+
+def test_embed_may_be_framed_by_allowed_origins_only(shared_client: TestClient) -> None:
+    r = shared_client.get("/embed")
+    assert r.status_code == 200 and 'id="chat-form"' in r.text
+    csp = r.headers["content-security-policy"]
+    assert "frame-ancestors 'self' https://partner.example http://localhost:9" in csp
+    assert "x-frame-options" not in r.headers
+
+
+def test_widget_script_knows_the_allowed_origins(shared_client: TestClient) -> None:
+    r = shared_client.get("/widget.js")
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/javascript")
+    assert '"allowedOrigins": ["https://partner.example", "http://localhost:9"]' in r.text
+    assert "/*BOT_CONFIG*/" not in r.text
+
+
+def test_invalid_allowed_origin_is_a_clear_settings_error() -> None:
+    with pytest.raises(ValueError, match="is not an origin"):
+        Settings(allowed_origins="https://ok.example,javascript:alert(1)")

@@ -10,11 +10,12 @@ from fastapi.templating import Jinja2Templates
 
 from bot import __version__
 from bot.assistant import Assistant
+from bot.audit import AuditLog, AuditUnavailable
+from bot.service import security
 from bot.service.routes import api, pages
 from bot.settings import ROOT, Settings
 
 WEB = ROOT / "web"
-MAX_BODY = 64 * 1024
 
 
 def _describe(errors: list[dict]) -> str:
@@ -28,7 +29,11 @@ def _describe(errors: list[dict]) -> str:
     return "; ".join(parts) or "invalid request"
 
 
-def create_app(settings: Settings | None = None, assistant: Assistant | None = None) -> FastAPI:
+def create_app(
+    settings: Settings | None = None,
+    assistant: Assistant | None = None,
+    audit: AuditLog | None = None,
+) -> FastAPI:
     """Build the app; loads the index (and the model) unless an assistant is given."""
     settings = settings or Settings()
     assistant = assistant or Assistant.create(settings)
@@ -40,6 +45,7 @@ def create_app(settings: Settings | None = None, assistant: Assistant | None = N
     )
     app.state.settings = settings
     app.state.assistant = assistant
+    app.state.audit = audit or AuditLog.open(settings.database_url)
     templates = Jinja2Templates(directory=str(WEB / "templates"))
     templates.env.globals["static_url"] = lambda path: app.url_path_for("static", path=path)
     app.state.templates = templates
@@ -54,20 +60,20 @@ def create_app(settings: Settings | None = None, assistant: Assistant | None = N
             status_code=422, content={"detail": _describe(exc.errors()), "errors": errors}
         )
 
-    @app.middleware("http")
-    async def limit_body(request: Request, call_next):  # type: ignore[no-untyped-def]
-        # Messages are at most 1000 characters: refuse huge bodies before parsing them.
-        length = request.headers.get("content-length")
-        if length and (not length.isdigit() or int(length) > MAX_BODY):
-            return JSONResponse(
-                status_code=413, content={"detail": f"request body over {MAX_BODY} bytes"}
-            )
-        return await call_next(request)
+    @app.exception_handler(AuditUnavailable)
+    async def unlogged(request: Request, exc: AuditUnavailable) -> JSONResponse:
+        # Never an answer that staff could not audit later.
+        return JSONResponse(
+            status_code=503,
+            content={
+                "detail": "The service cannot record answers right now, so it cannot "
+                "answer. Please try again in a moment."
+            },
+            headers={"Retry-After": "5"},
+        )
 
+    security.install(app, settings)
     app.include_router(api)
     app.include_router(pages)
     app.mount("/static", StaticFiles(directory=str(WEB / "static")), name="static")
     return app
-
-
-__all__ = ["create_app"]

@@ -8,6 +8,7 @@ from fastapi import Depends, Request
 from fastapi.templating import Jinja2Templates
 
 from bot.assistant import Assistant
+from bot.audit import AuditLog
 from bot.settings import Settings
 
 
@@ -19,10 +20,15 @@ def get_settings(request: Request) -> Settings:
     return request.app.state.settings
 
 
+def get_audit(request: Request) -> AuditLog:
+    return request.app.state.audit
+
+
 def get_templates(request: Request) -> Jinja2Templates:
     return request.app.state.templates
 
 
 AssistantDep = Annotated[Assistant, Depends(get_assistant)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
+AuditDep = Annotated[AuditLog, Depends(get_audit)]
 TemplatesDep = Annotated[Jinja2Templates, Depends(get_templates)]

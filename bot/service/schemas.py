@@ -55,3 +55,15 @@ class Health(BaseModel):
     sessions: dict[str, object] = Field(
         description="Conversation store: backend, ok, and the fallback in use while degraded."
     )
+
+
+class FeedbackRequest(BaseModel):
+    answer_id: str = Field(min_length=1, max_length=64, description="From the reply.")
+    helpful: bool = Field(description="Thumbs up (true) or down (false).")
+    comment: str | None = Field(
+        None, max_length=MAX_MESSAGE, description="Optional words from the person."
+    )
+
+
+class FeedbackReply(BaseModel):
+    status: Literal["recorded"]
