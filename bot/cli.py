@@ -20,6 +20,7 @@ from bot.settings import Settings
 
 if TYPE_CHECKING:
     from bot.assistant import Assistant
+    from bot.audit import AuditLog
 
 log = logging.getLogger("bot")
 
@@ -173,7 +174,26 @@ def ask(
         question = clean_message(question)
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="QUESTION") from exc
-    reply = _assistant(_settings(corpus=corpus, index=index)).reply(question, session_id)
+    settings = _settings(corpus=corpus, index=index)
+    log = _audit_log(settings)
+    assistant = _assistant(settings)
+    reply = assistant.reply(question, session_id)
+    # Logged like every other channel; an answer that cannot be logged is not shown.
+    from bot.audit import AuditUnavailable
+
+    try:
+        log.record(
+            reply,
+            question,
+            "cli",
+            None,
+            assistant.index.manifest.digest,
+            assistant.index.manifest.model,
+        )
+    except AuditUnavailable as exc:
+        raise click.ClickException(
+            f"the answer could not be logged, so it is not shown: {exc}"
+        ) from exc
     if as_json:
         click.echo(json.dumps(reply.to_json(), ensure_ascii=False, indent=2))
     else:
@@ -209,3 +229,124 @@ def eval_cmd(
                 f"- {r.case.id}: {r.case.question!r}: expected {r.case.status} "
                 f"{r.case.assessment or ''}, got {got} {'; '.join(r.violations)}"
             )
+
+
+@main.group()
+def audit() -> None:
+    """Check and maintain the audit log (BOT_DATABASE_URL)."""
+
+
+def _audit_log(settings: Settings) -> AuditLog:
+    from bot.audit import AuditLog, AuditUnavailable
+
+    try:
+        return AuditLog.open(settings.database_url, settings.redact_questions)
+    except AuditUnavailable as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+@audit.command("head")
+def audit_head() -> None:
+    """Print the chain head (seq and hash) as JSON; keep it somewhere else to check later."""
+    click.echo(_audit_log(_settings()).head().to_json())
+
+
+@audit.command("verify")
+@click.option(
+    "--head",
+    "head",
+    help="A head printed earlier by `bot audit head` (the JSON, or a file holding it): "
+    "also detects a truncated or rewritten log.",
+)
+def audit_verify(head: str | None) -> None:
+    """Walk the whole chain and report the first edited, deleted, reordered or truncated
+    record (exit status 1)."""
+    from bot.audit import Head
+
+    expected = None
+    if head:
+        source = Path(head).read_text() if Path(head).is_file() else head
+        try:
+            expected = Head.parse(source)
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), param_hint="--head") from exc
+    log = _audit_log(_settings())
+    verdict = log.verify(expected)
+    if not verdict.ok:
+        raise click.ClickException(
+            f"audit chain broken at record {verdict.seq}: {verdict.problem} "
+            f"({verdict.checked} records checked before it)"
+        )
+    click.echo(f"OK: {verdict.checked} records verified; head {log.head().to_json()}")
+
+
+@audit.command("purge")
+@click.option(
+    "--older-than",
+    "days",
+    type=click.IntRange(min=0),
+    required=True,
+    help="Delete records older than this many days.",
+)
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+def audit_purge(days: int, yes: bool) -> None:
+    """Delete old records; the chain stays verifiable from a checkpoint (the last deleted
+    record becomes its anchor, and the purge itself is recorded)."""
+    from datetime import timedelta
+
+    if not yes:
+        click.confirm(f"Delete every audit record older than {days} days?", abort=True)
+    gone = _audit_log(_settings()).purge(timedelta(days=days))
+    click.echo(f"Purged {gone} record(s).")
+
+
+@audit.command("replay")
+@corpus_options
+@click.argument("answer_id")
+def audit_replay(corpus: Path | None, index: Path | None, answer_id: str) -> None:
+    """Re-run a logged question against the index it names (when still kept) and show
+    any difference from what the person was told."""
+    from bot.assistant import Assistant
+    from bot.dialogue import MemorySessionStore
+    from bot.index import IndexCorrupt, find_build, load_build
+
+    settings = _settings(corpus=corpus, index=index)
+    row = _audit_log(settings).answer(answer_id)
+    if row is None:
+        raise click.ClickException(f"no answer {answer_id} in the audit log")
+    build = find_build(settings.index, row["index_digest"])
+    if build is None:
+        raise click.ClickException(
+            f"the index {row['index_digest']} that produced {answer_id} is no longer kept"
+        )
+    try:
+        loaded = load_build(build)
+    except IndexCorrupt as exc:
+        raise click.ClickException(str(exc)) from exc
+    embedder = make_embedder(settings.embedder)
+    assistant = Assistant.create(settings, loaded, embedder, sessions=MemorySessionStore())
+    if row["data"].get("redacted"):
+        click.echo("note: the stored question was redacted; replaying the redacted text.")
+    if row["trace"].get("from_context"):
+        click.echo("note: this answer used the conversation's context, which is not replayed.")
+    now = assistant.reply(row["question"])
+    then_cited = [c["passage_id"] for c in row["citations"]]
+    now_cited = [c.passage_id for c in now.citations]
+    diffs = [
+        (name, old, new)
+        for name, old, new in (
+            ("status", row["status"], now.status.value),
+            ("evidence_level", row["evidence_level"], now.evidence_level),
+            ("template", row["template"], now.template),
+            ("cited passages", then_cited, now_cited),
+            ("answer", row["answer"], now.answer),
+        )
+        if old != new
+    ]
+    click.echo(f"Replayed {answer_id} against index {row['index_digest']} ({build.name}).")
+    if not diffs:
+        click.echo("Same reply: status, evidence level, template, citations and text match.")
+        return
+    for name, old, new in diffs:
+        click.echo(f"- {name} differs:\n    then: {old}\n    now:  {new}")
+    raise SystemExit(1)

@@ -332,7 +332,23 @@ def is_current(index_dir: Path, corpus_hash: str, model: str) -> bool:
 def load(index_dir: Path) -> Index:
     """Load the current index, verifying every file against the manifest."""
     # Resolve CURRENT once: a build published meanwhile must not mix two builds' files.
-    path = current_build(index_dir)
+    return load_build(current_build(index_dir))
+
+
+def find_build(index_dir: Path, digest: str) -> Path | None:
+    """The kept build whose manifest has this digest (audit records name theirs)."""
+    builds = index_dir / BUILDS
+    for path in sorted(builds.iterdir() if builds.is_dir() else (), reverse=True):
+        try:
+            if ".tmp-" not in path.name and _read_manifest(path).digest == digest:
+                return path
+        except IndexCorrupt:
+            continue
+    return None
+
+
+def load_build(path: Path) -> Index:
+    """Load one build folder, verifying every file against its manifest."""
     manifest = _read_manifest(path)
     for name, expected in manifest.files.items():
         file = path / name

@@ -65,6 +65,11 @@ class Settings(BaseSettings):
         description="Audit log database (SQLAlchemy URL): a SQLite file by default, "
         "`postgresql+psycopg://...` for several instances.",
     )
+    redact_questions: bool = Field(
+        True,
+        description="Redact emails, phone numbers and similar identifiers from questions "
+        "and feedback comments before they are stored in the audit log.",
+    )
     allowed_origins: str = Field(
         "",
         description="Comma-separated origins (e.g. `https://www.example.org`) whose pages may "

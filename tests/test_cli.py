@@ -145,3 +145,78 @@ def test_serve_refuses_a_corrupt_index(
     monkeypatch.setattr("uvicorn.run", lambda *a, **k: pytest.fail("must not serve"))
     result = run("serve")
     assert result.exit_code == 1 and "unreadable" in result.output
+
+
+def _answer_id(run) -> str:
+    return json.loads(run("ask", "--json", "How does brimadol work?").stdout)["answer_id"]
+
+
+def test_ask_is_audited_and_the_chain_verifies(run, tmp_path: Path) -> None:
+    answer_id = _answer_id(run)
+    head = CliRunner().invoke(main, ["audit", "head"])
+    assert head.exit_code == 0 and json.loads(head.stdout) == {"seq": 1, "hash": ANY_HASH}
+    ok = CliRunner().invoke(main, ["audit", "verify", "--head", head.stdout])
+    assert ok.exit_code == 0 and "OK: 1 records verified" in ok.stdout
+    from bot.audit import AuditLog
+
+    log = AuditLog.open(f"sqlite:///{tmp_path / 'audit.sqlite3'}")
+    assert log.answer(answer_id)["channel"] == "cli"
+    with log.engine.begin() as conn:
+        conn.exec_driver_sql("UPDATE records SET answer = 'tampered' WHERE seq = 1")
+    broken = CliRunner().invoke(main, ["audit", "verify"])
+    assert broken.exit_code == 1 and "record 1 was edited" in broken.output
+
+
+def test_verify_with_a_head_file_reports_truncation(run, tmp_path: Path) -> None:
+    _answer_id(run)
+    _answer_id(run)
+    head_file = tmp_path / "head.json"
+    head_file.write_text(CliRunner().invoke(main, ["audit", "head"]).stdout)
+    from bot.audit import AuditLog
+
+    log = AuditLog.open(f"sqlite:///{tmp_path / 'audit.sqlite3'}")
+    with log.engine.begin() as conn:
+        conn.exec_driver_sql("DELETE FROM records WHERE seq = 2")
+    result = CliRunner().invoke(main, ["audit", "verify", "--head", str(head_file)])
+    assert result.exit_code == 1 and "truncated" in result.output
+    bad = CliRunner().invoke(main, ["audit", "verify", "--head", "{nope"])
+    assert bad.exit_code == 2 and "not a chain head" in bad.output
+
+
+def test_purge_needs_confirmation_and_keeps_the_chain(run) -> None:
+    _answer_id(run)
+    refused = CliRunner().invoke(main, ["audit", "purge", "--older-than", "0"], input="n\n")
+    assert refused.exit_code == 1
+    done = CliRunner().invoke(main, ["audit", "purge", "--older-than", "0", "--yes"])
+    assert done.exit_code == 0 and "Purged 1 record(s)." in done.stdout
+    assert CliRunner().invoke(main, ["audit", "verify"]).exit_code == 0
+
+
+def test_replay_reproduces_the_answer_and_shows_differences(run, tmp_path: Path) -> None:
+    answer_id = _answer_id(run)
+    same = CliRunner().invoke(
+        main, ["audit", "replay", "--index", str(tmp_path / "index"), answer_id]
+    )
+    assert same.exit_code == 0, same.output
+    assert "Same reply" in same.stdout
+    from bot.audit import AuditLog
+
+    log = AuditLog.open(f"sqlite:///{tmp_path / 'audit.sqlite3'}")
+    with log.engine.begin() as conn:
+        conn.exec_driver_sql("UPDATE records SET status = 'clarify' WHERE seq = 1")
+    differs = CliRunner().invoke(
+        main, ["audit", "replay", "--index", str(tmp_path / "index"), answer_id]
+    )
+    assert differs.exit_code == 1 and "status differs" in differs.stdout
+    missing = CliRunner().invoke(main, ["audit", "replay", "nope"])
+    assert missing.exit_code == 1 and "no answer nope" in missing.output
+
+
+class _AnyHash(str):
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, str) and len(other) == 64
+
+    __hash__ = str.__hash__
+
+
+ANY_HASH = _AnyHash()

@@ -128,7 +128,11 @@ def test_seed_statuses(seed_assistant: Assistant, question: str, status: str) ->
 def test_bot_ask_json_from_a_fresh_index(tmp_path: Path) -> None:
     """The console script itself, as a person runs it: builds the index, then answers."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("BOT_")}
-    env |= {"BOT_INDEX": str(tmp_path / "index"), "HF_HUB_OFFLINE": "1"}
+    env |= {
+        "BOT_INDEX": str(tmp_path / "index"),
+        "BOT_DATABASE_URL": f"sqlite:///{tmp_path / 'audit.sqlite3'}",
+        "HF_HUB_OFFLINE": "1",
+    }
     bot = Path(sys.executable).parent / "bot"
     done = subprocess.run(
         [str(bot), "ask", "--json", SEED_QUESTION],

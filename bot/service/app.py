@@ -45,7 +45,7 @@ def create_app(
     )
     app.state.settings = settings
     app.state.assistant = assistant
-    app.state.audit = audit or AuditLog.open(settings.database_url)
+    app.state.audit = audit or AuditLog.open(settings.database_url, settings.redact_questions)
     templates = Jinja2Templates(directory=str(WEB / "templates"))
     templates.env.globals["static_url"] = lambda path: app.url_path_for("static", path=path)
     app.state.templates = templates
