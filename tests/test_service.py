@@ -106,7 +106,7 @@ def test_chat_page_has_a_working_form(client: TestClient) -> None:
 def test_form_post_without_javascript_shows_the_answer(client: TestClient) -> None:
     r = client.post("/chat", data={"message": "How does quorvastin work?", "session_id": ""})
     assert r.status_code == 200
-    assert "Evidence level: Level 4: Cohort fixture data; no RCTs" in r.text
+    assert '<span class="badge-value">Level 4: Cohort fixture data; no RCTs</span>' in r.text
     assert "synthetic enzyme blocking" in r.text
     assert "Medical Disclaimer:" in r.text
     # The session continues through the hidden field.

@@ -32,6 +32,8 @@ def install(app: FastAPI, settings: Settings) -> None:
         allow_origins=allowed,
         allow_methods=["GET", "POST"],
         allow_headers=["Content-Type", "X-Evidence-Channel"],
+        # The widget reads Retry-After to say how long to wait after a 429.
+        expose_headers=["Retry-After"],
         max_age=600,
     )
     ancestors = " ".join(["'self'", *allowed])

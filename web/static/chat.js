@@ -1,5 +1,8 @@
-/* Progressive enhancement for the chat page: sends questions to /api/chat as JSON
-   and renders replies with DOM APIs only (textContent, never innerHTML). */
+/* Progressive enhancement for the chat page (/) and the iframe page (/embed).
+   Without this script the page is a plain form post to /chat. With it, questions go to
+   /api/chat as JSON, a typing indicator shows while waiting, errors are explained, and
+   each answer gets a feedback control. Text is always set with textContent; the only
+   innerHTML is the server's `reply.html`, which bot/answer.py escapes server-side. */
 (function () {
   'use strict';
 
@@ -8,17 +11,30 @@
   var conversation = document.getElementById('conversation');
   if (!form || !box || !conversation) { return; }
 
+  document.documentElement.classList.add('js');
+
+  var log = document.getElementById('log');
   var counter = document.getElementById('counter');
+  var limitNote = document.getElementById('limit-note');
   var alertBox = document.getElementById('chat-error');
+  var typing = document.getElementById('typing');
+  var live = document.getElementById('chat-live');
   var sessionInput = form.querySelector('input[name="session_id"]');
-  var sendButton = form.querySelector('button[type="submit"]');
-  var maxLength = box.maxLength > 0 ? box.maxLength : 1000;
+  var sendButton = form.querySelector('button.send');
+  var maxLength = parseInt(form.getAttribute('data-max-length'), 10) ||
+    parseInt(box.getAttribute('maxlength'), 10) || 1000;
+  var WARN_AT = Math.floor(maxLength * 0.9);
+  var TIMEOUT_MS = 30000;
   var sending = false;
 
-  var MSG_TOO_MANY = 'Too many questions; please wait a moment.';
-  var MSG_UNREACHABLE = 'The service is not reachable right now. Please try again.';
-  var SAFE_URL = /^(https?:\/\/|\/(?!\/))/i;
+  var MSG_DOWN = 'The assistant can\u2019t be reached right now. Please try again later.';
+  var MSG_OFFLINE = 'You seem to be offline. Please check your connection and try again.';
+  var MSG_SLOW = 'The assistant is taking too long to answer. Please try again in a moment.';
+  var MSG_FORBIDDEN = 'This assistant is not enabled on this site.';
+  var MSG_EMPTY = 'Please type a question first.';
 
+  // The counter shows the limit instead of the browser silently cutting pasted text.
+  box.removeAttribute('maxlength');
   var hints = document.querySelectorAll('.js-hint');
   for (var i = 0; i < hints.length; i++) { hints[i].hidden = false; }
 
@@ -29,8 +45,59 @@
     return node;
   }
 
+  function tooLongMessage() {
+    return 'Your question is too long. Please keep it under ' + maxLength + ' characters.';
+  }
+
+  /* ---- Character counter ------------------------------------------------------------ */
+
+  var lastLimitState = '';
   function updateCounter() {
-    if (counter) { counter.textContent = box.value.length + ' / ' + maxLength; }
+    var n = box.value.length;
+    var state = n > maxLength ? 'over' : (n >= WARN_AT ? 'warn' : '');
+    if (counter) {
+      counter.textContent = n + ' / ' + maxLength;
+      counter.classList.toggle('is-warn', state === 'warn');
+      counter.classList.toggle('is-over', state === 'over');
+    }
+    if (limitNote) {
+      limitNote.classList.toggle('is-warn', state === 'warn');
+      limitNote.classList.toggle('is-over', state === 'over');
+      if (state === 'over') {
+        var extra = n - maxLength;
+        limitNote.textContent = 'Too long: please remove ' + extra +
+          (extra === 1 ? ' character.' : ' characters.');
+      } else if (state === 'warn') {
+        var left = maxLength - n;
+        limitNote.textContent = left + (left === 1 ? ' character left.' : ' characters left.');
+      } else {
+        limitNote.textContent = '';
+      }
+    }
+    if (state === 'over') {
+      box.setAttribute('aria-invalid', 'true');
+    } else {
+      box.removeAttribute('aria-invalid');
+    }
+    if (sendButton) { sendButton.disabled = sending || state === 'over'; }
+    // Tell screen readers once when the limit gets close or is passed, not on every key.
+    if (state !== lastLimitState) {
+      if (state === 'over') { announce(tooLongMessage()); }
+      else if (state === 'warn' && lastLimitState === '') {
+        announce('You are near the ' + maxLength + ' character limit.');
+      }
+      lastLimitState = state;
+    }
+  }
+
+  /* ---- Status, errors, announcements ------------------------------------------------ */
+
+  var announceTimer = null;
+  function announce(text) {
+    if (!live) { return; }
+    live.textContent = '';
+    if (announceTimer) { clearTimeout(announceTimer); }
+    announceTimer = setTimeout(function () { live.textContent = text; }, 60);
   }
 
   function showError(text) {
@@ -45,68 +112,126 @@
     alertBox.hidden = true;
   }
 
-  function setSending(state) {
-    sending = state;
-    if (sendButton) { sendButton.disabled = state; }
-    form.setAttribute('aria-busy', state ? 'true' : 'false');
+  function setTyping(on) {
+    if (!typing) { return; }
+    typing.textContent = '';
+    if (on) {
+      var dots = el('span', 'typing-dots');
+      dots.setAttribute('aria-hidden', 'true');
+      dots.appendChild(el('span'));
+      dots.appendChild(el('span'));
+      dots.appendChild(el('span'));
+      typing.appendChild(dots);
+      typing.appendChild(el('span', 'typing-text', 'Looking this up\u2026'));
+    }
   }
 
-  function renderQuestion(text) {
-    var wrap = el('div', 'question');
-    wrap.appendChild(el('span', 'visually-hidden', 'You asked:'));
-    wrap.appendChild(el('p', null, text));
-    return wrap;
+  function setSending(state) {
+    sending = state;
+    form.setAttribute('aria-busy', state ? 'true' : 'false');
+    updateCounter();
+  }
+
+  function retryMessage(header) {
+    var seconds = NaN;
+    if (header) {
+      seconds = /^\s*\d+\s*$/.test(header) ? parseInt(header, 10)
+        : Math.ceil((Date.parse(header) - Date.now()) / 1000);
+    }
+    if (!isFinite(seconds) || seconds <= 0) {
+      return 'Too many questions right now; please wait a moment and try again.';
+    }
+    seconds = Math.min(seconds, 3600);
+    return 'Too many questions right now; please wait ' + seconds +
+      (seconds === 1 ? ' second.' : ' seconds.');
+  }
+
+  async function readDetail(response) {
+    try {
+      var body = await response.json();
+      var detail = body && body.detail;
+      if (typeof detail === 'string') { return detail; }
+      if (Array.isArray(detail)) {
+        return detail.map(function (d) { return d && d.msg ? String(d.msg) : ''; })
+          .filter(Boolean).join(' ');
+      }
+    } catch (e) { /* not JSON */ }
+    return '';
+  }
+
+  async function errorFor(response, text) {
+    var s = response.status;
+    if (s === 429) { return retryMessage(response.headers.get('Retry-After')); }
+    if (s === 403) { return MSG_FORBIDDEN; }
+    if (s === 413) { return tooLongMessage(); }
+    if (s === 400 || s === 422) {
+      if (text.length > maxLength) { return tooLongMessage(); }
+      var detail = (await readDetail(response)).replace(/^[\w.]+:\s*/, '');
+      return 'We couldn\u2019t send that question' +
+        (detail && detail.length < 200 ? ' (' + detail + ')' : '') +
+        '. Please check it and try again.';
+    }
+    return MSG_DOWN;
+  }
+
+  /* ---- Rendering a reply ------------------------------------------------------------ */
+
+  function statusOf(reply) {
+    var s = typeof reply.status === 'string' ? reply.status.replace(/[^a-z_]/gi, '') : '';
+    return s || 'unknown';
+  }
+
+  function makeBadge(level) {
+    var badge = el('p', 'badge');
+    badge.appendChild(el('span', 'badge-label', 'Evidence level:'));
+    badge.appendChild(document.createTextNode(' '));
+    badge.appendChild(el('span', 'badge-value', level));
+    return badge;
+  }
+
+  // Links to the assessment pages open in a new tab, so the conversation stays open.
+  function decorateLinks(scope) {
+    var links = scope.querySelectorAll('.reply-body a[href]');
+    for (var j = 0; j < links.length; j++) {
+      var a = links[j];
+      if (!/^https?:/i.test(a.getAttribute('href') || '') || a.target === '_blank') { continue; }
+      a.target = '_blank';
+      a.rel = 'noopener noreferrer';
+      a.appendChild(el('span', 'visually-hidden', ' (opens in a new tab)'));
+    }
   }
 
   function renderReply(reply) {
-    var status = typeof reply.status === 'string' ? reply.status : 'unknown';
-    var wrap = el('div', 'reply reply--' + status.replace(/[^a-z_]/gi, ''));
+    var status = statusOf(reply);
+    var level = typeof reply.evidence_level === 'string' && reply.evidence_level
+      ? reply.evidence_level : '';
+    var wrap = el('div', 'reply reply--' + status + (level ? ' has-badge' : ''));
+    wrap.setAttribute('data-status', status);
+    if (reply.answer_id) { wrap.setAttribute('data-answer-id', String(reply.answer_id)); }
     wrap.appendChild(el('span', 'visually-hidden', 'Answer:'));
 
-    if (reply.evidence_level) {
-      wrap.appendChild(el('p', 'badge', 'Evidence level: ' + reply.evidence_level));
+    var body = el('div', 'reply-body');
+    if (typeof reply.html === 'string' && reply.html) {
+      // `reply.html` is escaped server-side by bot/answer.py (every corpus and user
+      // string); it is the ONLY value ever assigned to innerHTML.
+      body.innerHTML = reply.html;
+    } else {
+      body.appendChild(el('p', 'plain', reply.answer || ''));
+      if (reply.disclaimer) { body.appendChild(el('p', 'disclaimer', reply.disclaimer)); }
     }
-
-    var disclaimer = typeof reply.disclaimer === 'string' ? reply.disclaimer.trim() : '';
-    var answer = el('div', 'answer');
-    var hasCitations = Array.isArray(reply.citations) && reply.citations.length > 0;
-    String(reply.answer || '').split(/\r?\n[ \t]*\r?\n/).forEach(function (para) {
-      var text = para.trim();
-      // The badge, the sources list and the disclaimer below show these lines already.
-      if (!text || text === disclaimer) { return; }
-      if (reply.evidence_level && text.indexOf('Evidence level: ') === 0) { return; }
-      if (hasCitations && text.indexOf('Source: ') === 0) { return; }
-      if (text.indexOf('> ') === 0) {
-        answer.appendChild(el('blockquote', null, text.replace(/^> ?/gm, '')));
-      } else {
-        answer.appendChild(el('p', null, text));
+    if (level) {
+      // The badge replaces the reply's own "Evidence level:" line only when that line is
+      // the single one and says the same (a reply citing several pages keeps them all).
+      var lines = body.querySelectorAll('.evidence-level');
+      if (lines.length === 1 &&
+          lines[0].textContent.replace(/\s+/g, ' ').trim() === 'Evidence level: ' + level.trim()) {
+        wrap.classList.add('hide-level');
       }
-    });
-    wrap.appendChild(answer);
-
-    var citations = Array.isArray(reply.citations) ? reply.citations : [];
-    if (citations.length) {
-      var cites = el('div', 'citations');
-      cites.appendChild(el('p', 'citations-title', 'Sources'));
-      var list = el('ul');
-      citations.forEach(function (c) {
-        var item = el('li');
-        var url = typeof c.url === 'string' ? c.url : '';
-        if (url && SAFE_URL.test(url)) {
-          var link = el('a', null, c.title || url);
-          link.href = url;
-          item.appendChild(link);
-        } else {
-          item.appendChild(document.createTextNode(String(c.title || '')));
-        }
-        if (c.section) { item.appendChild(document.createTextNode(' — ' + c.section)); }
-        list.appendChild(item);
-      });
-      cites.appendChild(list);
-      wrap.appendChild(cites);
+      // Crisis contacts stay first; the badge goes right after them, else on top.
+      var crisis = body.querySelector(':scope > ul.crisis');
+      body.insertBefore(makeBadge(level), crisis ? crisis.nextSibling : body.firstChild);
     }
-
-    if (disclaimer) { wrap.appendChild(el('p', 'disclaimer', disclaimer)); }
+    wrap.appendChild(body);
 
     var suggestions = Array.isArray(reply.suggestions) ? reply.suggestions : [];
     if (suggestions.length) {
@@ -127,42 +252,170 @@
       sugg.appendChild(chips);
       wrap.appendChild(sugg);
     }
+    enhanceReply(wrap);
     return wrap;
   }
 
-  async function errorMessage(response) {
-    if (response.status === 429) { return MSG_TOO_MANY; }
-    if (response.status === 400 || response.status === 422) {
-      try {
-        var body = await response.json();
-        var detail = body && body.detail;
-        if (typeof detail === 'string' && detail) { return detail; }
-        if (Array.isArray(detail)) {
-          var msgs = detail.map(function (d) { return d && d.msg ? String(d.msg) : ''; })
-            .filter(Boolean);
-          if (msgs.length) { return msgs.join(' '); }
-        }
-      } catch (e) { /* fall through */ }
-      return 'Please check your question and try again.';
+  function summary(reply) {
+    var paras = String(reply.answer || '').split(/\r?\n[ \t]*\r?\n/);
+    var first = '';
+    for (var k = 0; k < paras.length; k++) {
+      if (paras[k].trim()) { first = paras[k].trim(); break; }
     }
-    return MSG_UNREACHABLE;
+    var text = 'Answer: ' + first;
+    if (reply.evidence_level) { text += ' Evidence level: ' + reply.evidence_level + '.'; }
+    return text;
   }
 
-  function scrollTo(node) {
+  /* ---- Feedback (JavaScript only) --------------------------------------------------- */
+
+  var feedbackCount = 0;
+
+  // Thumbs as inline SVG (no emoji font needed), hidden from screen readers: the
+  // accessible names are "Yes, helpful" and "No, not helpful".
+  var THUMB_UP = 'M14 9V5a3 3 0 0 0-3-3l-4 9v11h11.28a2 2 0 0 0 2-1.7l1.38-9a2 2 0 0 0-2-2.3zM7 22H4a2 2 0 0 1-2-2v-7a2 2 0 0 1 2-2h3';
+  var THUMB_DOWN = 'M10 15v4a3 3 0 0 0 3 3l4-9V2H5.72a2 2 0 0 0-2 1.7l-1.38 9a2 2 0 0 0 2 2.3zm7-13h2.67A2.31 2.31 0 0 1 22 4v7a2.31 2.31 0 0 1-2.33 2H17';
+
+  function feedbackButton(className, path, visible, hidden) {
+    var b = el('button', 'feedback-btn ' + className);
+    b.type = 'button';
+    b.setAttribute('aria-pressed', 'false');
+    var svg = document.createElementNS('http://www.w3.org/2000/svg', 'svg');
+    svg.setAttribute('viewBox', '0 0 24 24');
+    svg.setAttribute('aria-hidden', 'true');
+    svg.setAttribute('focusable', 'false');
+    svg.setAttribute('class', 'feedback-icon');
+    var d = document.createElementNS('http://www.w3.org/2000/svg', 'path');
+    d.setAttribute('d', path);
+    svg.appendChild(d);
+    b.appendChild(svg);
+    b.appendChild(el('span', null, visible));
+    b.appendChild(el('span', 'visually-hidden', hidden));
+    return b;
+  }
+
+  async function postFeedback(answerId, helpful, comment) {
+    var response;
+    try {
+      response = await fetch('/api/feedback', {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json', 'Accept': 'application/json' },
+        credentials: 'same-origin',
+        body: JSON.stringify({ answer_id: answerId, helpful: helpful, comment: comment || null })
+      });
+    } catch (e) {
+      return 'Your feedback couldn\u2019t be sent right now. Please try again later.';
+    }
+    if (response.ok) { return ''; }
+    if (response.status === 404) {
+      return 'We couldn\u2019t find this answer any more, so the feedback was not saved. Thank you anyway.';
+    }
+    if (response.status === 429) { return retryMessage(response.headers.get('Retry-After')); }
+    if (response.status === 422 || response.status === 413) {
+      return 'Please keep your comment under 1000 characters.';
+    }
+    return 'Your feedback couldn\u2019t be sent right now. Please try again later.';
+  }
+
+  function buildFeedback(answerId) {
+    var n = ++feedbackCount;
+    var helpful = null;
+    var wrap = el('div', 'feedback');
+    var row = el('div', 'feedback-row');
+    row.setAttribute('role', 'group');
+    var q = el('p', 'feedback-question', 'Was this helpful?');
+    q.id = 'feedback-q-' + n;
+    row.setAttribute('aria-labelledby', q.id);
+    var yes = feedbackButton('feedback-yes', THUMB_UP, 'Yes', ', helpful');
+    var no = feedbackButton('feedback-no', THUMB_DOWN, 'No', ', not helpful');
+    row.appendChild(q);
+    row.appendChild(yes);
+    row.appendChild(no);
+    wrap.appendChild(row);
+
+    var more = el('div', 'feedback-more');
+    more.hidden = true;
+    var label = el('label', null, 'Anything you\u2019d like to add? (optional)');
+    var comment = el('textarea');
+    comment.id = 'feedback-comment-' + n;
+    comment.rows = 2;
+    comment.maxLength = 1000;
+    label.htmlFor = comment.id;
+    var send = el('button', 'feedback-send', 'Send feedback');
+    send.type = 'button';
+    var status = el('p', 'feedback-status');
+    status.setAttribute('role', 'status');
+    more.appendChild(label);
+    more.appendChild(comment);
+    more.appendChild(send);
+    wrap.appendChild(more);
+    wrap.appendChild(status);
+
+    function choose(value) {
+      helpful = value;
+      yes.setAttribute('aria-pressed', value ? 'true' : 'false');
+      no.setAttribute('aria-pressed', value ? 'false' : 'true');
+      more.hidden = false;
+      status.textContent = '';
+      status.classList.remove('is-error');
+    }
+    yes.addEventListener('click', function () { choose(true); });
+    no.addEventListener('click', function () { choose(false); });
+
+    send.addEventListener('click', async function () {
+      if (helpful === null || send.disabled) { return; }
+      send.disabled = true;
+      status.classList.remove('is-error');
+      status.textContent = 'Sending\u2026';
+      var error = await postFeedback(answerId, helpful, comment.value.trim().slice(0, 1000));
+      if (!error) {
+        wrap.textContent = '';
+        var thanks = el('p', 'feedback-thanks', 'Thank you for your feedback.');
+        thanks.setAttribute('role', 'status');
+        thanks.tabIndex = -1;
+        wrap.appendChild(thanks);
+        thanks.focus();
+        return;
+      }
+      send.disabled = false;
+      status.classList.add('is-error');
+      status.textContent = error;
+    });
+    return wrap;
+  }
+
+  function enhanceReply(replyEl) {
+    decorateLinks(replyEl);
+    var id = replyEl.getAttribute('data-answer-id');
+    if (id && !replyEl.querySelector('.feedback')) { replyEl.appendChild(buildFeedback(id)); }
+  }
+
+  /* ---- Sending ---------------------------------------------------------------------- */
+
+  function scrollToItem(node) {
     var reduce = window.matchMedia && window.matchMedia('(prefers-reduced-motion: reduce)').matches;
-    node.scrollIntoView({ behavior: reduce ? 'auto' : 'smooth', block: 'nearest' });
+    var behavior = reduce ? 'auto' : 'smooth';
+    // Never scrollIntoView: inside an iframe it would scroll the host page too.
+    if (log && log.scrollHeight > log.clientHeight + 1 &&
+        getComputedStyle(log).overflowY !== 'visible') {
+      var top = node.getBoundingClientRect().top - log.getBoundingClientRect().top + log.scrollTop;
+      log.scrollTo({ top: Math.max(0, top - 8), behavior: behavior });
+    } else {
+      var y = node.getBoundingClientRect().top + window.pageYOffset - 12;
+      window.scrollTo({ top: Math.max(0, y), behavior: behavior });
+    }
   }
 
   async function send(rawText, fromBox) {
     if (sending) { return; }
     var text = String(rawText || '').trim();
     if (!text) {
-      showError('Please type a question.');
+      showError(MSG_EMPTY);
       box.focus();
       return;
     }
     if (text.length > maxLength) {
-      showError('Please keep your question under ' + maxLength + ' characters.');
+      showError(tooLongMessage());
       box.focus();
       return;
     }
@@ -171,44 +424,64 @@
     setSending(true);
 
     var item = el('li', 'exchange');
-    item.appendChild(renderQuestion(text));
-    var thinking = el('p', 'thinking', '…thinking');
-    thinking.setAttribute('role', 'status');
-    item.appendChild(thinking);
+    var question = el('div', 'question');
+    question.appendChild(el('span', 'visually-hidden', 'You asked:'));
+    question.appendChild(el('p', null, text));
+    item.appendChild(question);
     conversation.appendChild(item);
-    scrollTo(item);
+    setTyping(true);
+    scrollToItem(item);
     if (fromBox) {
       box.value = '';
       updateCounter();
     }
 
+    var controller = typeof AbortController === 'function' ? new AbortController() : null;
+    var timer = controller ? setTimeout(function () { controller.abort(); }, TIMEOUT_MS) : null;
     try {
-      var response = await fetch('/api/chat', {
-        method: 'POST',
-        headers: { 'Content-Type': 'application/json', 'Accept': 'application/json' },
-        credentials: 'same-origin',
-        body: JSON.stringify({ message: text, session_id: (sessionInput && sessionInput.value) || null })
-      });
-      if (!response.ok) { throw new Error(await errorMessage(response)); }
-      var reply = await response.json();
-      if (!reply || typeof reply !== 'object') { throw new Error(MSG_UNREACHABLE); }
+      var response;
+      try {
+        response = await fetch('/api/chat', {
+          method: 'POST',
+          headers: { 'Content-Type': 'application/json', 'Accept': 'application/json' },
+          credentials: 'same-origin',
+          signal: controller ? controller.signal : undefined,
+          body: JSON.stringify({
+            message: text,
+            session_id: (sessionInput && sessionInput.value) || null
+          })
+        });
+      } catch (netErr) {
+        var aborted = netErr && netErr.name === 'AbortError';
+        throw new Error(aborted ? MSG_SLOW : (navigator.onLine === false ? MSG_OFFLINE : MSG_DOWN));
+      }
+      if (!response.ok) { throw new Error(await errorFor(response, text)); }
+      var reply;
+      try { reply = await response.json(); } catch (e) { reply = null; }
+      if (!reply || typeof reply !== 'object') { throw new Error(MSG_DOWN); }
 
       if (sessionInput && reply.session_id) { sessionInput.value = String(reply.session_id); }
-      var rendered = renderReply(reply);
-      item.replaceChild(rendered, thinking);
-      scrollTo(rendered);
+      item.appendChild(renderReply(reply));
+      setTyping(false);
+      announce(summary(reply));
+      scrollToItem(item);
     } catch (err) {
+      setTyping(false);
       conversation.removeChild(item);
       if (!box.value) {
         box.value = text;
         updateCounter();
       }
-      var msg = err && err.message;
-      // fetch() network failures surface as TypeError with a browser-specific message.
-      showError(msg && !(err instanceof TypeError) ? msg : MSG_UNREACHABLE);
+      showError((err && err.message) || MSG_DOWN);
     } finally {
+      if (timer) { clearTimeout(timer); }
       setSending(false);
-      box.focus({ preventScroll: true });
+      // Back to the question box when the focus was lost (the Ask button was disabled);
+      // a focused chip keeps focus, so phones don't pop the keyboard over the answer.
+      var act = document.activeElement;
+      if (!act || act === document.body || act === sendButton || act === box) {
+        box.focus({ preventScroll: true });
+      }
     }
   }
 
@@ -222,22 +495,33 @@
     }
   });
 
-  // Suggestion chips live outside the form (form="chat-form"); handle them directly.
-  document.addEventListener('click', function (event) {
+  // Suggestion chips sit outside the form (form="chat-form"): handle their clicks here.
+  conversation.addEventListener('click', function (event) {
     var chip = event.target && event.target.closest ? event.target.closest('button.chip') : null;
     if (!chip) { return; }
     event.preventDefault();
     send(chip.value || chip.textContent, false);
   });
 
-  box.addEventListener('input', updateCounter);
+  box.addEventListener('input', function () {
+    updateCounter();
+    if (alertBox && !alertBox.hidden && box.value.trim()) { clearError(); }
+  });
   box.addEventListener('keydown', function (event) {
     if (event.key === 'Enter' && !event.shiftKey && !event.altKey && !event.ctrlKey &&
         !event.metaKey && !event.isComposing) {
       event.preventDefault();
+      if (box.value.length > maxLength) {
+        showError(tooLongMessage());
+        return;
+      }
       send(box.value, true);
     }
   });
+
+  // Replies rendered by the server (no-JS post, or a reload) get the same enhancements.
+  var existing = conversation.querySelectorAll('.reply');
+  for (var r = 0; r < existing.length; r++) { enhanceReply(existing[r]); }
 
   updateCounter();
 }());

@@ -1,0 +1,757 @@
+/* Evidence assistant: embeddable help widget.
+ *
+ *   <script src="https://BOT/widget.js" async
+ *           data-position="bottom-right|bottom-left" data-title="..." data-accent="#0b57d0"
+ *           data-open="true" data-locale="en"></script>
+ *
+ * Adds a launcher button and a chat panel inside a Shadow DOM (host element
+ * #evidence-bot-widget), styled only by BASE/static/widget.css. Plain ES2017, no
+ * framework, no external assets. Text is always set with textContent; the only
+ * innerHTML is the server's `reply.html`, which the bot escapes server-side.
+ */
+(function () {
+  'use strict';
+
+  // The server replaces this token with {"allowedOrigins": [...], "maxLength": 1000, "siteName": "..."}.
+  var CONFIG = /*BOT_CONFIG*/{};
+  if (!CONFIG || typeof CONFIG !== 'object') { CONFIG = {}; }
+
+  var HOST_ID = 'evidence-bot-widget';
+  if (document.getElementById(HOST_ID)) { return; }   // loaded twice: keep the first
+
+  function findScript() {
+    if (document.currentScript && document.currentScript.src) { return document.currentScript; }
+    var scripts = document.getElementsByTagName('script');
+    for (var i = scripts.length - 1; i >= 0; i--) {
+      if (/\/widget\.js(?:[?#].*)?$/.test(scripts[i].src || '')) { return scripts[i]; }
+    }
+    return null;
+  }
+
+  var script = findScript();
+  if (!script) { return; }
+  var scriptUrl;
+  try { scriptUrl = new URL(script.src, location.href); } catch (e) { return; }
+  var BASE = scriptUrl.href.replace(/[?#].*$/, '').replace(/\/widget\.js$/, '');
+  var BOT_ORIGIN = scriptUrl.origin;
+
+  function data(name) {
+    var v = script.getAttribute('data-' + name);
+    return v === null ? '' : String(v).trim();
+  }
+
+  var OPTIONS = {
+    position: data('position') === 'bottom-left' ? 'bottom-left' : 'bottom-right',
+    title: data('title') || (typeof CONFIG.siteName === 'string' && CONFIG.siteName) ||
+      'Evidence assistant',
+    accent: data('accent'),
+    open: data('open') === 'true',
+    locale: data('locale')
+  };
+  var MAX = typeof CONFIG.maxLength === 'number' && CONFIG.maxLength > 0 ? CONFIG.maxLength : 1000;
+  var WARN_AT = Math.floor(MAX * 0.9);
+  var STORAGE_KEY = 'evidence-bot-session:' + BASE;
+  var TIMEOUT_MS = 30000;
+
+  var ALLOWED = (function () {
+    var here = location.origin;
+    if (here === BOT_ORIGIN) { return true; }
+    var list = Array.isArray(CONFIG.allowedOrigins) ? CONFIG.allowedOrigins : [];
+    for (var i = 0; i < list.length; i++) {
+      var o = String(list[i]).replace(/\/+$/, '');
+      if (o === '*' || o === here) { return true; }
+    }
+    return false;
+  }());
+
+  var MSG_DOWN = 'The assistant can\u2019t be reached right now. Please try again later.';
+  var MSG_OFFLINE = 'You seem to be offline. Please check your connection and try again.';
+  var MSG_SLOW = 'The assistant is taking too long to answer. Please try again in a moment.';
+  var MSG_DISABLED = 'This assistant is not enabled on this site.';
+  var MSG_EMPTY = 'Please type a question first.';
+  var MSG_TOO_LONG = 'Your question is too long. Please keep it under ' + MAX + ' characters.';
+  var SVG_NS = 'http://www.w3.org/2000/svg';
+
+  /* ---- Small DOM helpers (never innerHTML) ------------------------------------------ */
+
+  function h(tag, className, text) {
+    var node = document.createElement(tag);
+    if (className) { node.className = className; }
+    if (text !== undefined && text !== null) { node.textContent = String(text); }
+    return node;
+  }
+
+  function icon(paths, className) {
+    var svg = document.createElementNS(SVG_NS, 'svg');
+    svg.setAttribute('viewBox', '0 0 24 24');
+    svg.setAttribute('aria-hidden', 'true');
+    svg.setAttribute('focusable', 'false');
+    svg.setAttribute('class', className);
+    paths.forEach(function (d) {
+      var p = document.createElementNS(SVG_NS, 'path');
+      p.setAttribute('d', d);
+      svg.appendChild(p);
+    });
+    return svg;
+  }
+
+  function storageGet() {
+    try { return window.sessionStorage.getItem(STORAGE_KEY) || null; } catch (e) { return null; }
+  }
+
+  function storageSet(value) {
+    try { window.sessionStorage.setItem(STORAGE_KEY, value); } catch (e) { /* private mode */ }
+  }
+
+  /* ---- Accent colour: validated, with a readable text colour computed for it -------- */
+
+  function parseColour(value) {
+    if (!value || !window.CSS || !CSS.supports || !CSS.supports('color', value)) { return null; }
+    var ctx;
+    try { ctx = document.createElement('canvas').getContext('2d'); } catch (e) { ctx = null; }
+    if (!ctx) { return null; }
+    ctx.fillStyle = '#010203';
+    ctx.fillStyle = value;
+    var out = String(ctx.fillStyle);
+    var m;
+    if ((m = /^#([0-9a-f]{2})([0-9a-f]{2})([0-9a-f]{2})$/i.exec(out))) {
+      if (out.toLowerCase() === '#010203' && value.replace(/\s/g, '').toLowerCase() !== '#010203') {
+        return null;   // not a colour the canvas understands (e.g. currentColor)
+      }
+      return [parseInt(m[1], 16), parseInt(m[2], 16), parseInt(m[3], 16)];
+    }
+    if ((m = /^rgba?\(\s*(\d+),\s*(\d+),\s*(\d+)(?:,\s*([\d.]+))?\s*\)$/.exec(out))) {
+      if (m[4] !== undefined && parseFloat(m[4]) < 1) { return null; }  // no see-through buttons
+      return [+m[1], +m[2], +m[3]];
+    }
+    return null;
+  }
+
+  function luminance(rgb) {
+    var c = rgb.map(function (v) {
+      v /= 255;
+      return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4);
+    });
+    return 0.2126 * c[0] + 0.7152 * c[1] + 0.0722 * c[2];
+  }
+
+  function applyAccent(host) {
+    var rgb = parseColour(OPTIONS.accent);
+    if (!rgb) { return; }
+    var l = luminance(rgb);
+    var onWhite = 1.05 / (l + 0.05);
+    var onBlack = (l + 0.05) / 0.05;
+    host.style.setProperty('--accent', OPTIONS.accent);
+    host.style.setProperty('--accent-text', onWhite >= onBlack ? '#ffffff' : '#111111');
+    // Text-coloured uses (chip labels) only take the accent when it is readable on white.
+    if (onWhite >= 4.5) { host.style.setProperty('--accent-ink', OPTIONS.accent); }
+  }
+
+  /* ---- Building the widget ---------------------------------------------------------- */
+
+  var host, root, launcher, panel, closeButton, log, conversation, typing, live, errorBox,
+    form, box, counter, limitNote, sendButton;
+  var isOpen = false;
+  var sending = false;
+  var feedbackCount = 0;
+
+  function build() {
+    host = h('div');
+    host.id = HOST_ID;
+    host.hidden = true;   // until widget.css has loaded, so nothing flashes unstyled
+    applyAccent(host);
+    root = host.attachShadow({ mode: 'open' });
+
+    var css = h('link');
+    css.rel = 'stylesheet';
+    css.href = BASE + '/static/widget.css';
+    var shown = false;
+    var reveal = function () {
+      if (shown) { return; }
+      shown = true;
+      host.hidden = false;
+      if (isOpen) { focusInitial(); }   // data-open: focus once the panel can be seen
+    };
+    css.addEventListener('load', reveal);
+    css.addEventListener('error', reveal);
+    setTimeout(reveal, 4000);
+    root.appendChild(css);
+
+    var shell = h('div', 'ebw ebw--' + OPTIONS.position);
+
+    launcher = h('button', 'ebw-launcher');
+    launcher.type = 'button';
+    launcher.setAttribute('aria-label', 'Open the evidence assistant');
+    launcher.setAttribute('aria-expanded', 'false');
+    launcher.setAttribute('aria-controls', 'ebw-panel');
+    launcher.appendChild(icon([
+      'M4 4h16a2 2 0 0 1 2 2v10a2 2 0 0 1-2 2H9l-5 4v-4a2 2 0 0 1-2-2V6a2 2 0 0 1 2-2z',
+      'M7 9h10M7 13h6'
+    ], 'ebw-icon'));
+    launcher.appendChild(h('span', 'ebw-launcher-text', 'Evidence assistant'));
+    shell.appendChild(launcher);
+
+    panel = h('div', 'ebw-panel');
+    panel.id = 'ebw-panel';
+    panel.setAttribute('role', 'dialog');
+    panel.setAttribute('aria-modal', 'true');
+    panel.setAttribute('aria-labelledby', 'ebw-title');
+    panel.hidden = true;
+    if (OPTIONS.locale) {
+      try {
+        var tags = Intl.getCanonicalLocales(OPTIONS.locale);
+        if (tags.length) { panel.setAttribute('lang', tags[0]); }
+      } catch (e) { /* invalid tag: keep the page's language */ }
+    }
+
+    var head = h('div', 'ebw-head');
+    var title = h('h2', 'ebw-title', OPTIONS.title);
+    title.id = 'ebw-title';
+    closeButton = h('button', 'ebw-close');
+    closeButton.type = 'button';
+    closeButton.setAttribute('aria-label', 'Close the evidence assistant');
+    closeButton.appendChild(icon(['M6 6l12 12M18 6L6 18'], 'ebw-icon'));
+    head.appendChild(title);
+    head.appendChild(closeButton);
+    panel.appendChild(head);
+
+    panel.appendChild(h('p', 'ebw-note', 'Answers come only from our published evidence ' +
+      'assessments. Not medical advice: please talk to your doctor about your own treatment.'));
+
+    log = h('div', 'ebw-log');
+    log.setAttribute('role', 'region');
+    log.setAttribute('aria-label', 'Conversation');
+    log.tabIndex = 0;
+    conversation = h('ol', 'ebw-conversation');
+    log.appendChild(conversation);
+    typing = h('p', 'ebw-typing');
+    typing.hidden = true;
+    var dots = h('span', 'ebw-dots');
+    dots.setAttribute('aria-hidden', 'true');
+    dots.appendChild(h('span'));
+    dots.appendChild(h('span'));
+    dots.appendChild(h('span'));
+    typing.appendChild(dots);
+    typing.appendChild(h('span', null, 'Looking this up\u2026'));
+    log.appendChild(typing);
+    panel.appendChild(log);
+
+    live = h('div', 'ebw-live ebw-visually-hidden');
+    live.setAttribute('role', 'status');
+    live.setAttribute('aria-live', 'polite');
+    live.setAttribute('aria-atomic', 'true');
+    panel.appendChild(live);
+
+    errorBox = h('div', 'ebw-error');
+    errorBox.setAttribute('role', 'alert');
+    errorBox.hidden = true;
+    panel.appendChild(errorBox);
+
+    if (ALLOWED) {
+      conversation.appendChild(welcome());
+      panel.appendChild(buildForm());
+    } else {
+      panel.classList.add('ebw-panel--off');
+      var off = h('p', 'ebw-disabled', MSG_DISABLED);
+      off.setAttribute('role', 'note');
+      log.insertBefore(off, conversation);
+    }
+
+    shell.appendChild(panel);
+    root.appendChild(shell);
+    document.body.appendChild(host);
+
+    launcher.addEventListener('click', function () { if (isOpen) { close(); } else { open(); } });
+    closeButton.addEventListener('click', close);
+    shell.addEventListener('keydown', onKeydown);
+    document.addEventListener('focusin', onDocumentFocus);
+    conversation.addEventListener('click', onConversationClick);
+
+    if (OPTIONS.open) { open(); }
+  }
+
+  function welcome() {
+    var li = h('li', 'ebw-welcome');
+    li.appendChild(h('p', null, 'Hello. Ask a question about our evidence level assessments, ' +
+      'for example what evidence exists for a treatment in a condition, or what an ' +
+      'evidence level means.'));
+    li.appendChild(h('p', null, 'If you are in danger or thinking about harming yourself, ' +
+      'call your local emergency number now.'));
+    return li;
+  }
+
+  function buildForm() {
+    form = h('form', 'ebw-form');
+    form.noValidate = true;
+    var label = h('label', 'ebw-label', 'Your question');
+    label.htmlFor = 'ebw-message';
+    box = h('textarea', 'ebw-textarea');
+    box.id = 'ebw-message';
+    box.name = 'message';
+    box.rows = 2;
+    box.setAttribute('aria-describedby', 'ebw-hint');
+    var row = h('div', 'ebw-row');
+    var hint = h('p', 'ebw-hint');
+    hint.id = 'ebw-hint';
+    counter = h('span', 'ebw-counter', '0 / ' + MAX);
+    limitNote = h('span', 'ebw-limit');
+    hint.appendChild(counter);
+    hint.appendChild(document.createTextNode(' '));
+    hint.appendChild(limitNote);
+    hint.appendChild(document.createTextNode(' '));
+    hint.appendChild(h('span', 'ebw-keys', 'Enter sends, Shift+Enter adds a new line.'));
+    sendButton = h('button', 'ebw-send', 'Send');
+    sendButton.type = 'submit';
+    row.appendChild(hint);
+    row.appendChild(sendButton);
+    form.appendChild(label);
+    form.appendChild(box);
+    form.appendChild(row);
+
+    form.addEventListener('submit', function (e) {
+      e.preventDefault();
+      send(box.value, true);
+    });
+    box.addEventListener('input', function () {
+      updateCounter();
+      if (!errorBox.hidden && box.value.trim()) { clearError(); }
+    });
+    box.addEventListener('keydown', function (e) {
+      if (e.key === 'Enter' && !e.shiftKey && !e.altKey && !e.ctrlKey && !e.metaKey &&
+          !e.isComposing) {
+        e.preventDefault();
+        send(box.value, true);
+      }
+    });
+    return form;
+  }
+
+  /* ---- Open, close, focus trap ------------------------------------------------------ */
+
+  function focusables() {
+    var nodes = panel.querySelectorAll('a[href], button, textarea, input, select, [tabindex]');
+    var out = [];
+    for (var i = 0; i < nodes.length; i++) {
+      var n = nodes[i];
+      if (n.disabled || n.tabIndex < 0 || !n.getClientRects().length) { continue; }
+      out.push(n);
+    }
+    return out;
+  }
+
+  function focusInitial() {
+    if (box && !box.disabled) { box.focus(); } else { closeButton.focus(); }
+  }
+
+  function open() {
+    if (isOpen) { return; }
+    isOpen = true;
+    panel.hidden = false;
+    launcher.setAttribute('aria-expanded', 'true');
+    host.classList.add('ebw-is-open');
+    focusInitial();
+  }
+
+  function close() {
+    if (!isOpen) { return; }
+    isOpen = false;
+    panel.hidden = true;
+    launcher.setAttribute('aria-expanded', 'false');
+    host.classList.remove('ebw-is-open');
+    launcher.focus();
+  }
+
+  function onKeydown(e) {
+    if (!isOpen) { return; }
+    if (e.key === 'Escape' || e.key === 'Esc') {
+      e.preventDefault();
+      e.stopPropagation();
+      close();
+      return;
+    }
+    if (e.key !== 'Tab') { return; }
+    var items = focusables();
+    if (!items.length) { e.preventDefault(); return; }
+    var first = items[0];
+    var last = items[items.length - 1];
+    var active = root.activeElement;
+    var inside = active && panel.contains(active);
+    if (e.shiftKey && (!inside || active === first)) {
+      e.preventDefault();
+      last.focus();
+    } else if (!e.shiftKey && (!inside || active === last)) {
+      e.preventDefault();
+      first.focus();
+    }
+  }
+
+  // Modal: if focus leaves the widget while it is open (mouse, assistive tech), bring it back.
+  function onDocumentFocus(e) {
+    if (isOpen && e.target !== host) { focusInitial(); }
+  }
+
+  /* ---- Counter, errors, announcements ----------------------------------------------- */
+
+  function updateCounter() {
+    var n = box.value.length;
+    var state = n > MAX ? 'over' : (n >= WARN_AT ? 'warn' : '');
+    counter.textContent = n + ' / ' + MAX;
+    counter.className = 'ebw-counter' + (state ? ' is-' + state : '');
+    limitNote.className = 'ebw-limit' + (state ? ' is-' + state : '');
+    if (state === 'over') {
+      var extra = n - MAX;
+      limitNote.textContent = 'Too long: please remove ' + extra +
+        (extra === 1 ? ' character.' : ' characters.');
+      box.setAttribute('aria-invalid', 'true');
+    } else {
+      limitNote.textContent = state === 'warn' ? (MAX - n) + ' characters left.' : '';
+      box.removeAttribute('aria-invalid');
+    }
+    sendButton.disabled = sending || state === 'over';
+  }
+
+  var announceTimer = null;
+  function announce(text) {
+    live.textContent = '';
+    if (announceTimer) { clearTimeout(announceTimer); }
+    announceTimer = setTimeout(function () { live.textContent = text; }, 60);
+  }
+
+  function showError(text) {
+    errorBox.textContent = text;
+    errorBox.hidden = false;
+  }
+
+  function clearError() {
+    errorBox.textContent = '';
+    errorBox.hidden = true;
+  }
+
+  function retryMessage(header) {
+    var seconds = NaN;
+    if (header) {
+      seconds = /^\s*\d+\s*$/.test(header) ? parseInt(header, 10)
+        : Math.ceil((Date.parse(header) - Date.now()) / 1000);
+    }
+    if (!isFinite(seconds) || seconds <= 0) {
+      return 'Too many questions right now; please wait a moment and try again.';
+    }
+    seconds = Math.min(seconds, 3600);
+    return 'Too many questions right now; please wait ' + seconds +
+      (seconds === 1 ? ' second.' : ' seconds.');
+  }
+
+  async function readDetail(response) {
+    try {
+      var body = await response.json();
+      var d = body && body.detail;
+      if (typeof d === 'string') { return d; }
+      if (Array.isArray(d)) {
+        return d.map(function (x) { return x && x.msg ? String(x.msg) : ''; })
+          .filter(Boolean).join(' ');
+      }
+    } catch (e) { /* not JSON */ }
+    return '';
+  }
+
+  async function errorFor(response, text) {
+    var s = response.status;
+    if (s === 429) { return retryMessage(response.headers.get('Retry-After')); }
+    if (s === 403) { return MSG_DISABLED; }
+    if (s === 413) { return MSG_TOO_LONG; }
+    if (s === 400 || s === 422) {
+      if (text.length > MAX) { return MSG_TOO_LONG; }
+      var detail = (await readDetail(response)).replace(/^[\w.]+:\s*/, '');
+      return 'We couldn\u2019t send that question' +
+        (detail && detail.length < 200 ? ' (' + detail + ')' : '') +
+        '. Please check it and try again.';
+    }
+    return MSG_DOWN;
+  }
+
+  /* ---- Rendering replies ------------------------------------------------------------ */
+
+  function statusOf(reply) {
+    var s = typeof reply.status === 'string' ? reply.status.replace(/[^a-z_]/gi, '') : '';
+    return s || 'unknown';
+  }
+
+  function makeBadge(level) {
+    var badge = h('p', 'badge');
+    badge.appendChild(h('span', 'badge-label', 'Evidence level:'));
+    badge.appendChild(document.createTextNode(' '));
+    badge.appendChild(h('span', 'badge-value', level));
+    return badge;
+  }
+
+  function renderReply(reply) {
+    var status = statusOf(reply);
+    var level = typeof reply.evidence_level === 'string' && reply.evidence_level
+      ? reply.evidence_level : '';
+    var wrap = h('div', 'reply reply--' + status + (level ? ' has-badge' : ''));
+    wrap.setAttribute('data-status', status);
+    wrap.appendChild(h('span', 'ebw-visually-hidden', 'Answer:'));
+
+    var body = h('div', 'reply-body');
+    if (typeof reply.html === 'string' && reply.html) {
+      // `reply.html` is escaped server-side by the bot (every corpus and user string);
+      // it is the ONLY value this widget ever assigns to innerHTML.
+      body.innerHTML = reply.html;
+    } else {
+      body.appendChild(h('p', 'plain', reply.answer || ''));
+      if (reply.disclaimer) { body.appendChild(h('p', 'disclaimer', reply.disclaimer)); }
+    }
+    if (level) {
+      // The badge replaces the reply's own "Evidence level:" line only when that line is
+      // the single one and says the same (a reply citing several pages keeps them all).
+      var lines = body.querySelectorAll('.evidence-level');
+      if (lines.length === 1 &&
+          lines[0].textContent.replace(/\s+/g, ' ').trim() === 'Evidence level: ' + level.trim()) {
+        wrap.classList.add('hide-level');
+      }
+      // Crisis contacts stay first; the badge goes right after them, else on top.
+      var crisis = body.querySelector(':scope > ul.crisis');
+      body.insertBefore(makeBadge(level), crisis ? crisis.nextSibling : body.firstChild);
+    }
+    // Links leave the host page alone: assessment pages open in a new tab.
+    var links = body.querySelectorAll('a[href]');
+    for (var i = 0; i < links.length; i++) {
+      if (!/^https?:/i.test(links[i].getAttribute('href') || '')) { continue; }
+      links[i].target = '_blank';
+      links[i].rel = 'noopener noreferrer';
+      links[i].appendChild(h('span', 'ebw-visually-hidden', ' (opens in a new tab)'));
+    }
+    wrap.appendChild(body);
+
+    var suggestions = Array.isArray(reply.suggestions) ? reply.suggestions : [];
+    if (suggestions.length) {
+      var sugg = h('div', 'suggestions');
+      sugg.appendChild(h('p', 'suggestions-title', 'You could ask:'));
+      var chips = h('ul', 'chips');
+      suggestions.forEach(function (s) {
+        var li = h('li');
+        var chip = h('button', 'chip', s);
+        chip.type = 'button';
+        li.appendChild(chip);
+        chips.appendChild(li);
+      });
+      sugg.appendChild(chips);
+      wrap.appendChild(sugg);
+    }
+    if (reply.answer_id) { wrap.appendChild(buildFeedback(String(reply.answer_id))); }
+    return wrap;
+  }
+
+  function summary(reply) {
+    var paras = String(reply.answer || '').split(/\r?\n[ \t]*\r?\n/);
+    var first = '';
+    for (var i = 0; i < paras.length; i++) {
+      if (paras[i].trim()) { first = paras[i].trim(); break; }
+    }
+    var text = 'Answer: ' + first;
+    if (reply.evidence_level) { text += ' Evidence level: ' + reply.evidence_level + '.'; }
+    return text;
+  }
+
+  /* ---- Feedback --------------------------------------------------------------------- */
+
+  // Thumbs as inline SVG (no emoji font needed), hidden from screen readers: the
+  // accessible names are "Yes, helpful" and "No, not helpful".
+  var THUMB_UP = 'M14 9V5a3 3 0 0 0-3-3l-4 9v11h11.28a2 2 0 0 0 2-1.7l1.38-9a2 2 0 0 0-2-2.3zM7 22H4a2 2 0 0 1-2-2v-7a2 2 0 0 1 2-2h3';
+  var THUMB_DOWN = 'M10 15v4a3 3 0 0 0 3 3l4-9V2H5.72a2 2 0 0 0-2 1.7l-1.38 9a2 2 0 0 0 2 2.3zm7-13h2.67A2.31 2.31 0 0 1 22 4v7a2.31 2.31 0 0 1-2.33 2H17';
+
+  function feedbackButton(className, path, visible, hidden) {
+    var b = h('button', 'feedback-btn ' + className);
+    b.type = 'button';
+    b.setAttribute('aria-pressed', 'false');
+    var svg = document.createElementNS('http://www.w3.org/2000/svg', 'svg');
+    svg.setAttribute('viewBox', '0 0 24 24');
+    svg.setAttribute('aria-hidden', 'true');
+    svg.setAttribute('focusable', 'false');
+    svg.setAttribute('class', 'feedback-icon');
+    var d = document.createElementNS('http://www.w3.org/2000/svg', 'path');
+    d.setAttribute('d', path);
+    svg.appendChild(d);
+    b.appendChild(svg);
+    b.appendChild(h('span', null, visible));
+    b.appendChild(h('span', 'ebw-visually-hidden', hidden));
+    return b;
+  }
+
+  async function postFeedback(answerId, helpful, comment) {
+    var response;
+    try {
+      response = await fetch(BASE + '/api/feedback', {
+        method: 'POST',
+        mode: 'cors',
+        credentials: 'omit',
+        headers: { 'Content-Type': 'application/json', 'Accept': 'application/json' },
+        body: JSON.stringify({ answer_id: answerId, helpful: helpful, comment: comment || null })
+      });
+    } catch (e) {
+      return 'Your feedback couldn\u2019t be sent right now. Please try again later.';
+    }
+    if (response.ok) { return ''; }
+    if (response.status === 404) {
+      return 'We couldn\u2019t find this answer any more, so the feedback was not saved. Thank you anyway.';
+    }
+    if (response.status === 429) { return retryMessage(response.headers.get('Retry-After')); }
+    if (response.status === 403) { return MSG_DISABLED; }
+    if (response.status === 422 || response.status === 413) {
+      return 'Please keep your comment under 1000 characters.';
+    }
+    return 'Your feedback couldn\u2019t be sent right now. Please try again later.';
+  }
+
+  function buildFeedback(answerId) {
+    var n = ++feedbackCount;
+    var helpful = null;
+    var wrap = h('div', 'feedback');
+    var row = h('div', 'feedback-row');
+    row.setAttribute('role', 'group');
+    var q = h('p', 'feedback-question', 'Was this helpful?');
+    q.id = 'ebw-feedback-q-' + n;
+    row.setAttribute('aria-labelledby', q.id);
+    var yes = feedbackButton('feedback-yes', THUMB_UP, 'Yes', ', helpful');
+    var no = feedbackButton('feedback-no', THUMB_DOWN, 'No', ', not helpful');
+    row.appendChild(q);
+    row.appendChild(yes);
+    row.appendChild(no);
+    wrap.appendChild(row);
+
+    var more = h('div', 'feedback-more');
+    more.hidden = true;
+    var comment = h('textarea', 'feedback-comment');
+    comment.id = 'ebw-feedback-comment-' + n;
+    comment.rows = 2;
+    comment.maxLength = 1000;
+    var label = h('label', null, 'Anything you\u2019d like to add? (optional)');
+    label.htmlFor = comment.id;
+    var sendFb = h('button', 'feedback-send', 'Send feedback');
+    sendFb.type = 'button';
+    var status = h('p', 'feedback-status');
+    status.setAttribute('role', 'status');
+    more.appendChild(label);
+    more.appendChild(comment);
+    more.appendChild(sendFb);
+    wrap.appendChild(more);
+    wrap.appendChild(status);
+
+    function choose(value) {
+      helpful = value;
+      yes.setAttribute('aria-pressed', value ? 'true' : 'false');
+      no.setAttribute('aria-pressed', value ? 'false' : 'true');
+      more.hidden = false;
+      status.textContent = '';
+      status.classList.remove('is-error');
+    }
+    yes.addEventListener('click', function () { choose(true); });
+    no.addEventListener('click', function () { choose(false); });
+
+    sendFb.addEventListener('click', async function () {
+      if (helpful === null || sendFb.disabled) { return; }
+      sendFb.disabled = true;
+      status.classList.remove('is-error');
+      status.textContent = 'Sending\u2026';
+      var error = await postFeedback(answerId, helpful, comment.value.trim().slice(0, 1000));
+      if (!error) {
+        wrap.textContent = '';
+        var thanks = h('p', 'feedback-thanks', 'Thank you for your feedback.');
+        thanks.setAttribute('role', 'status');
+        thanks.tabIndex = -1;
+        wrap.appendChild(thanks);
+        thanks.focus();
+        return;
+      }
+      sendFb.disabled = false;
+      status.classList.add('is-error');
+      status.textContent = error;
+    });
+    return wrap;
+  }
+
+  /* ---- Sending ---------------------------------------------------------------------- */
+
+  function scrollToItem(node) {
+    var reduce = window.matchMedia && window.matchMedia('(prefers-reduced-motion: reduce)').matches;
+    var top = node.getBoundingClientRect().top - log.getBoundingClientRect().top + log.scrollTop;
+    // Scroll the panel's log only: scrollIntoView would scroll the host page as well.
+    log.scrollTo({ top: Math.max(0, top - 8), behavior: reduce ? 'auto' : 'smooth' });
+  }
+
+  function onConversationClick(e) {
+    var chip = e.target && e.target.closest ? e.target.closest('button.chip') : null;
+    if (chip) { send(chip.textContent, false); }
+  }
+
+  async function send(raw, fromBox) {
+    if (sending || !ALLOWED) { return; }
+    var text = String(raw || '').trim();
+    if (!text) { showError(MSG_EMPTY); box.focus(); return; }
+    if (text.length > MAX) { showError(MSG_TOO_LONG); box.focus(); return; }
+
+    clearError();
+    sending = true;
+    form.setAttribute('aria-busy', 'true');
+    updateCounter();
+
+    var item = h('li', 'exchange');
+    var question = h('div', 'question');
+    question.appendChild(h('span', 'ebw-visually-hidden', 'You asked:'));
+    question.appendChild(h('p', null, text));
+    item.appendChild(question);
+    conversation.appendChild(item);
+    typing.hidden = false;
+    announce('Looking this up\u2026');
+    scrollToItem(item);
+    if (fromBox) { box.value = ''; updateCounter(); }
+
+    var controller = typeof AbortController === 'function' ? new AbortController() : null;
+    var timer = controller ? setTimeout(function () { controller.abort(); }, TIMEOUT_MS) : null;
+    try {
+      var response;
+      try {
+        response = await fetch(BASE + '/api/chat', {
+          method: 'POST',
+          mode: 'cors',
+          credentials: 'omit',
+          headers: { 'Content-Type': 'application/json', 'Accept': 'application/json' },
+          signal: controller ? controller.signal : undefined,
+          body: JSON.stringify({ message: text, session_id: storageGet() })
+        });
+      } catch (netErr) {
+        var aborted = netErr && netErr.name === 'AbortError';
+        throw new Error(aborted ? MSG_SLOW : (navigator.onLine === false ? MSG_OFFLINE : MSG_DOWN));
+      }
+      if (!response.ok) { throw new Error(await errorFor(response, text)); }
+      var reply;
+      try { reply = await response.json(); } catch (e) { reply = null; }
+      if (!reply || typeof reply !== 'object') { throw new Error(MSG_DOWN); }
+      if (reply.session_id) { storageSet(String(reply.session_id)); }
+
+      item.appendChild(renderReply(reply));
+      typing.hidden = true;
+      announce(summary(reply));
+      scrollToItem(item);
+    } catch (err) {
+      typing.hidden = true;
+      conversation.removeChild(item);
+      if (!box.value) { box.value = text; updateCounter(); }
+      var msg = (err && err.message) || MSG_DOWN;
+      announce('');
+      showError(msg);
+    } finally {
+      if (timer) { clearTimeout(timer); }
+      sending = false;
+      form.setAttribute('aria-busy', 'false');
+      updateCounter();
+      if (isOpen && !root.activeElement) { box.focus({ preventScroll: true }); }
+    }
+  }
+
+  if (document.body) {
+    build();
+  } else {
+    document.addEventListener('DOMContentLoaded', build);
+  }
+}());
