@@ -21,6 +21,7 @@ from bot.settings import Settings
 if TYPE_CHECKING:
     from bot.assistant import Assistant
     from bot.audit import AuditLog
+    from bot.staff import Staff
 
 log = logging.getLogger("bot")
 
@@ -350,3 +351,64 @@ def audit_replay(corpus: Path | None, index: Path | None, answer_id: str) -> Non
     for name, old, new in diffs:
         click.echo(f"- {name} differs:\n    then: {old}\n    now:  {new}")
     raise SystemExit(1)
+
+
+@main.group()
+def staff() -> None:
+    """Staff accounts for the audit API (and the audit pages)."""
+
+
+def _staff(settings: Settings) -> Staff:
+    from bot.staff import Staff
+
+    return Staff(_audit_log(settings).engine)
+
+
+@staff.command("add")
+@click.argument("name")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+def staff_add(name: str, password_stdin: bool) -> None:
+    """Create staff member NAME (password from a prompt, or stdin; at least 12 characters)."""
+    from bot.staff import StaffError
+
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    try:
+        _staff(_settings()).add(name, password)
+    except StaffError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"Added staff member {name}.", err=True)
+
+
+@staff.command("token")
+@click.argument("name")
+def staff_token(name: str) -> None:
+    """Print a new API token for NAME on stdout (shown once; only its hash is kept)."""
+    from bot.staff import StaffError
+
+    try:
+        click.echo(_staff(_settings()).new_token(name))
+    except StaffError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+@staff.command("remove")
+@click.argument("name")
+def staff_remove(name: str) -> None:
+    """Remove NAME with all their tokens and sessions."""
+    from bot.staff import StaffError
+
+    try:
+        _staff(_settings()).remove(name)
+    except StaffError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"Removed staff member {name}.", err=True)
+
+
+@staff.command("list")
+def staff_list() -> None:
+    """List staff members."""
+    for name in _staff(_settings()).names():
+        click.echo(name)

@@ -12,8 +12,10 @@ from bot import __version__
 from bot.assistant import Assistant
 from bot.audit import AuditLog, AuditUnavailable
 from bot.service import security
+from bot.service.audit_routes import router as audit_api
 from bot.service.routes import api, pages
 from bot.settings import ROOT, Settings
+from bot.staff import Staff
 
 WEB = ROOT / "web"
 
@@ -46,6 +48,7 @@ def create_app(
     app.state.settings = settings
     app.state.assistant = assistant
     app.state.audit = audit or AuditLog.open(settings.database_url, settings.redact_questions)
+    app.state.staff = Staff(app.state.audit.engine)
     templates = Jinja2Templates(directory=str(WEB / "templates"))
     templates.env.globals["static_url"] = lambda path: app.url_path_for("static", path=path)
     app.state.templates = templates
@@ -74,6 +77,7 @@ def create_app(
 
     security.install(app, settings)
     app.include_router(api)
+    app.include_router(audit_api)
     app.include_router(pages)
     app.mount("/static", StaticFiles(directory=str(WEB / "static")), name="static")
     return app

@@ -1,0 +1,86 @@
+"""The staff side's JSON API: bearer tokens; every read is itself an audit event."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
+
+from bot.service.deps import AuditDep
+from bot.staff import Staff
+
+router = APIRouter(prefix="/api/audit", tags=["audit"])
+
+UNAUTHORISED = HTTPException(
+    status_code=401,
+    detail="staff API token required (Authorization: Bearer <token from `bot staff token`)",
+    headers={"WWW-Authenticate": "Bearer"},
+)
+
+
+def get_staff(request: Request) -> Staff:
+    return request.app.state.staff
+
+
+def staff_member(request: Request, staff: Annotated[Staff, Depends(get_staff)]) -> str:
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    name = staff.by_token(token.strip()) if scheme.lower() == "bearer" and token else None
+    if name is None:
+        raise UNAUTHORISED
+    return name
+
+
+StaffMember = Annotated[str, Depends(staff_member)]
+
+
+def _iso(value: str | None, name: str) -> str | None:
+    """An ISO date or time, as the log stores it (UTC text), or a clear 422."""
+    if value is None:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise HTTPException(422, detail=f"{name}: not an ISO date or time ({value!r})") from exc
+    if parsed.tzinfo is not None:
+        parsed = parsed.astimezone(UTC)
+    return parsed.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+@router.get("/answers")
+def list_answers(
+    who: StaffMember,
+    audit: AuditDep,
+    q: Annotated[
+        str | None, Query(max_length=200, description="Text in question or answer")
+    ] = None,
+    status: Annotated[
+        str | None, Query(pattern="^(answered|clarify|not_found|urgent|declined)$")
+    ] = None,
+    since: Annotated[str | None, Query(description="ISO date or time (UTC)")] = None,
+    until: Annotated[str | None, Query(description="ISO date or time (UTC)")] = None,
+    channel: Annotated[str | None, Query(max_length=16)] = None,
+    cursor: Annotated[int | None, Query(ge=0, description="`next` of the previous page")] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+) -> dict[str, Any]:
+    """Logged answers, newest first, filtered; `next` is the cursor of the following page."""
+    filters = {
+        "q": q,
+        "status": status,
+        "since": _iso(since, "since"),
+        "until": _iso(until, "until"),
+        "channel": channel,
+    }
+    items, following = audit.search(**filters, cursor=cursor, limit=limit)
+    audit.event("view", None, {"what": "answers", **filters, "cursor": cursor}, actor=who)
+    return {"items": items, "next": following}
+
+
+@router.get("/answers/{answer_id}")
+def get_answer(answer_id: str, who: StaffMember, audit: AuditDep) -> dict[str, Any]:
+    """One logged answer with everything that produced it and its events."""
+    found = audit.answer(answer_id)
+    if found is None:
+        raise HTTPException(404, detail=f"no answer with answer_id {answer_id}")
+    audit.event("view", answer_id, {"what": "answer"}, actor=who)
+    return found
