@@ -341,7 +341,7 @@
     comment.rows = 2;
     comment.maxLength = 1000;
     label.htmlFor = comment.id;
-    var send = el('button', 'feedback-send', 'Send feedback');
+    var send = el('button', 'feedback-send', 'Send comment');
     send.type = 'button';
     var status = el('p', 'feedback-status');
     status.setAttribute('role', 'status');
@@ -351,13 +351,27 @@
     wrap.appendChild(more);
     wrap.appendChild(status);
 
-    function choose(value) {
+    // One click records the vote; the comment box is an optional second step.
+    async function choose(value) {
+      if (helpful !== null) { return; }
       helpful = value;
       yes.setAttribute('aria-pressed', value ? 'true' : 'false');
       no.setAttribute('aria-pressed', value ? 'false' : 'true');
-      more.hidden = false;
-      status.textContent = '';
+      yes.disabled = true;
+      no.disabled = true;
       status.classList.remove('is-error');
+      status.textContent = 'Sending\u2026';
+      var error = await postFeedback(answerId, value, null);
+      if (error) {
+        helpful = null;
+        yes.disabled = false;
+        no.disabled = false;
+        status.classList.add('is-error');
+        status.textContent = error;
+        return;
+      }
+      status.textContent = 'Thank you for your feedback.';
+      more.hidden = false;
     }
     yes.addEventListener('click', function () { choose(true); });
     no.addEventListener('click', function () { choose(false); });
@@ -370,7 +384,7 @@
       var error = await postFeedback(answerId, helpful, comment.value.trim().slice(0, 1000));
       if (!error) {
         wrap.textContent = '';
-        var thanks = el('p', 'feedback-thanks', 'Thank you for your feedback.');
+        var thanks = el('p', 'feedback-thanks', 'Thank you for your feedback and your comment.');
         thanks.setAttribute('role', 'status');
         thanks.tabIndex = -1;
         wrap.appendChild(thanks);
@@ -443,7 +457,12 @@
       try {
         response = await fetch('/api/chat', {
           method: 'POST',
-          headers: { 'Content-Type': 'application/json', 'Accept': 'application/json' },
+          headers: {
+            'Content-Type': 'application/json',
+            'Accept': 'application/json',
+            // Lets the audit log tell the chat page from the iframe embed.
+            'X-Evidence-Channel': document.body.classList.contains('page-embed') ? 'embed' : 'page'
+          },
           credentials: 'same-origin',
           signal: controller ? controller.signal : undefined,
           body: JSON.stringify({

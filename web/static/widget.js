@@ -627,7 +627,7 @@
     comment.maxLength = 1000;
     var label = h('label', null, 'Anything you\u2019d like to add? (optional)');
     label.htmlFor = comment.id;
-    var sendFb = h('button', 'feedback-send', 'Send feedback');
+    var sendFb = h('button', 'feedback-send', 'Send comment');
     sendFb.type = 'button';
     var status = h('p', 'feedback-status');
     status.setAttribute('role', 'status');
@@ -637,13 +637,27 @@
     wrap.appendChild(more);
     wrap.appendChild(status);
 
-    function choose(value) {
+    // One click records the vote; the comment box is an optional second step.
+    async function choose(value) {
+      if (helpful !== null) { return; }
       helpful = value;
       yes.setAttribute('aria-pressed', value ? 'true' : 'false');
       no.setAttribute('aria-pressed', value ? 'false' : 'true');
-      more.hidden = false;
-      status.textContent = '';
+      yes.disabled = true;
+      no.disabled = true;
       status.classList.remove('is-error');
+      status.textContent = 'Sending\u2026';
+      var error = await postFeedback(answerId, value, null);
+      if (error) {
+        helpful = null;
+        yes.disabled = false;
+        no.disabled = false;
+        status.classList.add('is-error');
+        status.textContent = error;
+        return;
+      }
+      status.textContent = 'Thank you for your feedback.';
+      more.hidden = false;
     }
     yes.addEventListener('click', function () { choose(true); });
     no.addEventListener('click', function () { choose(false); });
@@ -656,7 +670,7 @@
       var error = await postFeedback(answerId, helpful, comment.value.trim().slice(0, 1000));
       if (!error) {
         wrap.textContent = '';
-        var thanks = h('p', 'feedback-thanks', 'Thank you for your feedback.');
+        var thanks = h('p', 'feedback-thanks', 'Thank you for your feedback and your comment.');
         thanks.setAttribute('role', 'status');
         thanks.tabIndex = -1;
         wrap.appendChild(thanks);
@@ -715,7 +729,11 @@
           method: 'POST',
           mode: 'cors',
           credentials: 'omit',
-          headers: { 'Content-Type': 'application/json', 'Accept': 'application/json' },
+          headers: {
+            'Content-Type': 'application/json',
+            'Accept': 'application/json',
+            'X-Evidence-Channel': 'widget'
+          },
           signal: controller ? controller.signal : undefined,
           body: JSON.stringify({ message: text, session_id: storageGet() })
         });
