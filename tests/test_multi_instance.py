@@ -1,0 +1,191 @@
+"""Several real `bot serve` processes: one PostgreSQL chain under concurrent load, and no
+lost answer when a server is killed (kill -9) mid-load."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy import create_engine, text
+
+from bot.audit import AuditLog
+from bot.embedding import FakeEmbedder
+from bot.index import build
+from bot.pages import corpus_hash, load_corpus
+
+PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+BOT = str(Path(sys.executable).parent / "bot")
+QUESTIONS = [
+    "How does brimadol work?",
+    "What is the evidence level for quorvastin?",
+    "turmeric for chronic fakeitis?",
+    "Are there clinical trials for zelnoprine?",
+    "What do you have on stage IV testcase syndrome?",
+]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def built(corpus_dir: Path, tmp_path: Path) -> dict[str, str]:
+    """Environment for `bot` processes over a prebuilt fixture index."""
+    index = tmp_path / "index"
+    build(load_corpus(corpus_dir).assessments, FakeEmbedder(), index, corpus_hash(corpus_dir))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BOT_")}
+    return env | {"BOT_CORPUS": str(corpus_dir), "BOT_INDEX": str(index), "BOT_EMBEDDER": "fake"}
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    schema = f"mi_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(PG)
+    with admin.begin() as conn:
+        conn.execute(text(f"CREATE SCHEMA {schema}"))
+    yield f"{PG}?options=-csearch_path%3D{schema}"
+    with admin.begin() as conn:
+        conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+    admin.dispose()
+
+
+def _serve(env: dict[str, str], log: Path) -> tuple[subprocess.Popen, str]:
+    port = _free_port()
+    with log.open("ab") as out:  # the child keeps its own copy of the descriptor
+        proc = subprocess.Popen(
+            [BOT, "serve", "--port", str(port)], env=env, stdout=out, stderr=subprocess.STDOUT
+        )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                return proc, url
+        except httpx.HTTPError:
+            time.sleep(0.2)
+        if proc.poll() is not None:
+            break
+    proc.kill()
+    raise AssertionError(f"bot serve did not become healthy:\n{log.read_text()[-2000:]}")
+
+
+async def _chats(urls: list[str], n: int, concurrency: int) -> list[httpx.Response | Exception]:
+    limit = asyncio.Semaphore(concurrency)
+    async with httpx.AsyncClient(timeout=30) as client:
+
+        async def one(i: int) -> httpx.Response | Exception:
+            async with limit:
+                try:
+                    return await client.post(
+                        f"{urls[i % len(urls)]}/api/chat",
+                        json={"message": QUESTIONS[i % len(QUESTIONS)], "session_id": f"c{i}"},
+                    )
+                except httpx.HTTPError as exc:
+                    return exc
+
+        return await asyncio.gather(*(one(i) for i in range(n)))
+
+
+def _verify(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [BOT, "audit", "verify", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_two_servers_on_one_postgresql_chain(
+    built: dict[str, str], pg_url: str, tmp_path: Path
+) -> None:
+    env = built | {"BOT_DATABASE_URL": pg_url}
+    servers = [_serve(env, tmp_path / f"server{i}.log") for i in range(2)]
+    try:
+        results = asyncio.run(_chats([url for _, url in servers], 500, concurrency=40))
+    finally:
+        for proc, _ in servers:
+            proc.terminate()
+            proc.wait(timeout=30)
+    ok = [r for r in results if isinstance(r, httpx.Response) and r.status_code == 200]
+    assert len(ok) == 500, [r for r in results if r not in ok][:3]
+    answered = {r.json()["answer_id"] for r in ok}
+    log = AuditLog.open(pg_url)
+    with log.engine.connect() as conn:
+        logged = [
+            row[0]
+            for row in conn.execute(text("SELECT answer_id FROM records WHERE kind = 'answer'"))
+        ]
+    log.engine.dispose()
+    assert len(logged) == len(set(logged)) == 500 and set(logged) == answered
+    head = subprocess.run(
+        [BOT, "audit", "head"], env=env, capture_output=True, text=True, check=True
+    ).stdout
+    first = _verify(env, "--head", head)
+    assert first.returncode == 0 and "OK: 500 records verified" in first.stdout
+
+    admin = create_engine(pg_url)
+
+    def sql(statement: str) -> None:
+        with admin.begin() as conn:
+            conn.execute(text(statement))
+
+    # Edited, then put back.
+    sql("UPDATE records SET answer = answer || ' (edited)' WHERE seq = 250")
+    assert "record 250 was edited" in _verify(env).stderr
+    sql("UPDATE records SET answer = left(answer, length(answer) - 9) WHERE seq = 250")
+    assert _verify(env).returncode == 0
+    # Deleted, then put back.
+    sql("CREATE TABLE saved AS SELECT * FROM records WHERE seq = 123")
+    sql("DELETE FROM records WHERE seq = 123")
+    assert "records 123..123 are missing" in _verify(env).stderr
+    sql("INSERT INTO records SELECT * FROM saved")
+    assert _verify(env).returncode == 0
+    # Truncated: a cut tail leaves a valid chain, which only the exported head reveals.
+    sql("DELETE FROM records WHERE seq >= 400")
+    assert _verify(env).returncode == 0
+    truncated = _verify(env, "--head", head)
+    assert truncated.returncode == 1 and "truncated" in truncated.stderr
+    admin.dispose()
+
+
+def test_kill_minus_9_loses_no_answer_that_got_a_200(built: dict[str, str], tmp_path: Path) -> None:
+    db = tmp_path / "audit.sqlite3"
+    env = built | {"BOT_DATABASE_URL": f"sqlite:///{db}"}
+    proc, url = _serve(env, tmp_path / "server.log")
+
+    async def load_then_kill() -> list[httpx.Response | Exception]:
+        task = asyncio.create_task(_chats([url], 400, concurrency=16))
+        await asyncio.sleep(1.0)  # mid-load
+        os.kill(proc.pid, signal.SIGKILL)
+        return await task
+
+    results = asyncio.run(load_then_kill())
+    proc.wait(timeout=10)
+    ok = [
+        r.json()["answer_id"]
+        for r in results
+        if isinstance(r, httpx.Response) and r.status_code == 200
+    ]
+    failed = [r for r in results if not isinstance(r, httpx.Response)]
+    assert ok and failed, "the kill must land while requests are in flight"
+    restarted, _ = _serve(env, tmp_path / "server.log")
+    restarted.terminate()
+    restarted.wait(timeout=30)
+    log = AuditLog.open(f"sqlite:///{db}")
+    missing = [a for a in ok if log.answer(a) is None]
+    assert not missing
+    assert log.verify().ok
