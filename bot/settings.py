@@ -76,6 +76,21 @@ class Settings(BaseSettings):
         "embed the widget or the iframe; every other origin is refused (the bot's own is "
         "always allowed).",
     )
+    rate_limit: str = Field(
+        "30/minute",
+        description="Questions and feedback per client (e.g. `30/minute`, `500/hour`), "
+        "answered with 429 and Retry-After beyond it; `off` disables it.",
+    )
+    trusted_proxies: str = Field(
+        "",
+        description="Comma-separated addresses or networks of reverse proxies whose "
+        "X-Forwarded-For is trusted to name the client (none by default).",
+    )
+    secret_key: str = Field(
+        "",
+        description="Key for the keyed hash of client addresses used by rate limiting; "
+        "instances sharing Redis counters must share it (random per process if empty).",
+    )
     session_store: Literal["memory", "redis"] = Field(
         "memory",
         description="Where conversation context lives: `memory` (one instance) or `redis` "
@@ -87,6 +102,18 @@ class Settings(BaseSettings):
     session_ttl: int = Field(
         1800, ge=60, description="Seconds a conversation's context is kept after its last turn."
     )
+
+    @field_validator("rate_limit")
+    @classmethod
+    def _check_rate_limit(cls, value: str) -> str:
+        if value.lower() != "off":
+            from limits import parse
+
+            try:
+                parse(value)
+            except ValueError as exc:
+                raise ValueError(f"{value!r} is not a rate like 30/minute (or off)") from exc
+        return value
 
     @field_validator("allowed_origins")
     @classmethod

@@ -46,7 +46,13 @@ def built(corpus_dir: Path, tmp_path: Path) -> dict[str, str]:
     index = tmp_path / "index"
     build(load_corpus(corpus_dir).assessments, FakeEmbedder(), index, corpus_hash(corpus_dir))
     env = {k: v for k, v in os.environ.items() if not k.startswith("BOT_")}
-    return env | {"BOT_CORPUS": str(corpus_dir), "BOT_INDEX": str(index), "BOT_EMBEDDER": "fake"}
+    # One test client sends hundreds of chats: the per-client limit is not under test here.
+    return env | {
+        "BOT_CORPUS": str(corpus_dir),
+        "BOT_INDEX": str(index),
+        "BOT_EMBEDDER": "fake",
+        "BOT_RATE_LIMIT": "off",
+    }
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from fastapi.templating import Jinja2Templates
 from bot import __version__
 from bot.assistant import Assistant
 from bot.audit import AuditLog, AuditUnavailable
-from bot.service import security
+from bot.service import ratelimit, security
 from bot.service.audit_routes import router as audit_api
 from bot.service.routes import api, pages
 from bot.settings import ROOT, Settings
@@ -75,6 +75,7 @@ def create_app(
             headers={"Retry-After": "5"},
         )
 
+    ratelimit.install(app, settings)
     security.install(app, settings)
     app.include_router(api)
     app.include_router(audit_api)

@@ -188,6 +188,8 @@ def sites(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sites]:
         embedder="fake",
         database_url=f"sqlite:///{tmp / 'audit.sqlite3'}",
         allowed_origins=host.origin,
+        # Every test browses from 127.0.0.1: one client for the per-client limit.
+        rate_limit="off",
     )
     embedder = FakeEmbedder()
     loaded = load_corpus(corpus)

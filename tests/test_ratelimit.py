@@ -1,0 +1,92 @@
+"""Per-client rate limits: 429 with Retry-After, proxy headers only from trusted proxies,
+counters shared through Redis, and no failure while Redis is down."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from fastapi.testclient import TestClient
+from starlette.requests import Request
+
+from bot.assistant import Assistant
+from bot.service import create_app
+from bot.service.ratelimit import client_address
+from bot.settings import Settings
+
+
+def _client(settings: Settings, assistant: Assistant, **changes: object) -> TestClient:
+    return TestClient(create_app(settings.model_copy(update=changes), assistant))
+
+
+def test_over_the_limit_gets_429_with_retry_after(settings: Settings, assistant: Assistant) -> None:
+    client = _client(settings, assistant, rate_limit="3/minute")
+    for _ in range(3):
+        assert client.post("/api/chat", json={"message": "quorvastin?"}).status_code == 200
+    refused = client.post("/api/chat", json={"message": "quorvastin?"})
+    assert refused.status_code == 429
+    assert 1 <= int(refused.headers["retry-after"]) <= 60
+    assert "please wait" in refused.json()["detail"]
+    # The form post and feedback count too; health checks and pages do not.
+    assert client.post("/chat", data={"message": "quorvastin?"}).status_code == 429
+    assert client.get("/healthz").status_code == 200 and client.get("/").status_code == 200
+
+
+def test_off_disables_it(settings: Settings, assistant: Assistant) -> None:
+    client = _client(settings, assistant, rate_limit="off")
+    assert all(
+        client.post("/api/chat", json={"message": "quorvastin?"}).status_code == 200
+        for _ in range(40)
+    )
+
+
+def test_a_bad_rate_is_a_clear_settings_error() -> None:
+    with pytest.raises(ValueError, match="not a rate like 30/minute"):
+        Settings(rate_limit="lots")
+
+
+def _request(peer: str, forwarded: str | None = None) -> Request:
+    headers = [(b"x-forwarded-for", forwarded.encode())] if forwarded else []
+    return Request({"type": "http", "client": (peer, 1234), "headers": headers})
+
+
+def test_proxy_headers_are_trusted_only_from_trusted_proxies() -> None:
+    import ipaddress
+
+    proxies = [ipaddress.ip_network("10.0.0.0/8")]
+    # A direct client cannot choose its own key by sending the header.
+    assert client_address(_request("203.0.113.9", "198.51.100.1"), proxies) == "203.0.113.9"
+    # Behind our proxy: the right-most address that is not one of our proxies.
+    assert client_address(_request("10.0.0.5", "198.51.100.1, 10.0.0.7"), proxies) == (
+        "198.51.100.1"
+    )
+    assert client_address(_request("10.0.0.5"), proxies) == "10.0.0.5"
+
+
+def test_instances_share_counters_through_redis(settings: Settings, assistant: Assistant) -> None:
+    shared = {
+        "rate_limit": "2/minute",
+        "session_store": "redis",
+        # A fresh key per run keeps this test's counters apart from earlier runs'.
+        "secret_key": uuid.uuid4().hex,
+    }
+    one = _client(settings, assistant, **shared)
+    two = _client(settings, assistant, **shared)
+    assert one.post("/api/chat", json={"message": "quorvastin?"}).status_code == 200
+    assert two.post("/api/chat", json={"message": "quorvastin?"}).status_code == 200
+    assert one.post("/api/chat", json={"message": "quorvastin?"}).status_code == 429
+    assert two.post("/api/chat", json={"message": "quorvastin?"}).status_code == 429
+
+
+def test_redis_down_still_limits_in_memory(settings: Settings, assistant: Assistant) -> None:
+    client = _client(
+        settings,
+        assistant,
+        rate_limit="2/minute",
+        session_store="redis",
+        redis_url="redis://127.0.0.1:1/0",
+    )
+    codes = [
+        client.post("/api/chat", json={"message": "quorvastin?"}).status_code for _ in range(3)
+    ]
+    assert codes == [200, 200, 429]
