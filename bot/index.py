@@ -25,6 +25,7 @@ from pathlib import Path
 
 import faiss
 import numpy as np
+from scipy import sparse
 
 from bot.chunks import Passage, chunk
 from bot.embedding import Embedder
@@ -134,15 +135,14 @@ class Index:
         self, question: str, k: int, assessment_ids: Sequence[str] | None = None
     ) -> list[tuple[Passage, float]]:
         """Top-k passages by BM25, optionally only from some assessments (score > 0 only)."""
-        scores = self.lexical.scores(question)
-        rows = (
-            np.arange(len(self.passages))
-            if assessment_ids is None
-            else self._scope_rows(assessment_ids)
-        )
+        if assessment_ids is None:
+            rows = np.arange(len(self.passages))
+            picked = self.lexical.scores(question)
+        else:
+            rows = self._scope_rows(assessment_ids)
+            picked = self.lexical.scores_for(question, rows)
         if rows.size == 0:
             return []
-        picked = scores[rows]
         order = np.argsort(-picked, kind="stable")[:k]
         return [(self.passages[int(rows[i])], float(picked[i])) for i in order if picked[i] > 0]
 
@@ -158,14 +158,32 @@ class LexicalIndex:
         self._stemmer = Stemmer.Stemmer("english")
         self._size = len(passages)
         self._bm25 = bm25s.BM25()
+        self._weights: sparse.csr_matrix | None = None
         if passages:
             tokens = self._tokenize([p.embed_text for p in passages], ids=True)
             self._bm25.index(tokens, show_progress=False)
+            # bm25s keeps each token's BM25 weight per passage (token-major); a row-major
+            # copy scores a few passages without touching the rest of the corpus.
+            weights = self._bm25.scores
+            self._weights = sparse.csc_matrix(
+                (weights["data"], weights["indices"], weights["indptr"]),
+                shape=(weights["num_docs"], len(weights["indptr"]) - 1),
+            ).tocsr()
 
     def _tokenize(self, texts: list[str], ids: bool) -> object:
         return self._bm25s.tokenize(
             texts, stopwords="en", stemmer=self._stemmer, show_progress=False, return_ids=ids
         )
+
+    def scores_for(self, question: str, rows: np.ndarray) -> np.ndarray:
+        """BM25 scores of these passages only (global statistics, scope-sized cost)."""
+        [tokens] = self._tokenize([question], ids=False)  # type: ignore[misc]
+        vocab = self._bm25.vocab_dict
+        ids = [vocab[t] for t in dict.fromkeys(tokens) if t in vocab]
+        if self._weights is None or not ids or rows.size == 0:
+            return np.zeros(rows.size, dtype=np.float32)
+        block = self._weights[rows][:, ids]
+        return np.asarray(block.sum(axis=1), dtype=np.float32).ravel()
 
     def scores(self, question: str) -> np.ndarray:
         [tokens] = self._tokenize([question], ids=False)  # type: ignore[misc]

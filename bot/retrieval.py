@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
@@ -109,11 +110,25 @@ class Hit:
 
 
 class Retriever:
-    def __init__(self, index: Index, embedder: Embedder, lexicon: Lexicon, top_k: int = 5):
+    def __init__(
+        self,
+        index: Index,
+        embedder: Embedder,
+        lexicon: Lexicon,
+        top_k: int = 5,
+        cache_size: int = 4096,
+    ):
         self.index = index
         self.embedder = embedder
         self.lexicon = lexicon
         self.top_k = top_k
+        self._by_compound: dict[str, list[Assessment]] = {}
+        self._by_condition: dict[str, list[Assessment]] = {}
+        for a in index.assessments.values():
+            self._by_compound.setdefault(a.compound, []).append(a)
+            self._by_condition.setdefault(a.condition, []).append(a)
+        # Repeated questions (suggestion chips, the same FAQ asked by many) skip the model.
+        self._embed = lru_cache(maxsize=cache_size)(self._embed_uncached)
 
     def entities(self, question: str) -> Entities:
         return self.lexicon.resolve(question)
@@ -122,31 +137,22 @@ class Retriever:
         """Assessments whose compound and condition fit every half the question names."""
         if not (entities.compounds or entities.conditions):
             return []
-        return sorted(
-            (
-                a
-                for a in self.index.assessments.values()
-                if (not entities.compounds or a.compound in entities.compounds)
-                and (not entities.conditions or a.condition in entities.conditions)
-            ),
-            key=lambda a: a.title,
-        )
-
-    def covering(
-        self, compound: str | None = None, condition: str | None = None
-    ) -> list[Assessment]:
-        return sorted(
-            (
-                a
-                for a in self.index.assessments.values()
-                if (compound is None or a.compound == compound)
-                and (condition is None or a.condition == condition)
-            ),
-            key=lambda a: a.title,
-        )
+        # Looked up by name, so the cost does not grow with the corpus.
+        by_compound = {a.id for c in entities.compounds for a in self._by_compound.get(c, ())}
+        by_condition = {a.id for d in entities.conditions for a in self._by_condition.get(d, ())}
+        if entities.compounds and entities.conditions:
+            ids = by_compound & by_condition
+        else:
+            ids = by_compound or by_condition
+        return sorted((self.index.assessments[i] for i in ids), key=lambda a: a.title)
 
     def embed(self, question: str) -> np.ndarray:
-        return self.embedder.encode([question])[0]
+        return self._embed(question)
+
+    def _embed_uncached(self, question: str) -> np.ndarray:
+        vector = self.embedder.encode([question])[0]
+        vector.setflags(write=False)  # shared by every later hit of the cache
+        return vector
 
     def search(
         self,

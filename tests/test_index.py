@@ -594,3 +594,15 @@ def test_empty_corpus_builds_an_empty_index_that_loads(
     assert loaded.search(query, 5) == []
     assert loaded.search(query, 5, assessment_ids=["x"]) == []
     assert is_current(index_dir, "0" * 64, fake_embedder.name)
+
+
+def test_scoped_bm25_equals_the_whole_index_scores_of_those_passages(
+    fixture_index: Index,
+) -> None:
+    question = "quorvastin synthetic enzyme trials"
+    everything = fixture_index.lexical.scores(question)
+    for assessment_id in fixture_index.assessments:
+        rows = fixture_index.rows_of(assessment_id)
+        scoped = fixture_index.lexical.scores_for(question, rows)
+        assert np.allclose(scoped, everything[rows])
+    assert fixture_index.lexical.scores_for("zzz qqq", rows).tolist() == [0.0] * rows.size
