@@ -28,11 +28,14 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    and_,
+    case,
     create_engine,
     delete,
     event,
     func,
     insert,
+    literal_column,
     select,
     text,
 )
@@ -469,6 +472,302 @@ class AuditLog:
             raise AuditUnavailable(str(exc)) from exc
         self.event("purge", None, {"before": cutoff, "records": gone, "through_seq": last_old[0]})
         return int(gone)
+
+    # -- For the staff audit UI (bot/service/audit_pages.py) -----------------------------
+
+    REVIEW_LABELS = ("correct", "wrong_assessment", "unsafe", "content_missing")
+    FEEDBACK_FILTERS = ("helpful", "not_helpful", "any", "none")
+    GAP_STATUSES = ("not_found", "clarify")
+
+    def review(self, answer_id: str, label: str, note: str | None, actor: str) -> int | None:
+        """Append a staff review label (a chained event, never an edit); None when the
+        answer is unknown. Notes are redacted like feedback comments."""
+        if label not in self.REVIEW_LABELS:
+            raise ValueError(f"review label must be one of: {', '.join(self.REVIEW_LABELS)}")
+        try:
+            if not self._known(answer_id):
+                return None
+        except SQLAlchemyError as exc:
+            raise AuditUnavailable(str(exc)) from exc
+        stored = redact(note) if note and self.redact_questions else note
+        payload = {"label": label, "note": stored or None}
+        return self.event("review", answer_id, payload, actor=actor)
+
+    @staticmethod
+    def _contains(text: str) -> str:
+        """A LIKE pattern for `text` anywhere (its % and _ taken literally; escape '\\')."""
+        for char in ("\\", "%", "_"):
+            text = text.replace(char, "\\" + char)
+        return f"%{text}%"
+
+    def search_ui(
+        self,
+        q: str | None = None,
+        status: str | None = None,
+        since: str | None = None,
+        until: str | None = None,
+        channel: str | None = None,
+        assessment: str | None = None,
+        feedback: str | None = None,
+        review: str | None = None,
+        cursor: int | None = None,
+        limit: int = 50,
+    ) -> tuple[list[dict[str, Any]], int | None]:
+        """Answers, newest first, like `search()` with the audit UI's filters as well.
+
+        assessment: text in a cited page's title, compound, condition or page id;
+        feedback: "helpful" / "not_helpful" (has such a vote), "any" or "none";
+        review: a label of REVIEW_LABELS (the latest review), "any" or "none" (unreviewed).
+        Items also carry seq, session, origin, latency_ms, the helpful / not_helpful vote
+        counts and `review`, the latest label. The next page starts below `next`.
+        """
+        if feedback not in (None, *self.FEEDBACK_FILTERS):
+            raise ValueError(f"feedback filter must be one of {self.FEEDBACK_FILTERS}")
+        if review not in (None, "any", "none", *self.REVIEW_LABELS):
+            raise ValueError("review filter must be a label, 'any' or 'none'")
+        ev, last = records.alias("ev"), records.alias("last")
+
+        def has(kind: str, like: str | None = None, latest: bool = False) -> Any:
+            found = select(ev.c.seq).where(ev.c.answer_id == records.c.answer_id, ev.c.kind == kind)
+            if like:
+                found = found.where(ev.c.data.like(like, escape="\\"))
+            if latest:  # the label of the newest review counts, earlier ones were revised
+                newest = (
+                    select(func.max(last.c.seq))
+                    .where(last.c.answer_id == records.c.answer_id, last.c.kind == kind)
+                    .correlate(records)
+                    .scalar_subquery()
+                )
+                found = found.where(ev.c.seq == newest)
+            return found.correlate(records).exists()
+
+        query = select(records).where(records.c.kind == "answer")
+        if q:
+            like = self._contains(q.lower())
+            query = query.where(
+                func.lower(records.c.question).like(like, escape="\\")
+                | func.lower(records.c.answer).like(like, escape="\\")
+            )
+        for column, value in (("status", status), ("channel", channel)):
+            if value:
+                query = query.where(records.c[column] == value)
+        if since:
+            query = query.where(records.c.created_at >= since)
+        if until:
+            query = query.where(records.c.created_at <= until)
+        votes = {
+            "helpful": self._contains('"helpful":true'),
+            "not_helpful": self._contains('"helpful":false'),
+        }
+        if feedback in votes:
+            query = query.where(has("feedback", votes[feedback]))
+        elif feedback in ("any", "none"):
+            query = query.where(has("feedback") if feedback == "any" else ~has("feedback"))
+        if review in self.REVIEW_LABELS:
+            query = query.where(has("review", self._contains(f'"label":"{review}"'), True))
+        elif review in ("any", "none"):
+            query = query.where(has("review") if review == "any" else ~has("review"))
+        needle = (assessment or "").strip().lower()
+        if needle and needle.isascii():  # narrows in SQL; the cited pages decide below
+            query = query.where(
+                func.lower(records.c.data).like(
+                    self._contains(json.dumps(needle)[1:-1]), escape="\\"
+                )
+            )
+
+        def cites(row: dict[str, Any]) -> bool:
+            fields = ("title", "compound", "condition", "page_id")
+            return any(
+                needle in " ".join(str(c.get(k) or "") for k in fields).lower()
+                for c in row["citations"]
+            )
+
+        query = query.order_by(records.c.seq.desc())
+        batch = max(200, limit + 1) if needle else limit + 1
+        try:
+            page, more = self._ui_page(query, cursor, limit, batch, cites if needle else None)
+            with self.engine.connect() as conn:
+                events = self._events_of(conn, [r["answer_id"] for r in page])
+        except SQLAlchemyError as exc:
+            raise AuditUnavailable(str(exc)) from exc
+        items = [self._ui_item(r, events.get(r["answer_id"], [])) for r in page]
+        return items, (page[-1]["seq"] if more and page else None)
+
+    def _ui_page(
+        self,
+        query: Any,
+        cursor: int | None,
+        limit: int,
+        batch: int,
+        keep: Any = None,
+    ) -> tuple[list[dict[str, Any]], bool]:
+        """Up to `limit` rows below `cursor` (that `keep` keeps), and whether more follow."""
+        page: list[dict[str, Any]] = []
+        more = False
+        with self.engine.connect() as conn:
+            below = cursor
+            while not more:
+                part = query if below is None else query.where(records.c.seq < below)
+                rows = [_decode(dict(r._mapping)) for r in conn.execute(part.limit(batch))]
+                for row in rows:
+                    if keep is not None and not keep(row):
+                        continue
+                    if len(page) == limit:
+                        more = True
+                        break
+                    page.append(row)
+                if len(rows) < batch:
+                    break
+                below = rows[-1]["seq"]
+        return page, more
+
+    @staticmethod
+    def _events_of(conn: Connection, ids: list[str]) -> dict[str, list[dict[str, Any]]]:
+        """The events (feedback, reviews, views...) of these answers, oldest first."""
+        found: dict[str, list[dict[str, Any]]] = {}
+        if not ids:
+            return found
+        rows = conn.execute(
+            select(
+                records.c.answer_id,
+                records.c.kind,
+                records.c.data,
+                records.c.actor,
+                records.c.created_at,
+            )
+            .where(records.c.answer_id.in_(ids), records.c.kind != "answer")
+            .order_by(records.c.seq)
+        )
+        for answer_id, kind, data, actor, created_at in rows:
+            found.setdefault(answer_id, []).append(
+                {
+                    "kind": kind,
+                    "payload": json.loads(data),
+                    "actor": actor,
+                    "created_at": created_at,
+                }
+            )
+        return found
+
+    @staticmethod
+    def _ui_item(r: dict[str, Any], events: list[dict[str, Any]]) -> dict[str, Any]:
+        feedback = [e["payload"] for e in events if e["kind"] == "feedback"]
+        reviews = [
+            {
+                "label": e["payload"].get("label"),
+                "note": e["payload"].get("note"),
+                "actor": e["actor"],
+                "created_at": e["created_at"],
+            }
+            for e in events
+            if e["kind"] == "review"
+        ]
+        keep = "answer_id seq created_at channel origin session question status answer"
+        keep += " evidence_level citations template latency_ms"
+        return {k: r[k] for k in keep.split()} | {
+            "feedback": feedback,
+            "helpful": sum(1 for f in feedback if f.get("helpful") is True),
+            "not_helpful": sum(1 for f in feedback if f.get("helpful") is False),
+            "reviews": reviews,
+            "review": reviews[-1]["label"] if reviews else None,
+        }
+
+    def gaps(
+        self, since: str | None = None, until: str | None = None, limit: int = 500
+    ) -> list[dict[str, Any]]:
+        """`not_found` and `clarify` questions (not greetings) grouped by their normalised
+        text (lowercase, spacing and end punctuation ignored), most frequent first, with
+        the compound/condition names the bot had no assessment for."""
+        query = select(
+            records.c.answer_id,
+            records.c.created_at,
+            records.c.question,
+            records.c.status,
+            records.c.data,
+        ).where(
+            records.c.kind == "answer",
+            records.c.status.in_(self.GAP_STATUSES),
+            records.c.template.is_(None) | (records.c.template != "smalltalk"),
+        )
+        if since:
+            query = query.where(records.c.created_at >= since)
+        if until:
+            query = query.where(records.c.created_at <= until)
+        try:
+            with self.engine.connect() as conn:
+                rows = conn.execute(query.order_by(records.c.seq)).all()
+        except SQLAlchemyError as exc:
+            raise AuditUnavailable(str(exc)) from exc
+        groups: dict[str, dict[str, Any]] = {}
+        for answer_id, created_at, question, status, data in rows:
+            key = " ".join((question or "").lower().split()).strip(" ?!.,;:")
+            group = groups.setdefault(
+                key, {"question": key, "count": 0, "statuses": {}, "unknown": set()}
+            )
+            group["count"] += 1
+            group["statuses"][status] = group["statuses"].get(status, 0) + 1
+            group.setdefault("first_seen", created_at)
+            group.update(last_seen=created_at, answer_id=answer_id)
+            entities = json.loads(data).get("trace", {}).get("entities") or {}
+            for kind in ("unknown_compounds", "unknown_conditions"):
+                group["unknown"].update(n.lower() for n in entities.get(kind) or ())
+        found = sorted(groups.values(), key=lambda g: g["last_seen"], reverse=True)
+        found.sort(key=lambda g: g["count"], reverse=True)  # stable: newest first on ties
+        return [g | {"unknown": sorted(g["unknown"])} for g in found[:limit]]
+
+    def daily(self, since: str | None = None, until: str | None = None) -> list[dict[str, Any]]:
+        """Replies per UTC day by status, and the feedback on them (votes on that day's
+        answers: helpful, not_helpful, helpful_ratio or None without votes). With both
+        `since` and `until`, every day between them is listed, also days without replies."""
+        day = func.substr(records.c.created_at, literal_column("1"), literal_column("10"))
+        per_status = select(day, records.c.status, func.count()).where(records.c.kind == "answer")
+        answer, vote = records.alias("answer"), records.alias("vote")
+        answer_day = func.substr(answer.c.created_at, literal_column("1"), literal_column("10"))
+        helpful = case((vote.c.data.like(self._contains('"helpful":true')), 1), else_=0)
+        per_vote = (
+            select(answer_day, func.sum(helpful), func.count())
+            .select_from(
+                vote.join(
+                    answer, and_(answer.c.answer_id == vote.c.answer_id, answer.c.kind == "answer")
+                )
+            )
+            .where(vote.c.kind == "feedback")
+        )
+        if since:
+            per_status = per_status.where(records.c.created_at >= since)
+            per_vote = per_vote.where(answer.c.created_at >= since)
+        if until:
+            per_status = per_status.where(records.c.created_at <= until)
+            per_vote = per_vote.where(answer.c.created_at <= until)
+        days: dict[str, dict[str, Any]] = {}
+        if since and until:
+            first, end = datetime.fromisoformat(since[:10]), datetime.fromisoformat(until[:10])
+            while first <= end and len(days) < 3660:
+                days[first.strftime("%Y-%m-%d")] = {}
+                first += timedelta(days=1)
+        try:
+            with self.engine.connect() as conn:
+                counted = conn.execute(per_status.group_by(day, records.c.status)).all()
+                voted = conn.execute(per_vote.group_by(answer_day)).all()
+        except SQLAlchemyError as exc:
+            raise AuditUnavailable(str(exc)) from exc
+        for when, status, n in counted:
+            days.setdefault(when, {})[status] = int(n)
+        votes = {when: (int(good or 0), int(n)) for when, good, n in voted}
+        out = []
+        for when in sorted(days):
+            good, total = votes.get(when, (0, 0))
+            out.append(
+                {
+                    "day": when,
+                    "total": sum(days[when].values()),
+                    "statuses": days[when],
+                    "helpful": good,
+                    "not_helpful": total - good,
+                    "helpful_ratio": round(good / total, 4) if total else None,
+                }
+            )
+        return out
 
 
 def _walk(rows: Iterator[dict[str, Any]], seq: int, prev: str) -> tuple[Verdict | None, int]:

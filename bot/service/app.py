@@ -12,6 +12,7 @@ from bot import __version__
 from bot.assistant import Assistant
 from bot.audit import AuditLog, AuditUnavailable
 from bot.service import ratelimit, security
+from bot.service.audit_pages import router as audit_pages
 from bot.service.audit_routes import router as audit_api
 from bot.service.reload import watch_index
 from bot.service.routes import api, pages
@@ -81,6 +82,7 @@ def create_app(
     security.install(app, settings)
     app.include_router(api)
     app.include_router(audit_api)
+    app.include_router(audit_pages)
     app.include_router(pages)
     app.mount("/static", StaticFiles(directory=str(WEB / "static")), name="static")
     return app

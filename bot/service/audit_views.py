@@ -1,0 +1,208 @@
+"""What the /audit pages show, without the web layer: the list's filters (from a query
+string, back to links), the CSV and JSONL exports, and the chart's geometry."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import asdict, dataclass, fields
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+from urllib.parse import urlencode
+
+from bot.audit import AuditLog
+
+STATUSES = ("answered", "clarify", "not_found", "urgent", "declined")
+CHANNELS = ("page", "form", "widget", "embed", "api", "cli")
+LABELS = {
+    "correct": "Correct",
+    "wrong_assessment": "Wrong assessment",
+    "unsafe": "Unsafe",
+    "content_missing": "Content missing",
+}
+FEEDBACK = {
+    "helpful": "Helpful",
+    "not_helpful": "Not helpful",
+    "any": "Any feedback",
+    "none": "No feedback",
+}
+REVIEWS = LABELS | {"any": "Reviewed (any label)", "none": "Not reviewed"}
+MAX_TEXT = 200
+MAX_DAYS = 366
+
+
+def _day(value: str, name: str, errors: list[str]) -> str:
+    if not value:
+        return ""
+    try:
+        if re.fullmatch(r"\d{4}-\d\d-\d\d", value):
+            return date.fromisoformat(value).isoformat()
+    except ValueError:
+        pass
+    errors.append(f"{name}: not a date like 2025-01-31")
+    return ""
+
+
+@dataclass(frozen=True)
+class Filters:
+    """The list's filters as the form sends them; empty strings are "no filter"."""
+
+    since: str = ""  # YYYY-MM-DD, from the start of that UTC day
+    until: str = ""  # YYYY-MM-DD, to the end of that UTC day
+    status: str = ""
+    channel: str = ""
+    assessment: str = ""
+    feedback: str = ""
+    review: str = ""
+    q: str = ""
+
+    @classmethod
+    def parse(cls, params: Mapping[str, str]) -> tuple[Filters, list[str]]:
+        errors: list[str] = []
+        raw = {f.name: str(params.get(f.name) or "").strip() for f in fields(cls)}
+        for name in ("since", "until"):
+            raw[name] = _day(raw[name], name, errors)
+        allowed = {"status": STATUSES, "feedback": FEEDBACK, "review": REVIEWS}
+        for name, values in allowed.items():
+            if raw[name] and raw[name] not in values:
+                errors.append(f"{name}: unknown value")
+                raw[name] = ""
+        if raw["channel"] and not re.fullmatch(r"[a-z_]{1,16}", raw["channel"]):
+            errors.append("channel: unknown value")
+            raw["channel"] = ""
+        for name in ("q", "assessment"):
+            if len(raw[name]) > MAX_TEXT:
+                errors.append(f"{name}: at most {MAX_TEXT} characters")
+                raw[name] = raw[name][:MAX_TEXT]
+        if raw["since"] and raw["until"] and raw["since"] > raw["until"]:
+            errors.append("the start date is after the end date")
+        return cls(**raw), errors
+
+    def search_args(self) -> dict[str, Any]:
+        """Keyword arguments for `AuditLog.search_ui`."""
+        args: dict[str, Any] = {
+            k: v or None for k, v in asdict(self).items() if k not in ("since", "until")
+        }
+        args["since"] = f"{self.since}T00:00:00.000000Z" if self.since else None
+        args["until"] = f"{self.until}T23:59:59.999999Z" if self.until else None
+        return args
+
+    def used(self) -> dict[str, str]:
+        """The filters set, as logged in the view and export events."""
+        return {k: v for k, v in asdict(self).items() if v}
+
+    def query(self, **extra: Any) -> str:
+        """This list's query string (with `extra`, e.g. a cursor), for links."""
+        return urlencode(self.used() | {k: v for k, v in extra.items() if v is not None})
+
+
+def day_range(params: Mapping[str, str], default_days: int = 30) -> tuple[str, str, list[str]]:
+    """A since/until pair of dates for the gaps and stats pages (default: the last 30 days)."""
+    errors: list[str] = []
+    today = datetime.now(UTC).date()
+    since = _day(str(params.get("since") or ""), "since", errors)
+    until = _day(str(params.get("until") or ""), "until", errors) or today.isoformat()
+    since = since or (date.fromisoformat(until) - timedelta(days=default_days - 1)).isoformat()
+    span = (date.fromisoformat(until) - date.fromisoformat(since)).days
+    if span < 0:
+        errors.append("the start date is after the end date")
+    elif span >= MAX_DAYS:
+        errors.append(f"at most {MAX_DAYS} days at a time")
+    return since, until, errors
+
+
+# -- Exports ---------------------------------------------------------------------------
+
+
+def all_items(audit: AuditLog, filters: Filters, page: int = 500) -> Iterator[dict[str, Any]]:
+    """Every answer the filters match, newest first, read a page at a time."""
+    cursor = None
+    while True:
+        items, cursor = audit.search_ui(**filters.search_args(), cursor=cursor, limit=page)
+        yield from items
+        if cursor is None:
+            return
+
+
+CSV_COLUMNS = (
+    "created_at answer_id channel status question evidence_level assessments scores "
+    "helpful not_helpful review reviewer template latency_ms answer"
+).split()
+
+
+def _cell(value: Any) -> Any:
+    """Text that a spreadsheet would run as a formula is quoted (CSV injection)."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
+
+
+def csv_row(item: Mapping[str, Any]) -> dict[str, Any]:
+    cited = item["citations"]
+    reviews = item["reviews"]
+    row = {k: item.get(k) for k in CSV_COLUMNS} | {
+        "assessments": "; ".join(c.get("title") or "" for c in cited),
+        "scores": "; ".join(str(c.get("score")) for c in cited),
+        "review": reviews[-1]["label"] if reviews else "",
+        "reviewer": reviews[-1]["actor"] if reviews else "",
+    }
+    return {k: _cell(v) for k, v in row.items()}
+
+
+def csv_lines(items: Iterable[Mapping[str, Any]]) -> Iterator[str]:
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=CSV_COLUMNS, extrasaction="ignore")
+    writer.writeheader()
+    for item in items:
+        writer.writerow(csv_row(item))
+        yield buffer.getvalue()
+        buffer.seek(0)
+        buffer.truncate()
+    yield buffer.getvalue()
+
+
+def jsonl_lines(items: Iterable[Mapping[str, Any]]) -> Iterator[str]:
+    for item in items:
+        yield json.dumps(item, ensure_ascii=False, sort_keys=True) + "\n"
+
+
+# -- Chart -----------------------------------------------------------------------------
+
+CHART_HEIGHT, BAR, GAP, TOP = 160, 14, 4, 8
+
+
+def chart(days: list[dict[str, Any]]) -> dict[str, Any]:
+    """Geometry of the stacked bars (replies per day by status) and the helpful-ratio
+    points, in SVG user units; the template only draws it."""
+    peak = max((d["total"] for d in days), default=0) or 1
+    bars, points = [], []
+    for i, d in enumerate(days):
+        x = i * (BAR + GAP)
+        y = float(CHART_HEIGHT + TOP)
+        for status in STATUSES:
+            n = d["statuses"].get(status, 0)
+            if not n:
+                continue
+            height = n / peak * CHART_HEIGHT
+            y -= height
+            bars.append(
+                {"x": x, "y": round(y, 2), "height": round(height, 2)}
+                | {"status": status, "n": n, "day": d["day"]}
+            )
+        if d["helpful_ratio"] is not None:
+            cy = TOP + (1 - d["helpful_ratio"]) * CHART_HEIGHT
+            points.append({**d, "x": x + BAR / 2, "y": round(cy, 2)})
+    return {
+        "width": max(1, len(days)) * (BAR + GAP),
+        "height": CHART_HEIGHT + TOP + 2,
+        "bars": bars,
+        "points": points,
+        "line": " ".join(f"{p['x']},{p['y']}" for p in points),
+        "peak": peak,
+        "bar": BAR,
+        "top": TOP,
+        "base": CHART_HEIGHT + TOP,
+    }

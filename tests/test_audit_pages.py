@@ -1,0 +1,642 @@
+"""The staff audit UI (/audit): login, sessions, CSRF, throttling, list, detail, reviews,
+content gaps, stats and exports; and the AuditLog queries behind them (SQLite and
+PostgreSQL)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import create_engine, select, text
+
+from bot.answer import Citation, Reply, Status
+from bot.assistant import Assistant
+from bot.audit import AuditLog, records
+from bot.service import audit_pages, create_app
+from bot.service.audit_login import COOKIE, LOGIN_COOKIE, throttle_of
+from bot.settings import Settings
+
+PASSWORD = "correct horse battery"
+BASE = "http://127.0.0.1:8000"
+OWN = {"Origin": BASE}
+FOREIGN = {"Origin": "https://evil.example"}
+SCRIPT = "<script>alert(1)</script> brimadol?"
+PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+
+PAGES = ["/audit", "/audit/answers/{id}", "/audit/gaps", "/audit/stats"]
+DOWNLOADS = ["/audit/export.csv", "/audit/export.jsonl"]
+POSTS = ["/audit/answers/{id}/review", "/audit/logout"]
+
+
+def _client(settings: Settings, assistant: Assistant, base_url: str = BASE) -> TestClient:
+    client = TestClient(create_app(settings, assistant), base_url=base_url)
+    client.app.state.staff.add("ana", PASSWORD)
+    return client
+
+
+@pytest.fixture
+def client(settings: Settings, assistant: Assistant) -> TestClient:
+    return _client(settings, assistant)
+
+
+def _csrf(html: str) -> str:
+    found = re.search(r'name="csrf" value="([^"]+)"', html)
+    assert found, html
+    return found.group(1)
+
+
+def login(client: TestClient, name: str = "ana", password: str = PASSWORD, **headers: str):
+    form = client.get("/audit/login")
+    return client.post(
+        "/audit/login",
+        data={"name": name, "password": password, "csrf": _csrf(form.text), "next": "/audit"},
+        headers=headers or OWN,
+        follow_redirects=False,
+    )
+
+
+def ask(client: TestClient, message: str, channel: str | None = None) -> str:
+    headers = {"X-Evidence-Channel": channel} if channel else {}
+    r = client.post("/api/chat", json={"message": message}, headers=headers)
+    assert r.status_code == 200, r.text
+    return r.json()["answer_id"]
+
+
+@pytest.fixture
+def asked(client: TestClient) -> dict[str, str]:
+    """A few logged answers: question -> answer_id."""
+    questions = {
+        "How does brimadol work?": None,
+        "turmeric?": None,
+        "Turmeric": None,
+        "stage iv testcase syndrome": None,
+        "zelnoprine": "widget",
+        SCRIPT: None,
+        "=HYPERLINK(1) quorvastin?": None,
+    }
+    return {q: ask(client, q, channel) for q, channel in questions.items()}
+
+
+def events(client: TestClient, *kinds: str) -> list[dict]:
+    with client.app.state.audit.engine.connect() as conn:
+        rows = conn.execute(
+            select(records.c.kind, records.c.answer_id, records.c.actor, records.c.data)
+            .where(records.c.kind.in_(kinds))
+            .order_by(records.c.seq)
+        ).all()
+    return [
+        {"kind": k, "answer_id": a, "actor": who, "payload": json.loads(d)} for k, a, who, d in rows
+    ]
+
+
+# -- Who may see the audit pages ---------------------------------------------------------
+
+
+def test_every_audit_route_refuses_anonymous_users_and_patients(
+    client: TestClient, asked: dict[str, str]
+) -> None:
+    answer_id = next(iter(asked.values()))
+    patient = client.post("/api/chat", json={"message": "hello", "session_id": "patient-1"})
+    token = client.app.state.staff.new_token("ana")  # an API token is not a login session
+    for cookie in (None, patient.json()["session_id"], token, "x" * 500):
+        headers = {"Cookie": f"{COOKIE}={cookie}"} if cookie else {}
+        headers["Authorization"] = f"Bearer {token}"
+        for path in PAGES:
+            r = client.get(path.format(id=answer_id), headers=headers, follow_redirects=False)
+            assert r.status_code == 303, (path, cookie)
+            assert r.headers["location"].startswith("/audit/login?next=%2Faudit")
+        for path in DOWNLOADS:
+            r = client.get(path, headers=headers, follow_redirects=False)
+            assert r.status_code == 401 and "ana" not in r.text, (path, cookie)
+        for path in POSTS:
+            r = client.post(
+                path.format(id=answer_id),
+                data={"label": "correct", "csrf": "x"},
+                headers=headers | OWN,
+                follow_redirects=False,
+            )
+            assert r.status_code == 303 and r.headers["location"].startswith("/audit/login")
+    assert events(client, "view", "export", "review") == []
+
+
+def test_the_login_page_redirects_only_to_audit_pages(client: TestClient) -> None:
+    r = client.get("/audit/stats?since=2025-01-01", follow_redirects=False)
+    assert r.headers["location"] == "/audit/login?next=%2Faudit%2Fstats%3Fsince%3D2025-01-01"
+    for target, expected in (
+        ("/audit/stats", "/audit/stats"),
+        ("https://evil.example/audit", "/audit"),
+        ("//evil.example/audit", "/audit"),
+    ):
+        browser = TestClient(client.app, base_url=BASE)
+        form = browser.get("/audit/login", params={"next": target})
+        assert f'name="next" value="{expected}"' in form.text
+        r = browser.post(
+            "/audit/login",
+            data={"name": "ana", "password": PASSWORD, "csrf": _csrf(form.text), "next": target},
+            headers=OWN,
+            follow_redirects=False,
+        )
+        assert r.status_code == 303 and r.headers["location"] == expected
+
+
+# -- Login, session cookie, logout -------------------------------------------------------
+
+
+def _set_cookies(r) -> dict[str, str]:
+    return {c.split("=", 1)[0]: c for c in r.headers.get_list("set-cookie")}
+
+
+def test_login_sets_a_strict_httponly_cookie_and_rotates_the_session(client: TestClient) -> None:
+    form = client.get("/audit/login")
+    pre = _set_cookies(form)[LOGIN_COOKIE]
+    assert "HttpOnly" in pre and "SameSite=strict" in pre and "Path=/audit/login" in pre
+    assert form.headers["cache-control"] == "no-store"
+    first = login(client)
+    assert first.status_code == 303 and first.headers["location"] == "/audit"
+    cookie = _set_cookies(first)[COOKIE]
+    assert "HttpOnly" in cookie and "SameSite=strict" in cookie and "Path=/audit" in cookie
+    assert "Secure" not in cookie  # plain http on 127.0.0.1: local development
+    old = client.cookies[COOKIE]
+    assert client.get("/audit").status_code == 200
+    # A new login (same browser) gets a new session id and ends the old one.
+    assert login(client).status_code == 303
+    new = client.cookies[COOKIE]
+    staff = client.app.state.staff
+    assert new != old and staff.session(old) is None and staff.session(new) is not None
+    r = client.get("/audit", headers={"Cookie": f"{COOKIE}={old}"}, follow_redirects=False)
+    assert r.status_code == 303
+    assert [e["actor"] for e in events(client, "login")] == ["ana", "ana"]
+
+
+@pytest.mark.parametrize("base_url", ["https://audit.example.org", "http://testserver"])
+def test_cookies_are_secure_outside_local_development(
+    settings: Settings, assistant: Assistant, base_url: str
+) -> None:
+    client = _client(settings, assistant, base_url)
+    assert "Secure" in _set_cookies(client.get("/audit/login"))[LOGIN_COOKIE]
+    if base_url.startswith("https"):  # over plain http the browser keeps Secure cookies back
+        r = login(client, Origin=base_url)
+        assert r.status_code == 303 and "Secure" in _set_cookies(r)[COOKIE]
+
+
+def test_logout_ends_the_session_on_the_server(client: TestClient) -> None:
+    login(client)
+    session_id = client.cookies[COOKIE]
+    page = client.get("/audit")
+    refused = client.post("/audit/logout", headers=OWN, follow_redirects=False)
+    assert refused.status_code == 403  # no CSRF token: still signed in
+    assert client.app.state.staff.session(session_id) is not None
+    r = client.post(
+        "/audit/logout", data={"csrf": _csrf(page.text)}, headers=OWN, follow_redirects=False
+    )
+    assert r.status_code == 303 and r.headers["location"] == "/audit/login"
+    assert f'{COOKIE}=""' in _set_cookies(r)[COOKIE] and "Max-Age=0" in _set_cookies(r)[COOKIE]
+    assert client.app.state.staff.session(session_id) is None
+    again = client.get(
+        "/audit", headers={"Cookie": f"{COOKIE}={session_id}"}, follow_redirects=False
+    )
+    assert again.status_code == 303
+    assert [e["actor"] for e in events(client, "logout")] == ["ana"]
+
+
+def test_a_wrong_password_or_name_gets_the_same_generic_message(client: TestClient) -> None:
+    answers = [login(client, "ana", "wrong password!!"), login(client, "nobody", PASSWORD)]
+    for r in answers:
+        assert r.status_code == 401 and "Wrong name or password." in r.text
+        assert COOKIE not in _set_cookies(r)
+    # Nothing but the typed name differs between the two pages.
+    first, second = (re.sub(r'value="[^"]*"', "", r.text) for r in answers)
+    assert first == second
+
+
+def test_logins_are_throttled_after_five_failures(
+    client: TestClient, settings: Settings, assistant: Assistant
+) -> None:
+    throttle = throttle_of(client.app)
+    clock = [1000.0]
+    throttle.clock = lambda: clock[0]
+    for _ in range(5):
+        assert login(client, "ana", "wrong password!!").status_code == 401
+    blocked = login(client)  # even the right password, from this client
+    assert blocked.status_code == 429 and int(blocked.headers["retry-after"]) > 800
+    assert "Too many failed logins" in blocked.text and COOKIE not in _set_cookies(blocked)
+    assert login(client, "bo", PASSWORD).status_code == 429  # the client is blocked too
+    # The name is blocked from another client as well.
+    other = TestClient(client.app, base_url=BASE, client=("10.9.8.7", 4000))
+    assert login(other).status_code == 429
+    clock[0] += 15 * 60 + 1
+    assert login(client).status_code == 303
+    # No address is kept: only keyed hashes.
+    assert not any("testclient" in k or "10.9.8.7" in k for k in throttle._failures)
+
+
+def test_failures_per_client_are_counted_across_names(client: TestClient) -> None:
+    for i in range(5):
+        assert login(client, f"guess{i}", "wrong password!!").status_code == 401
+    assert login(client).status_code == 429
+    other = TestClient(client.app, base_url=BASE, client=("10.9.8.7", 4000))
+    assert login(other).status_code == 303  # the name itself was not attacked
+
+
+# -- CSRF and cross-site posts -----------------------------------------------------------
+
+
+def test_the_login_form_refuses_cross_site_posts_and_missing_tokens(
+    client: TestClient, settings: Settings, assistant: Assistant
+) -> None:
+    token = _csrf(client.get("/audit/login").text)
+    data = {"name": "ana", "password": PASSWORD}
+    cases = [
+        (data, OWN),  # no token
+        (data | {"csrf": "forged"}, OWN),
+        (data | {"csrf": token}, FOREIGN),
+        (data | {"csrf": token}, {"Origin": "null"}),
+        (data | {"csrf": token}, {"Referer": "https://evil.example/audit/login"}),
+        (data | {"csrf": token}, {}),  # neither Origin nor Referer
+    ]
+    for body, headers in cases:
+        r = client.post("/audit/login", data=body, headers=headers, follow_redirects=False)
+        assert r.status_code == 403, (body, headers)
+        assert COOKIE not in _set_cookies(r)
+    # A token without its pre-session cookie (another browser) is refused too.
+    stranger = TestClient(client.app, base_url=BASE)
+    r = stranger.post("/audit/login", data=data | {"csrf": token}, headers=OWN)
+    assert r.status_code == 403
+    token = _csrf(client.get("/audit/login").text)  # each form shown has a new token
+    ok = client.post(
+        "/audit/login",
+        data=data | {"csrf": token},
+        headers={"Referer": f"{BASE}/audit/login"},
+        follow_redirects=False,
+    )
+    assert ok.status_code == 303
+
+
+def test_review_posts_need_the_session_token_and_our_origin(
+    client: TestClient, asked: dict[str, str]
+) -> None:
+    answer_id = asked["How does brimadol work?"]
+    login(client)
+    token = _csrf(client.get(f"/audit/answers/{answer_id}").text)
+    url = f"/audit/answers/{answer_id}/review"
+    body = {"label": "unsafe", "note": "forged"}
+    for data, headers in [
+        (body, OWN),
+        (body | {"csrf": "not-the-token"}, OWN),
+        (body | {"csrf": token}, FOREIGN),
+        (body | {"csrf": token}, {"Referer": "https://evil.example/page"}),
+        (body | {"csrf": token}, {}),
+    ]:
+        r = client.post(url, data=data, headers=headers, follow_redirects=False)
+        assert r.status_code == 403, (data, headers)
+    assert events(client, "review") == []
+
+
+# -- Reviews -----------------------------------------------------------------------------
+
+
+def test_reviews_are_appended_as_chained_events(client: TestClient, asked: dict[str, str]) -> None:
+    answer_id = asked["How does brimadol work?"]
+    login(client)
+    url = f"/audit/answers/{answer_id}"
+    for label, note in (("wrong_assessment", "cites the wrong page"), ("correct", "")):
+        token = _csrf(client.get(url).text)
+        r = client.post(
+            f"{url}/review",
+            data={"label": label, "note": note, "csrf": token},
+            headers=OWN,
+            follow_redirects=False,
+        )
+        assert r.status_code == 303 and r.headers["location"] == f"{url}?reviewed=1#reviews"
+    logged = events(client, "review")
+    assert [(e["payload"]["label"], e["actor"]) for e in logged] == [
+        ("wrong_assessment", "ana"),
+        ("correct", "ana"),
+    ]
+    assert logged[0]["payload"]["note"] == "cites the wrong page"
+    assert logged[1]["payload"]["note"] is None
+    page = client.get(f"{url}?reviewed=1").text
+    assert "Your review was added." in page and "cites the wrong page" in page
+    assert "Wrong assessment" in page and "Correct" in page
+    assert client.app.state.audit.verify().ok
+    # The list shows (and filters by) the latest label.
+    assert answer_id in client.get("/audit?review=correct").text
+    assert answer_id not in client.get("/audit?review=wrong_assessment").text
+    token = _csrf(page)
+    bad = client.post(f"{url}/review", data={"label": "great", "csrf": token}, headers=OWN)
+    assert bad.status_code == 422
+    missing = client.post(
+        "/audit/answers/nope/review", data={"label": "correct", "csrf": token}, headers=OWN
+    )
+    assert missing.status_code == 404
+    assert len(events(client, "review")) == 2
+
+
+# -- List, filters, paging, detail -------------------------------------------------------
+
+
+def _ids(html: str) -> list[str]:
+    return re.findall(r'href="/audit/answers/([0-9a-f]+)"', html)
+
+
+def test_the_list_filters_and_pages(
+    client: TestClient, asked: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    log = client.app.state.audit
+    log.feedback(asked["turmeric?"], True, None)
+    log.feedback(asked["zelnoprine"], False, "not what I asked")
+    log.review(asked["zelnoprine"], "content_missing", None, actor="bo")
+    login(client)
+    everything = _ids(client.get("/audit").text)
+    assert everything == list(reversed(asked.values()))
+
+    def only(query: str) -> set[str]:
+        r = client.get(f"/audit?{query}")
+        assert r.status_code == 200, r.text
+        return set(_ids(r.text))
+
+    turmeric = {asked["turmeric?"], asked["Turmeric"]}
+    assert only("status=clarify") == {asked["stage iv testcase syndrome"]}
+    assert only("status=not_found&q=TURMERIC") == turmeric
+    assert only("channel=widget") == {asked["zelnoprine"]}
+    assert only("assessment=brimadol") == {asked["How does brimadol work?"]}
+    assert only("assessment=Zelnoprine+(Oral") == {asked["zelnoprine"]}
+    assert only("feedback=helpful") == {asked["turmeric?"]}
+    assert only("feedback=not_helpful") == {asked["zelnoprine"]}
+    assert only("feedback=any") == {asked["turmeric?"], asked["zelnoprine"]}
+    assert asked["turmeric?"] not in only("feedback=none")
+    assert only("review=content_missing") == {asked["zelnoprine"]}
+    assert only("review=none") == set(asked.values()) - {asked["zelnoprine"]}
+    assert only("since=2999-01-01") == set()
+    assert only("until=2000-01-01") == set()
+    today = client.get("/audit/stats").text
+    day = re.search(r'href="/audit\?since=(\d{4}-\d\d-\d\d)', today).group(1)
+    assert only(f"since={day}&until={day}") == set(asked.values())
+    for bad in ("since=yesterday", "status=fine", "review=great", "cursor=abc", "q=" + "x" * 201):
+        r = client.get(f"/audit?{bad}")
+        assert r.status_code == 422 and "Please check the filters" in r.text, bad
+        assert _ids(r.text) == []
+    # Paging: "Older answers" carries the cursor and the filters.
+    not_found = only("status=not_found")
+    monkeypatch.setattr(audit_pages, "PAGE", 2)
+    first = client.get("/audit?status=not_found").text
+    older = re.search(r'href="/audit\?([^"]+)" rel="next"', first).group(1).replace("&amp;", "&")
+    assert "status=not_found" in older and "cursor=" in older
+    second = client.get(f"/audit?{older}").text
+    assert len(_ids(first)) == 2 and _ids(second)
+    assert set(_ids(first)).isdisjoint(_ids(second))
+    assert set(_ids(first) + _ids(second)) <= not_found
+
+
+def test_the_detail_shows_the_answer_and_why(client: TestClient, asked: dict[str, str]) -> None:
+    answer_id = asked["How does brimadol work?"]
+    record = client.app.state.audit.answer(answer_id)
+    login(client)
+    page = client.get(f"/audit/answers/{answer_id}")
+    assert page.status_code == 200
+    html = page.text
+    assert record["html"] in html  # the answer exactly as the person saw it
+    for shown in (
+        "How does brimadol work?",
+        "Level 5: Expert fixture opinion",
+        "answered_mechanism",
+        record["index_digest"],
+        record["model"],
+        record["hash"],
+        record["prev_hash"],
+        "Mechanistic Evidence",
+        "mechanism",  # the intent
+        "Minimum score",
+        "Retrieval hits",
+        "(matches its hash)",
+    ):
+        assert shown in html, shown
+    for pid, score in record["trace"]["hits"]:
+        assert pid in html and str(score) in html
+    assert client.get("/audit/answers/nope").status_code == 404
+    assert client.get("/audit/answers/" + "x" * 65).status_code == 404
+
+
+def test_an_edited_record_is_flagged_and_its_html_not_trusted(
+    client: TestClient, asked: dict[str, str]
+) -> None:
+    answer_id = asked["How does brimadol work?"]
+    with client.app.state.audit.engine.begin() as conn:
+        conn.execute(
+            text("UPDATE records SET html = :h WHERE answer_id = :a AND kind = 'answer'"),
+            {"h": "<p>edited</p><img src=x>", "a": answer_id},
+        )
+    login(client)
+    html = client.get(f"/audit/answers/{answer_id}").text
+    assert "no longer matches its hash" in html and "<img src=x>" not in html
+
+
+def test_script_in_a_question_renders_as_text(client: TestClient, asked: dict[str, str]) -> None:
+    login(client)
+    escaped = "&lt;script&gt;alert(1)&lt;/script&gt;"
+    pages = [
+        client.get("/audit"),
+        client.get(f"/audit/answers/{asked[SCRIPT]}"),
+        client.get("/audit/gaps"),
+        client.get("/audit?q=" + "<script>"),
+    ]
+    for r in pages:
+        assert r.status_code == 200
+        assert escaped in r.text and "<script" not in r.text, r.url
+        csp = r.headers["content-security-policy"]
+        assert "script-src 'self'" in csp and "unsafe-inline" not in csp
+        assert r.headers["cache-control"] == "no-store"
+
+
+# -- Gaps and stats ----------------------------------------------------------------------
+
+
+def test_content_gaps_group_unanswered_questions(client: TestClient, asked: dict[str, str]) -> None:
+    ask(client, "thanks!")  # a greeting is not a gap
+    login(client)
+    r = client.get("/audit/gaps")
+    assert r.status_code == 200
+    rows = re.findall(r"<tr>\s*<td class=\"question-cell\">.*?</tr>", r.text, re.S)
+    turmeric = next(row for row in rows if ">turmeric</a>" in row)
+    assert '<td class="num">2</td>' in turmeric  # "turmeric?" and "Turmeric"
+    assert any("stage iv testcase syndrome" in row and "clarify" in row for row in rows)
+    assert not any("thanks" in row for row in rows)
+    assert "Names we have no assessment for" in r.text
+    assert client.get("/audit/gaps?since=2025-02-01&until=2025-01-01").status_code == 422
+
+
+def test_stats_chart_and_table(client: TestClient, asked: dict[str, str]) -> None:
+    client.app.state.audit.feedback(asked["turmeric?"], True, None)
+    client.app.state.audit.feedback(asked["zelnoprine"], False, None)
+    login(client)
+    r = client.get("/audit/stats")
+    assert r.status_code == 200
+    html = r.text
+    assert '<svg class="chart-svg" role="img"' in html and "style=" not in html
+    assert html.count('<tr>\n      <th scope="row">') == 30  # the last 30 days
+    assert f"{len(asked)} replies" in html and "50% of 2 feedback votes said helpful" in html
+    assert 'class="bar bar--not_found"' in html and 'class="ratio-dot"' in html
+    assert client.get("/audit/stats?since=2020-01-01&until=2025-01-01").status_code == 422
+
+
+# -- Exports -----------------------------------------------------------------------------
+
+
+def test_exports_contain_the_filtered_rows(client: TestClient, asked: dict[str, str]) -> None:
+    login(client)
+    r = client.get("/audit/export.csv?status=not_found")
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/csv")
+    assert r.headers["content-disposition"].startswith('attachment; filename="evidence-audit-')
+    rows = list(csv.DictReader(io.StringIO(r.text)))
+    expected = [i for q, i in asked.items() if q not in ("How does brimadol work?", "zelnoprine")]
+    expected.remove(asked["stage iv testcase syndrome"])
+    assert sorted(row["answer_id"] for row in rows) == sorted(expected)
+    assert {row["status"] for row in rows} == {"not_found"}
+    formula = next(row for row in rows if "HYPERLINK" in row["question"])
+    assert formula["question"].startswith("'=")  # not run as a formula by a spreadsheet
+    r = client.get("/audit/export.jsonl?channel=widget")
+    assert r.headers["content-type"].startswith("application/x-ndjson")
+    items = [json.loads(line) for line in r.text.splitlines()]
+    assert [i["answer_id"] for i in items] == [asked["zelnoprine"]]
+    assert items[0]["citations"][0]["compound"].startswith("Zelnoprine")
+    assert client.get("/audit/export.csv?since=never").status_code == 422
+
+
+def test_views_and_exports_are_logged_with_the_staff_name(
+    client: TestClient, asked: dict[str, str]
+) -> None:
+    login(client)
+    answer_id = asked["zelnoprine"]
+    client.get("/audit?status=answered&q=zelno")
+    client.get(f"/audit/answers/{answer_id}")
+    client.get("/audit/gaps")
+    client.get("/audit/stats")
+    client.get("/audit/export.csv?channel=widget")
+    client.get("/audit/export.jsonl")
+    logged = events(client, "view", "export")
+    assert {e["actor"] for e in logged} == {"ana"}
+    assert [(e["kind"], e["payload"].get("what") or e["payload"]["format"]) for e in logged] == [
+        ("view", "answers"),
+        ("view", "answer"),
+        ("view", "gaps"),
+        ("view", "stats"),
+        ("export", "csv"),
+        ("export", "jsonl"),
+    ]
+    assert logged[0]["payload"]["filters"] == {"status": "answered", "q": "zelno"}
+    assert logged[1]["answer_id"] == answer_id
+    assert logged[4]["payload"]["filters"] == {"channel": "widget"}
+    assert client.app.state.audit.verify().ok
+    # The detail page lists earlier staff views of the answer.
+    assert "1 earlier view" in client.get(f"/audit/answers/{answer_id}").text
+
+
+# -- The queries behind the pages, on SQLite and PostgreSQL ------------------------------
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def log(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[AuditLog]:
+    if request.param == "sqlite":
+        yield AuditLog.open(f"sqlite:///{tmp_path / 'audit.sqlite3'}")
+        return
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(PG_URL)
+    with admin.begin() as conn:
+        conn.execute(text(f"CREATE SCHEMA {schema}"))
+    opened = AuditLog.open(f"{PG_URL}?options=-csearch_path%3D{schema}")
+    yield opened
+    opened.engine.dispose()
+    with admin.begin() as conn:
+        conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+    admin.dispose()
+
+
+def _record(log: AuditLog, question: str, status: Status, compound: str | None = None) -> str:
+    citations = ()
+    if compound:
+        citations = (
+            Citation(
+                page_id=f"p-{compound.lower()}",
+                title=f"{compound} for Testcase: Evidence Level Assessment",
+                compound=compound,
+                condition="Testcase",
+                evidence_level="Level 4",
+                section="Mechanistic Evidence",
+                url=None,
+                passage="text",
+                score=0.7,
+                passage_id=f"x-{compound.lower()}",
+            ),
+        )
+    reply = Reply(
+        status=status,
+        answer="a",
+        html="<p>a</p>",
+        evidence_level="Level 4" if compound else None,
+        disclaimer="Medical Disclaimer: d",
+        citations=citations,
+        suggestions=(),
+        session_id="s",
+        answer_id=uuid.uuid4().hex,
+        template="answered_faq" if compound else "not_found",
+        trace={"entities": {"unknown_compounds": ["Turmeric"] if "turmeric" in question else []}},
+    )
+    log.record(reply, question, "api", None, "digest", "model")
+    return reply.answer_id
+
+
+def test_search_ui_gaps_and_daily_on_each_database(log: AuditLog) -> None:
+    a = _record(log, "how does zelnoprine work", Status.ANSWERED, "Zelnoprine")
+    b = _record(log, "brimadol 50% off_label", Status.ANSWERED, "Brimadol")
+    c = _record(log, "Turmeric?", Status.NOT_FOUND)
+    d = _record(log, "turmeric", Status.NOT_FOUND)
+    log.feedback(a, True, None)
+    log.feedback(c, False, None)
+    assert log.review(b, "unsafe", "call 555-123-4567", actor="ana")
+    assert log.review(b, "correct", None, actor="bo")
+    assert log.review("unknown", "correct", None, actor="ana") is None
+    with pytest.raises(ValueError):
+        log.review(a, "great", None, actor="ana")
+
+    def ids(**filters: object) -> list[str]:
+        return [i["answer_id"] for i in log.search_ui(**filters)[0]]
+
+    assert ids() == [d, c, b, a]
+    assert ids(assessment="zelno") == [a] and ids(assessment="testcase") == [b, a]
+    assert ids(assessment="p-brimadol") == [b] and ids(assessment="p_brimadol") == []
+    assert ids(q="50%") == [b] and ids(q="f_l") == [b] and ids(q="5%0") == []
+    assert ids(feedback="helpful") == [a] and ids(feedback="not_helpful") == [c]
+    assert ids(feedback="none") == [d, b]
+    assert ids(review="correct") == [b] and ids(review="unsafe") == []  # the latest counts
+    assert ids(review="none") == [d, c, a]
+    page, following = log.search_ui(assessment="testcase", limit=1)
+    assert [i["answer_id"] for i in page] == [b] and following is not None
+    assert ids(assessment="testcase", cursor=following, limit=1) == [a]
+    item = log.search_ui(review="any")[0][0]
+    assert item["review"] == "correct" and [r["actor"] for r in item["reviews"]] == ["ana", "bo"]
+    assert item["reviews"][0]["note"] == "call [phone]"  # notes are redacted like comments
+
+    [gap] = log.gaps()
+    assert gap["question"] == "turmeric" and gap["count"] == 2 and gap["answer_id"] == d
+    assert gap["unknown"] == ["turmeric"] and gap["statuses"] == {"not_found": 2}
+
+    today = log.answer(a)["created_at"][:10]
+    days = log.daily(f"{today}T00:00:00.000000Z", f"{today}T23:59:59.999999Z")
+    assert days == [
+        {
+            "day": today,
+            "total": 4,
+            "statuses": {"answered": 2, "not_found": 2},
+            "helpful": 1,
+            "not_helpful": 1,
+            "helpful_ratio": 0.5,
+        }
+    ]
+    assert log.verify().ok
