@@ -330,72 +330,15 @@ class AuditLog:
         limit: int = 50,
     ) -> tuple[list[dict[str, Any]], int | None]:
         """Answers, newest first, with their feedback; the next page starts below `next`."""
-        query = select(records).where(records.c.kind == "answer")
-        if q:
-            like = f"%{q.lower()}%"
-            query = query.where(
-                func.lower(records.c.question).like(like) | func.lower(records.c.answer).like(like)
-            )
-        if status:
-            query = query.where(records.c.status == status)
-        if since:
-            query = query.where(records.c.created_at >= since)
-        if until:
-            query = query.where(records.c.created_at <= until)
-        if channel:
-            query = query.where(records.c.channel == channel)
-        if cursor is not None:
-            query = query.where(records.c.seq < cursor)
-        query = query.order_by(records.c.seq.desc()).limit(limit + 1)
-        with self.engine.connect() as conn:
-            rows = [_decode(dict(r._mapping)) for r in conn.execute(query)]
-            page = rows[:limit]
-            ids = [r["answer_id"] for r in page]
-            events = (
-                conn.execute(
-                    select(
-                        records.c.answer_id,
-                        records.c.kind,
-                        records.c.data,
-                        records.c.actor,
-                        records.c.created_at,
-                    )
-                    .where(records.c.answer_id.in_(ids), records.c.kind != "answer")
-                    .order_by(records.c.seq)
-                ).all()
-                if ids
-                else []
-            )
-        by_answer: dict[str, list[dict[str, Any]]] = {}
-        for answer_id, kind, data, actor, created_at in events:
-            by_answer.setdefault(answer_id, []).append(
-                {
-                    "kind": kind,
-                    "payload": json.loads(data),
-                    "actor": actor,
-                    "created_at": created_at,
-                }
-            )
-        items = []
-        for r in page:
-            found = by_answer.get(r["answer_id"], [])
-            items.append(
-                {
-                    "answer_id": r["answer_id"],
-                    "created_at": r["created_at"],
-                    "channel": r["channel"],
-                    "question": r["question"],
-                    "status": r["status"],
-                    "answer": r["answer"],
-                    "evidence_level": r["evidence_level"],
-                    "citations": r["citations"],
-                    "template": r["template"],
-                    "feedback": [e["payload"] for e in found if e["kind"] == "feedback"],
-                    "reviews": [e for e in found if e["kind"] == "review"],
-                }
-            )
-        more = len(rows) > limit
-        return items, (page[-1]["seq"] if more and page else None)
+        return self.search_ui(
+            q=q,
+            status=status,
+            since=since,
+            until=until,
+            channel=channel,
+            cursor=cursor,
+            limit=limit,
+        )
 
     def count(self, kind: str = "answer") -> int:
         with self.engine.connect() as conn:
