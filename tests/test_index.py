@@ -7,6 +7,7 @@ import os
 import time
 from collections import Counter
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -558,10 +559,12 @@ def test_load_is_consistent_when_a_build_is_published_meanwhile(
     """Another process switching CURRENT during a load must not make the load fail."""
     real = bot.index.current_build
     published: list[Index] = []
+    racing_now = []
 
     def racing(index_dir: Path) -> Path:
         path = real(index_dir)
-        if not published:
+        if not racing_now:  # build itself reads the published index (to reuse vectors)
+            racing_now.append(True)
             published.append(build(assessments[:1], fake_embedder, index_dir, OTHER_HASH))
         return path
 
@@ -606,3 +609,48 @@ def test_scoped_bm25_equals_the_whole_index_scores_of_those_passages(
         scoped = fixture_index.lexical.scores_for(question, rows)
         assert np.allclose(scoped, everything[rows])
     assert fixture_index.lexical.scores_for("zzz qqq", rows).tolist() == [0.0] * rows.size
+
+
+class CountingEmbedder(FakeEmbedder):
+    def __init__(self) -> None:
+        super().__init__()
+        self.encoded = 0
+
+    def encode(self, texts):  # type: ignore[no-untyped-def]
+        self.encoded += len(texts)
+        return super().encode(texts)
+
+
+def test_a_rebuild_embeds_only_changed_passages(
+    settings: Settings, fixture_index: Index, assessments: list[Assessment]
+) -> None:
+    counting = CountingEmbedder()
+    again = build(assessments, counting, settings.index, "same")
+    assert counting.encoded == 0
+    assert np.allclose(
+        again.faiss.reconstruct_n(0, again.faiss.ntotal),
+        fixture_index.faiss.reconstruct_n(0, fixture_index.faiss.ntotal),
+    )
+    changed = replace(assessments[0], evidence_level="Level 5: edited fixture", id="")
+    edited = [changed, *assessments[1:]]
+    build(edited, counting, settings.index, "edited")
+    # Only the edited page's passages (its content id changed) were embedded again.
+    assert counting.encoded == len(chunk(edited[0]))
+    fresh = CountingEmbedder()
+    build(assessments, fresh, settings.index, "full", reuse=False)
+    assert fresh.encoded == len(fixture_index.passages)
+
+
+def test_above_the_threshold_the_whole_index_search_is_approximate(
+    tmp_path: Path, assessments: list[Assessment], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(bot.index, "APPROX_ABOVE", 5)
+    index = build(assessments, FakeEmbedder(), tmp_path / "ivf", "h")
+    loaded = load(tmp_path / "ivf")
+    assert isinstance(loaded.faiss, faiss.IndexIVFFlat) and loaded.faiss.nprobe == bot.index.NPROBE
+    for passage in loaded.passages[:10]:
+        [(top, score)] = loaded.search(FakeEmbedder().encode([passage.embed_text])[0], 1)
+        assert top.id == passage.id and score == pytest.approx(1.0, abs=1e-5)
+    # Scoped search reads rows back from the approximate index too.
+    some = next(iter(index.assessments))
+    assert {p.assessment_id for p, _ in loaded.search(np.ones(256, "f4"), 50, [some])} == {some}

@@ -11,8 +11,10 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Coroutine, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any, TypeVar
 
 import httpx
 import pytest
@@ -23,6 +25,7 @@ from bot.embedding import FakeEmbedder
 from bot.index import build
 from bot.pages import corpus_hash, load_corpus
 
+T = TypeVar("T")
 PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 BOT = str(Path(sys.executable).parent / "bot")
 QUESTIONS = [
@@ -104,6 +107,13 @@ async def _chats(urls: list[str], n: int, concurrency: int) -> list[httpx.Respon
         return await asyncio.gather(*(one(i) for i in range(n)))
 
 
+def run_async(coro: Coroutine[Any, Any, T]) -> T:
+    """asyncio.run in a thread of its own: Playwright's sync API (the browser tests, same
+    session) keeps an event loop running in the main thread."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, coro).result()
+
+
 def _verify(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
     return subprocess.run(
         [BOT, "audit", "verify", *args],
@@ -121,7 +131,7 @@ def test_two_servers_on_one_postgresql_chain(
     env = built | {"BOT_DATABASE_URL": pg_url}
     servers = [_serve(env, tmp_path / f"server{i}.log") for i in range(2)]
     try:
-        results = asyncio.run(_chats([url for _, url in servers], 500, concurrency=40))
+        results = run_async(_chats([url for _, url in servers], 500, concurrency=40))
     finally:
         for proc, _ in servers:
             proc.terminate()
@@ -179,7 +189,7 @@ def test_kill_minus_9_loses_no_answer_that_got_a_200(built: dict[str, str], tmp_
         os.kill(proc.pid, signal.SIGKILL)
         return await task
 
-    results = asyncio.run(load_then_kill())
+    results = run_async(load_then_kill())
     proc.wait(timeout=10)
     ok = [
         r.json()["answer_id"]
