@@ -10,7 +10,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: install install-browser index run test test-fast eval lint format clean
+.PHONY: install install-browser index run test test-fast eval soak lint format clean
 
 install: $(STAMP)
 
@@ -51,6 +51,10 @@ test-fast: install
 eval: install
 	$(BIN)/python -m pytest tests/test_eval_set.py -q
 	cat test-artifacts/eval.txt
+
+# The long load test (5 minutes at a steady rate); `make test` runs a 20-second version.
+soak: install
+	SOAK_SECONDS=300 $(BIN)/python -m pytest tests/test_soak.py -q -s
 
 lint: install
 	$(BIN)/ruff check bot tests

@@ -48,6 +48,8 @@ def clean_message(value: str) -> str:
         raise ValueError(
             f"message must be 1-{MAX_MESSAGE} characters after trimming (got {len(text)})"
         )
+    if "\x00" in text:  # no text column of PostgreSQL can store it, so it can't be logged
+        raise ValueError("message must not contain NUL characters")
     return text
 
 
@@ -61,6 +63,11 @@ def short_title(a: Assessment) -> str:
 
 def _ask_about(a: Assessment) -> str:
     return f"What is the evidence level for {a.compound} in {a.condition}?"
+
+
+class RetrievalUnavailable(Exception):
+    """The model or the index failed while answering: no answer can be given (a 503).
+    Triage runs before retrieval, so `urgent` replies never get here."""
 
 
 @dataclass
@@ -310,7 +317,10 @@ class Assistant:
             return Outcome(reply, options=options)
 
         a = candidates[0]
-        hits = self.retriever.search(text, [a], intent)
+        try:
+            hits = self.retriever.search(text, [a], intent)
+        except Exception as exc:  # the embedding model or the index, not the question
+            raise RetrievalUnavailable(f"retrieval failed: {exc!r}") from exc
         trace.update(
             intent=intent,
             min_score=self.settings.min_score,

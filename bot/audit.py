@@ -183,6 +183,9 @@ class AuditLog:
             Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
         try:
             engine = create_engine(url, pool_pre_ping=True)
+        except SQLAlchemyError as exc:  # not a URL, or a driver that is not installed
+            raise AuditUnavailable(f"the audit log URL is not usable: {exc}") from exc
+        try:
             if engine.dialect.name == "sqlite":
                 _sqlite_pragmas(engine)
             log = cls(engine, redact_questions)

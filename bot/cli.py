@@ -154,9 +154,11 @@ def serve(corpus: Path | None, index: Path | None, host: str | None, port: int |
     from bot.service import create_app
 
     settings = _settings(corpus=corpus, index=index, host=host, port=port)
+    # First, so that an unreachable database stops the start at once, with its reason.
+    audit = _audit_log(settings)
     assistant = _assistant(settings)
     assistant.warm_up()
-    app = create_app(settings, assistant)
+    app = create_app(settings, assistant, audit)
     uvicorn.run(app, host=settings.host, port=settings.port, log_level="info")
 
 

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import logging
+
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
+from sqlalchemy.exc import OperationalError
 
 from bot import __version__
-from bot.assistant import Assistant
+from bot.assistant import Assistant, RetrievalUnavailable
 from bot.audit import AuditLog, AuditUnavailable
 from bot.service import ratelimit, security
 from bot.service.audit_pages import router as audit_pages
@@ -20,6 +23,7 @@ from bot.settings import ROOT, Settings
 from bot.staff import Staff
 
 WEB = ROOT / "web"
+log = logging.getLogger(__name__)
 
 
 def _describe(errors: list[dict]) -> str:
@@ -74,6 +78,30 @@ def create_app(
             content={
                 "detail": "The service cannot record answers right now, so it cannot "
                 "answer. Please try again in a moment."
+            },
+            headers={"Retry-After": "5"},
+        )
+
+    @app.exception_handler(OperationalError)
+    async def database_down(request: Request, exc: OperationalError) -> JSONResponse:
+        # The audit database is unreachable outside a logged write (staff token checks,
+        # audit reads): unavailable, not an internal error.
+        log.warning("audit database unavailable: %s", exc.orig or exc)
+        return JSONResponse(
+            status_code=503,
+            content={"detail": "The audit log cannot be reached right now. Please try again."},
+            headers={"Retry-After": "5"},
+        )
+
+    @app.exception_handler(RetrievalUnavailable)
+    async def cannot_answer(request: Request, exc: RetrievalUnavailable) -> JSONResponse:
+        log.error("cannot answer: %s", exc, exc_info=exc.__cause__ or exc)
+        return JSONResponse(
+            status_code=503,
+            content={
+                "detail": "The service cannot answer right now. Please try again in a "
+                "moment. If you or someone with you is in danger, call your local "
+                "emergency number."
             },
             headers={"Retry-After": "5"},
         )

@@ -5,12 +5,13 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
 
 from bot.service.deps import AuditDep
+from bot.service.schemas import ANSWER_ID, NO_NUL, errors
 from bot.staff import Staff
 
-router = APIRouter(prefix="/api/audit", tags=["audit"])
+router = APIRouter(prefix="/api/audit", tags=["audit"], responses=errors(401, 403, 422, 503))
 
 UNAUTHORISED = HTTPException(
     status_code=401,
@@ -40,10 +41,10 @@ def _iso(value: str | None, name: str) -> str | None:
         return None
     try:
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError as exc:
+        if parsed.tzinfo is not None:
+            parsed = parsed.astimezone(UTC)  # OverflowError past year 9999
+    except (ValueError, OverflowError) as exc:
         raise HTTPException(422, detail=f"{name}: not an ISO date or time ({value!r})") from exc
-    if parsed.tzinfo is not None:
-        parsed = parsed.astimezone(UTC)
     return parsed.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
@@ -52,15 +53,19 @@ def list_answers(
     who: StaffMember,
     audit: AuditDep,
     q: Annotated[
-        str | None, Query(max_length=200, description="Text in question or answer")
+        str | None,
+        Query(max_length=200, pattern=NO_NUL, description="Text in question or answer"),
     ] = None,
     status: Annotated[
         str | None, Query(pattern="^(answered|clarify|not_found|urgent|declined)$")
     ] = None,
     since: Annotated[str | None, Query(description="ISO date or time (UTC)")] = None,
     until: Annotated[str | None, Query(description="ISO date or time (UTC)")] = None,
-    channel: Annotated[str | None, Query(max_length=16)] = None,
-    cursor: Annotated[int | None, Query(ge=0, description="`next` of the previous page")] = None,
+    channel: Annotated[str | None, Query(max_length=16, pattern=NO_NUL)] = None,
+    cursor: Annotated[
+        # Positions are 64-bit (seq): a larger one fails in the database, not here.
+        int | None, Query(ge=0, le=2**63 - 1, description="`next` of the previous page")
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> dict[str, Any]:
     """Logged answers, newest first, filtered; `next` is the cursor of the following page."""
@@ -76,8 +81,12 @@ def list_answers(
     return {"items": items, "next": following}
 
 
-@router.get("/answers/{answer_id}")
-def get_answer(answer_id: str, who: StaffMember, audit: AuditDep) -> dict[str, Any]:
+@router.get("/answers/{answer_id}", responses=errors(404))
+def get_answer(
+    answer_id: Annotated[str, Path(max_length=64, pattern=ANSWER_ID)],
+    who: StaffMember,
+    audit: AuditDep,
+) -> dict[str, Any]:
     """One logged answer with everything that produced it and its events."""
     found = audit.answer(answer_id)
     if found is None:

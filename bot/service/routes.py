@@ -21,6 +21,7 @@ from bot.service.schemas import (
     FeedbackReply,
     FeedbackRequest,
     Health,
+    errors,
 )
 from bot.settings import ROOT
 
@@ -52,7 +53,12 @@ def _answer(
     return reply
 
 
-@api.post("/api/chat", response_model=ChatReply, tags=["chat"])
+@api.post(
+    "/api/chat",
+    response_model=ChatReply,
+    tags=["chat"],
+    responses=errors(400, 403, 413, 422, 429, 503),
+)
 def chat(
     body: ChatRequest, request: Request, assistant: AssistantDep, audit: AuditDep
 ) -> dict[str, Any]:
@@ -67,7 +73,7 @@ def chat(
     "/api/feedback",
     response_model=FeedbackReply,
     tags=["chat"],
-    responses={404: {"description": "No answer with this answer_id"}},
+    responses=errors(400, 403, 404, 413, 422, 429, 503),
 )
 def feedback(body: FeedbackRequest, audit: AuditDep) -> dict[str, str]:
     """Thumbs up or down (and an optional comment) on one answer, stored against it."""
@@ -78,7 +84,9 @@ def feedback(body: FeedbackRequest, audit: AuditDep) -> dict[str, str]:
 
 @api.get("/healthz", response_model=Health, tags=["ops"])
 def healthz(assistant: AssistantDep) -> dict[str, Any]:
-    """200 when the index is loaded."""
+    """200 when the index is loaded. Also 200 while degraded: with Redis down the bot
+    answers with each instance's own conversation context, and `sessions` says so
+    (`ok` false, `fallback` "memory")."""
     m = assistant.index.manifest
     return {
         "status": "ok",

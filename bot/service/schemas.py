@@ -8,6 +8,11 @@ from pydantic import BaseModel, Field, field_validator
 
 from bot.assistant import MAX_MESSAGE, clean_message
 
+# Ids are ours (hex): anything else names no answer. Also keeps a NUL out of queries.
+ANSWER_ID = r"^[A-Za-z0-9_.:-]+$"
+# Text filters: anything but NUL, which PostgreSQL cannot compare with text.
+NO_NUL = r"^[^\x00]*$"
+
 
 class ChatRequest(BaseModel):
     message: str = Field(description=f"The question, 1-{MAX_MESSAGE} characters after trimming.")
@@ -58,7 +63,9 @@ class Health(BaseModel):
 
 
 class FeedbackRequest(BaseModel):
-    answer_id: str = Field(min_length=1, max_length=64, description="From the reply.")
+    answer_id: str = Field(
+        min_length=1, max_length=64, pattern=ANSWER_ID, description="From the reply."
+    )
     helpful: bool = Field(description="Thumbs up (true) or down (false).")
     comment: str | None = Field(
         None, max_length=MAX_MESSAGE, description="Optional words from the person."
@@ -67,3 +74,45 @@ class FeedbackRequest(BaseModel):
 
 class FeedbackReply(BaseModel):
     status: Literal["recorded"]
+
+
+class ErrorOut(BaseModel):
+    """Every error response: `detail` says what went wrong, in words."""
+
+    detail: str
+
+
+class FieldError(BaseModel):
+    loc: list[str | int]
+    msg: str
+    type: str | None
+
+
+class InvalidOut(BaseModel):
+    """A request that cannot be answered as sent (422)."""
+
+    detail: str = Field(description="What is wrong, in words.")
+    errors: list[FieldError] | None = Field(
+        None, description="Each invalid field (absent when the value itself is unusable)."
+    )
+
+
+# The error responses a route can give, for its `responses=` (the OpenAPI schema).
+ERRORS: dict[int, dict[str, object]] = {
+    400: {"model": ErrorOut, "description": "The body could not be read (not UTF-8)."},
+    401: {"model": ErrorOut, "description": "A staff API token is required."},
+    403: {"model": ErrorOut, "description": "Called from a site that is not allowed."},
+    404: {"model": ErrorOut, "description": "No answer with this answer_id."},
+    413: {"model": ErrorOut, "description": "Request body too large."},
+    422: {"model": InvalidOut, "description": "Invalid request."},
+    429: {"model": ErrorOut, "description": "Too many requests: wait `Retry-After` seconds."},
+    503: {
+        "model": ErrorOut,
+        "description": "The reply could not be logged or the service cannot answer right "
+        "now: try again after `Retry-After` seconds.",
+    },
+}
+
+
+def errors(*codes: int) -> dict[int | str, dict[str, object]]:
+    return {code: ERRORS[code] for code in codes}
