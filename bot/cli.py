@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
 import time
 from collections.abc import Callable
@@ -140,7 +141,9 @@ def main() -> None:
 def build_cmd(corpus: Path | None, index: Path | None, strict: bool) -> None:
     """Parse the corpus, embed its passages and publish a new index atomically."""
     settings = _settings(corpus=corpus, index=index)
-    _build(settings, make_embedder(settings.embedder, progress=False), strict)
+    # Bulk embedding uses every core; a server keeps one thread per request.
+    embedder = make_embedder(settings.embedder, progress=False, threads=os.cpu_count() or 1)
+    _build(settings, embedder, strict)
 
 
 @main.command()
