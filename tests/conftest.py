@@ -35,6 +35,12 @@ CITATION_KEYS = frozenset(
 )
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Browser tests run last: Playwright's sync API keeps an event loop running in the
+    main thread for the rest of the session, which `asyncio.run` in a load test refuses."""
+    items.sort(key=lambda item: "browser" in item.keywords)
+
+
 @pytest.fixture
 def reply_keys() -> frozenset[str]:
     return REPLY_KEYS
