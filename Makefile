@@ -10,7 +10,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: install install-browser index run test test-fast eval soak lint format clean
+.PHONY: install install-browser index run test test-fast eval soak bench lint format clean
 
 install: $(STAMP)
 
@@ -41,7 +41,7 @@ run: install
 	$(BIN)/bot serve --host 127.0.0.1 --port 8000
 
 test: install install-browser
-	$(BIN)/ruff check bot tests
+	$(BIN)/ruff check bot tests bench
 	$(BIN)/python -m pytest
 
 test-fast: install
@@ -52,13 +52,18 @@ eval: install
 	$(BIN)/python -m pytest tests/test_eval_set.py -q
 	cat test-artifacts/eval.txt
 
+# The benchmark (bench/README.md): synthetic 1k and 10k pages, one table, and
+# bench/results/latest.json. BENCH_ARGS=--quick for a smoke run; --large adds 100k pages.
+bench: install
+	$(BIN)/python -m bench.run $(BENCH_ARGS)
+
 # The long load test (5 minutes at a steady rate); `make test` runs a 20-second version.
 soak: install
 	SOAK_SECONDS=300 $(BIN)/python -m pytest tests/test_soak.py -q -s
 
 lint: install
-	$(BIN)/ruff check bot tests
-	$(BIN)/ruff format --check bot tests
+	$(BIN)/ruff check bot tests bench
+	$(BIN)/ruff format --check bot tests bench
 
 format: install
 	$(BIN)/ruff format bot tests

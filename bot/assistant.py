@@ -114,6 +114,8 @@ class Assistant:
     def __post_init__(self) -> None:
         self.retriever = Retriever(self.index, self.embedder, self.lexicon, self.settings.top_k)
         self._pairs = {(a.compound, a.condition) for a in self.index.assessments.values()}
+        self._compounds = {c for c, _ in self._pairs}
+        self._conditions = {d for _, d in self._pairs}
         self._everything = sorted(self.index.assessments.values(), key=lambda a: a.title)
 
     def covered(self, compound: str, condition: str) -> bool:
@@ -121,8 +123,7 @@ class Assistant:
 
     def _sorted(self, entities: Entities) -> Entities:
         """Names inherited from the conversation may be ones we have no page for."""
-        compounds = {c for c, _ in self._pairs}
-        conditions = {d for _, d in self._pairs}
+        compounds, conditions = self._compounds, self._conditions
 
         def split(names: tuple[str, ...], pages: set[str]) -> tuple[tuple[str, ...], ...]:
             return tuple(n for n in names if n in pages), tuple(n for n in names if n not in pages)
@@ -137,8 +138,9 @@ class Assistant:
         )
 
     def warm_up(self) -> None:
-        """Load the model now rather than on the first person's question."""
+        """Load the model and build BM25 now rather than on the first person's question."""
         self.embedder.encode(["warm up"])
+        _ = self.index.lexical
 
     def reply(self, message: str, session_id: str | None = None) -> Reply:
         started = time.perf_counter()

@@ -121,7 +121,7 @@ class Index:
         rows = self._scope_rows(assessment_ids)
         if rows.size == 0:
             return []
-        vectors = np.vstack([self.faiss.reconstruct(int(r)) for r in rows])
+        vectors = self.faiss.reconstruct_batch(rows)
         scores = vectors @ query[0]
         order = np.argsort(-scores)[:k]
         return [(self.passages[int(rows[i])], float(scores[i])) for i in order]

@@ -35,9 +35,11 @@ def reload_once(app: FastAPI) -> bool:
     except IndexUnavailable as exc:
         log.warning("not switching to %s: %s", published.name, exc)
         return False
-    app.state.assistant = Assistant.create(
+    fresh = Assistant.create(
         assistant.settings, index, assistant.embedder, sessions=assistant.sessions
     )
+    fresh.warm_up()  # BM25 built here, not on the first question after the switch
+    app.state.assistant = fresh
     log.info("switched to index %s (%d passages)", published.name, index.manifest.passages)
     return True
 

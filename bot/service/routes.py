@@ -64,6 +64,8 @@ def chat(
 ) -> dict[str, Any]:
     """Answer one message. Every reply carries the disclaimer; `answered` replies state
     the cited page's evidence level verbatim. Every reply is logged before it is sent."""
+    # A plain `def` (thread pool), measured: ONNX Runtime releases the GIL, so on 2 cores
+    # threads overlap embedding with the rest (143 vs 118 replies/s at 8 clients as async).
     channel = request.headers.get("x-evidence-channel", "api")
     channel = channel if channel in CHANNELS else "api"
     return _answer(request, assistant, audit, body.message, body.session_id, channel).to_json()

@@ -1,0 +1,1 @@
+"""Reproducible benchmark of the bot (make bench): see bench/README.md."""
