@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import os
 import shutil
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy import create_engine, text
 
 # No network here: the real model loads from the installed package only.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -15,6 +17,7 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 from bot.assistant import Assistant
+from bot.audit import AuditLog
 from bot.embedding import FakeEmbedder
 from bot.index import Index, build
 from bot.pages import corpus_hash, load_corpus
@@ -94,6 +97,28 @@ def fixture_index(settings: Settings, fake_embedder: FakeEmbedder) -> Index:
 @pytest.fixture
 def assistant(settings: Settings, fixture_index: Index, fake_embedder: FakeEmbedder) -> Assistant:
     return Assistant.create(settings, fixture_index, fake_embedder)
+
+
+PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def audit_log(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[AuditLog]:
+    """An empty audit log on SQLite, then on the machine's PostgreSQL (a schema of its own
+    per test, so tests never see each other's chains)."""
+    if request.param == "sqlite":
+        yield AuditLog.open(f"sqlite:///{tmp_path / 'audit.sqlite3'}")
+        return
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(PG_URL)
+    with admin.begin() as conn:
+        conn.execute(text(f"CREATE SCHEMA {schema}"))
+    log = AuditLog.open(f"{PG_URL}?options=-csearch_path%3D{schema}")
+    yield log
+    log.engine.dispose()
+    with admin.begin() as conn:
+        conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+    admin.dispose()
 
 
 @pytest.fixture(scope="session")

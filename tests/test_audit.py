@@ -4,35 +4,19 @@ from __future__ import annotations
 
 import threading
 import uuid
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import text
 
 from bot.answer import Renderer, Reply, Status
 from bot.audit import GENESIS, AuditLog, AuditUnavailable, Head, redact
 
-PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def audit(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[AuditLog]:
-    if request.param == "sqlite":
-        yield AuditLog.open(f"sqlite:///{tmp_path / 'audit.sqlite3'}")
-        return
-    # A schema of its own per test, so tests never see each other's chains.
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(PG_URL)
-    with admin.begin() as conn:
-        conn.execute(text(f"CREATE SCHEMA {schema}"))
-    log = AuditLog.open(f"{PG_URL}?options=-csearch_path%3D{schema}")
-    yield log
-    log.engine.dispose()
-    with admin.begin() as conn:
-        conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
-    admin.dispose()
+@pytest.fixture
+def audit(audit_log: AuditLog) -> AuditLog:
+    return audit_log
 
 
 def _reply(n: int = 0, question: str = "q") -> Reply:

@@ -9,12 +9,10 @@ import io
 import json
 import re
 import uuid
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import create_engine, select, text
+from sqlalchemy import select, text
 
 from bot.answer import Citation, Reply, Status
 from bot.assistant import Assistant
@@ -28,7 +26,6 @@ BASE = "http://127.0.0.1:8000"
 OWN = {"Origin": BASE}
 FOREIGN = {"Origin": "https://evil.example"}
 SCRIPT = "<script>alert(1)</script> brimadol?"
-PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 
 PAGES = ["/audit", "/audit/answers/{id}", "/audit/gaps", "/audit/stats"]
 DOWNLOADS = ["/audit/export.csv", "/audit/export.jsonl"]
@@ -541,21 +538,9 @@ def test_views_and_exports_are_logged_with_the_staff_name(
 # -- The queries behind the pages, on SQLite and PostgreSQL ------------------------------
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def log(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[AuditLog]:
-    if request.param == "sqlite":
-        yield AuditLog.open(f"sqlite:///{tmp_path / 'audit.sqlite3'}")
-        return
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(PG_URL)
-    with admin.begin() as conn:
-        conn.execute(text(f"CREATE SCHEMA {schema}"))
-    opened = AuditLog.open(f"{PG_URL}?options=-csearch_path%3D{schema}")
-    yield opened
-    opened.engine.dispose()
-    with admin.begin() as conn:
-        conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
-    admin.dispose()
+@pytest.fixture
+def log(audit_log: AuditLog) -> AuditLog:
+    return audit_log
 
 
 def _record(log: AuditLog, question: str, status: Status, compound: str | None = None) -> str:
