@@ -14,12 +14,13 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from bot.answer import Citation, Renderer, Reply, Status
+from bot.chunks import Passage
 from bot.dialogue import Context, Option, SessionStore, follow_up, make_store, next_context
 from bot.embedding import Embedder, make_embedder
 from bot.entities import Entities, Lexicon
 from bot.index import Index, load
 from bot.pages import Assessment
-from bot.retrieval import Hit, Retriever, intent_of
+from bot.retrieval import Hit, Retriever, intent_of, missing_subject
 from bot.settings import Settings
 from bot.triage import Contact, crisis_contacts, triage
 
@@ -234,8 +235,11 @@ class Assistant:
         )
         return Outcome(reply, a)
 
+    def _passages_of(self, a: Assessment) -> list[Passage]:
+        return [self.index.passages[int(r)] for r in self.index.rows_of(a.id)]
+
     def _classification_citation(self, a: Assessment) -> Citation:
-        passages = [self.index.passages[int(r)] for r in self.index.rows_of(a.id)]
+        passages = self._passages_of(a)
         chosen = next(
             (p for p in passages if p.section.startswith("Current Evidence Classification")),
             passages[0],
@@ -252,12 +256,14 @@ class Assistant:
         base: dict[str, str],
         off_scope: Assessment | None = None,
         topic: tuple[str | None, str | None] = (None, None),
+        subject: str | None = None,
     ) -> Outcome:
         reply = self.renderer.render(
             "not_found",
             status=Status.NOT_FOUND,
             missing=missing,
             off_scope=off_scope,
+            subject=subject,
             covered=[short_title(a) for a in covered[:MAX_LISTED]],
             covered_intro=intro,
             more=max(0, len(covered) - MAX_LISTED),
@@ -319,6 +325,12 @@ class Assistant:
             return Outcome(reply, options=options)
 
         a = candidates[0]
+        subject = missing_subject(text, self._passages_of(a))
+        if subject is not None:
+            trace["missing_subject"] = subject
+            return self._not_found(
+                None, [a], "You can ask me about:", *args, off_scope=a, subject=subject
+            )
         try:
             hits = self.retriever.search(text, [a], intent)
         except Exception as exc:  # the embedding model or the index, not the question

@@ -68,6 +68,9 @@ FILLER_WORDS = frozenset(
 # A name right after one of these ("not", "don't" -> "don t", "without") is negated.
 NEGATIONS = frozenset({"not", "no", "t", "without", "never", "nor", "except"})
 NEGATION_WINDOW = 3
+# A negation reaches no further than its sentence: "...things that don't work. Has
+# quorvastin been tested?" asks about quorvastin.
+SENTENCE_END = re.compile(r"[.!?;]+(?=\s|$)|\n")
 # Words that may stand before "for <condition>" without naming a compound.
 GENERAL_WORDS = frozenset(
     """evidence level levels research studies study data trial trials treatment treatments
@@ -295,7 +298,12 @@ class Lexicon:
         return self.analyse(question).entities
 
     def analyse(self, question: str) -> Analysis:
-        tokens = self.normalise(question).split()
+        tokens: list[str] = []
+        sentence_start: list[int] = []
+        for sentence in SENTENCE_END.split(question):
+            words = self.normalise(sentence).split()
+            sentence_start += [len(tokens)] * len(words)
+            tokens += words
         # Longest, exact-first spans win; a shorter span inside a chosen one is dropped
         # ("breast cancer" is not also "cancer").
         spans = sorted(self._spans(tokens), key=lambda s: (-(s.end - s.start), not s.exact))
@@ -313,7 +321,8 @@ class Lexicon:
                 continue
             taken |= cells
             # "I don't have cancer, just the depression": a negated name is not the topic.
-            if NEGATIONS & set(tokens[max(0, span.start - NEGATION_WINDOW) : span.start]):
+            window = max(sentence_start[span.start], span.start - NEGATION_WINDOW)
+            if NEGATIONS & set(tokens[window : span.start]):
                 continue
             chosen.append(span)
             for name in sorted(span.names):

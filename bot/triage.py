@@ -50,7 +50,10 @@ URGENT_ALWAYS = [
     r"\b(i\s+feel|i'?m|feeling|i\s+am)\s+(so\s+|completely\s+|totally\s+)?hopeless\b",
     # hoarding pills, goodbye messages, "took something"
     r"\b(saving|saved|stockpil\w*|hoard\w*|collecting)\s+(up\s+)?(all\s+)?(my|his|her|their)?\s*"
-    r"(pills?|meds|medications?|tablets?)\b",
+    r"([\w-]+\s+){0,2}(pills?|meds|medications?|tablets?)\b",
+    # "planning to take them all tonight"
+    r"\b(take|taking|took|swallow|swallowing|swallowed)\s+(them|these|those)\s+all\b",
+    r"\b(take|taking|took|swallow|swallowing|swallowed)\s+all\s+of\s+(them|these|those)\b",
     r"\b(texted|said|sent|wrote|left)\b[^.?!]*\bgoodbye\b",
     r"\b(took|swallowed|taken)\s+something\b",
     r"\bcan'?t\s+(reach|wake)\s+(her|him|them)\b",
@@ -108,6 +111,10 @@ URGENT_ALWAYS = [
     r"\b(coughing|vomiting|throwing)\s+(up\s+)?(a\s+lot\s+of\s+|lots\s+of\s+)?blood\b",
     r"\b(take|taking|took|swallow|swallowing)\s+all\s+(of\s+)?(my|his|her|the)\b[^.?!]*"
     r"\b(at\s+once|in\s+one\s+go|together)\b",
+    # "took my whole week of X at once": a supply taken in one go, even by mistake
+    r"\b(took|taken|swallowed|had)\s+(my|his|her|their|a)\s+(whole|entire|full)\s+"
+    r"(week|weeks|month|months|day|days|supply|pack|packet|bottle|box|prescription)\b",
+    r"\b(took|taken|swallowed)\b[^.?!]*\b(at\s+once|in\s+one\s+go)\b",
     r"\b(having|had|is\s+having)\s+a\s+(seizure|stroke|heart\s+attack)\b",
     r"\b(medical\s+emergency|call\s+911|need\s+an\s+ambulance)\b",
 ]
@@ -133,7 +140,9 @@ DECLINED = [
     # dosing: "what dose", "how much should I take", "is 50 mg safe"
     r"\b(what|which|right|correct|safe|max|maximum|starting|typical|recommended|usual|"
     r"best|daily|effective)\s+(dose|doses|dosage|dosing|amount)\b",
-    r"\bhow\s+(much|many|often)\b[^.?!]*\b(take|taking|use|give|have|dose|mg|milligrams?|"
+    # (not "how much does it cost": a price is not a dose)
+    r"\bhow\s+(much|many|often)\b(?![^.?!]*\b(cost|costs|price|pay|charge|insurance)\b)"
+    r"[^.?!]*\b(take|taking|use|give|have|dose|mg|milligrams?|"
     r"pills?|tablets?|drops|infusions?|injections?|inhale|inject|apply|smoke|vape|drink|"
     r"swallow|administer)\b",
     r"\b(too\s+much|too\s+many|too\s+little|enough)\s+for\s+(me|him|her|my)\b",
@@ -144,7 +153,7 @@ DECLINED = [
     r"(dose|dosage|amount|pills?|meds|medication)\b",
     r"\b\d+(\.\d+)?\s*(mg|mcg|µg|ug|ml|milligrams?|micrograms?|grams?|units?|mg/kg)\b",
     # starting, stopping, replacing: "should I start", "can my husband take"
-    rf"\b(should|can|could|may|shall)\s+{_WHO}\s+(start|begin|stop|quit|end|take|try|use|"
+    rf"\b(should|can|could|may|shall)\s+{_WHO}\s+(start|begin|stop|quit|end|take|try|use|give|"
     r"switch|replace|add|combine|mix|come\s+off|get\s+off|go\s+off|give\s+up|drop|skip|"
     r"continue|keep\s+taking|ask\s+for)\b",
     r"\b(wants?|wanted|going|planning|plans?|thinking\s+(of|about)|decided|decides)\s+(to\s+)?"

@@ -139,6 +139,26 @@ def test_question_the_page_does_not_address_is_not_found(assistant: Assistant) -
     assert "does not cover that question" in reply.answer
 
 
+@pytest.mark.parametrize(
+    ("question", "subject"),
+    [
+        ("What are the side effects of quorvastin for chronic fakeitis?", "side effects"),
+        ("How much does quorvastin cost, is it covered by insurance?", "costs or insurance"),
+        ("How long does quorvastin take to start working?", "how soon it works"),
+    ],
+)
+def test_subject_the_page_never_discusses_is_not_found(
+    assistant: Assistant, question: str, subject: str
+) -> None:
+    # Not the nearest passage passed off as an answer about side effects or cost.
+    reply = assistant.reply(question)
+    assert reply.status is Status.NOT_FOUND and not reply.citations
+    assert f"does not discuss {subject}" in reply.answer
+    assert "Quorvastin for Chronic Fakeitis" in reply.answer
+    assert reply.trace["missing_subject"] == subject
+    assert_invariants(reply, assistant)
+
+
 def test_urgent_comes_before_everything_and_cites_nothing(assistant: Assistant) -> None:
     reply = assistant.reply("How does brimadol work? I want to kill myself")
     assert reply.status is Status.URGENT

@@ -486,3 +486,10 @@ def test_condition_forms(name: str, forms: set[str]) -> None:
 def test_entities_empty() -> None:
     assert Entities().empty
     assert not Entities(unknown_conditions=("depression",)).empty
+
+
+def test_a_negation_reaches_no_further_than_its_sentence(lexicon: Lexicon) -> None:
+    assert lexicon.analyse("I'm not asking about quorvastin").entities.compounds == ()
+    question = "I'm sick of things that don't work. Has quorvastin been tested in trials?"
+    assert lexicon.analyse(question).entities.compounds == (QUORVASTIN,)
+    assert lexicon.analyse("Not this one! quorvastin please").entities.compounds == (QUORVASTIN,)

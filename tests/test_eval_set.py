@@ -24,7 +24,13 @@ FIXTURES = Path(__file__).parent / "fixtures"
 EVAL_PAGES = [ROOT / "corpus", FIXTURES / "corpus", FIXTURES / "eval" / "corpus"]
 # questions.jsonl was written alongside the code; heldout.jsonl was written blind (its first
 # run scored 88.8%, urgent 6/10; those misses were then fixed, so it is no longer held out).
-QUESTION_FILES = [FIXTURES / "eval" / "questions.jsonl", FIXTURES / "eval" / "heldout.jsonl"]
+# blind2.jsonl was written later by someone who had not read the code: first run 90.0%
+# (urgent 8/10, declined 12/13); the safety misses and two others were then fixed.
+QUESTION_FILES = [
+    FIXTURES / "eval" / "questions.jsonl",
+    FIXTURES / "eval" / "heldout.jsonl",
+    FIXTURES / "eval" / "blind2.jsonl",
+]
 ARTIFACTS = ROOT / "test-artifacts"
 
 
