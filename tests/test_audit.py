@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import threading
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import event, text
 
 from bot.answer import Renderer, Reply, Status
 from bot.audit import GENESIS, AuditLog, AuditUnavailable, Head, redact
@@ -140,6 +141,55 @@ def test_concurrent_writers_keep_one_chain(audit: AuditLog) -> None:
     assert not errors
     verdict = audit.verify()
     assert verdict.ok and verdict.checked == 60 and audit.count() == 60
+
+
+def test_concurrent_rows_share_transactions_and_each_caller_gets_its_own_seq(
+    audit: AuditLog,
+) -> None:
+    commits = 0
+
+    @event.listens_for(audit.engine, "commit")
+    def count(_: object) -> None:
+        nonlocal commits
+        commits += 1
+
+    with ThreadPoolExecutor(16) as pool:
+        seqs = list(
+            pool.map(lambda i: audit.record(_reply(i), f"q{i}", "api", None, "d", "m"), range(400))
+        )
+    assert sorted(seqs) == list(range(1, 401))
+    assert audit.verify().ok and audit.count() == 400
+    # Each caller's seq is its own row.
+    with audit.engine.connect() as conn:
+        rows = dict(conn.execute(text("SELECT seq, question FROM records")).all())
+    assert all(rows[seq] == f"q{i}" for i, seq in enumerate(seqs))
+    assert commits < 400  # grouped: fewer transactions than rows
+
+
+def test_a_failed_group_commit_fails_every_caller_in_it(audit: AuditLog) -> None:
+    _fill(audit, 1)
+    barrier = threading.Barrier(8)
+
+    @event.listens_for(audit.engine, "before_cursor_execute")
+    def refuse(conn: object, cursor: object, statement: str, *args: object) -> None:
+        if statement.lstrip().upper().startswith("INSERT INTO RECORDS"):
+            raise RuntimeError("disk full")
+
+    def write(i: int) -> str:
+        barrier.wait()
+        try:
+            audit.record(_reply(100 + i), "q", "api", None, "d", "m")
+        except AuditUnavailable:
+            return "refused"
+        return "recorded"
+
+    with ThreadPoolExecutor(8) as pool:
+        outcomes = list(pool.map(write, range(8)))
+    assert outcomes == ["refused"] * 8
+    event.remove(audit.engine, "before_cursor_execute", refuse)
+    assert audit.count() == 1 and audit.verify().ok
+    _fill(audit, 1)  # the writer is free again
+    assert audit.count() == 2
 
 
 def test_purge_keeps_the_chain_verifiable(audit: AuditLog) -> None:
