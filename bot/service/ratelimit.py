@@ -15,11 +15,11 @@ import logging
 import math
 import secrets
 import time
-from collections.abc import Awaitable, Callable
 
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from limits import RateLimitItem, parse, storage, strategies
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from bot.settings import Settings
 
@@ -93,20 +93,28 @@ class RateLimiter:
         return max(1, math.ceil(reset - time.time()))
 
 
-def install(app: FastAPI, settings: Settings) -> None:
-    limiter = RateLimiter(settings)
-    app.state.rate_limiter = limiter
+class Limit:
+    """Answers 429 with Retry-After once a client is over the limit (plain ASGI middleware)."""
 
-    @app.middleware("http")
-    async def rate_limit(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        if request.method == "POST" and request.url.path in LIMITED:
-            wait = limiter.check(request)
+    def __init__(self, app: ASGIApp, limiter: RateLimiter) -> None:
+        self.app = app
+        self.limiter = limiter
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] == "POST" and scope["path"] in LIMITED:
+            wait = self.limiter.check(Request(scope))
             if wait is not None:
-                return JSONResponse(
+                response = JSONResponse(
                     status_code=429,
                     content={"detail": f"Too many questions; please wait {wait} seconds."},
                     headers={"Retry-After": str(wait)},
                 )
-        return await call_next(request)
+                await response(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
+def install(app: FastAPI, settings: Settings) -> None:
+    limiter = RateLimiter(settings)
+    app.state.rate_limiter = limiter
+    app.add_middleware(Limit, limiter=limiter)

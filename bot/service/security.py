@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-
 from fastapi import FastAPI, Request, Response
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
+from starlette.datastructures import MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bot.settings import Settings
 
@@ -24,6 +24,71 @@ def own_origin(request: Request) -> str:
     return f"{request.url.scheme}://{request.url.netloc}".lower()
 
 
+class Guard:
+    """Refuses other sites' API calls and oversized bodies; adds the security headers.
+
+    A plain ASGI middleware: `@app.middleware("http")` runs every request through an extra
+    task and stream, which cost more than the rest of a cached reply.
+    """
+
+    def __init__(self, app: ASGIApp, allowed: list[str]) -> None:
+        self.app = app
+        self.allowed = allowed
+        ancestors = " ".join(["'self'", *allowed])
+        common = {
+            "X-Content-Type-Options": "nosniff",
+            "Referrer-Policy": "strict-origin-when-cross-origin",
+            "Permissions-Policy": "camera=(), microphone=(), geolocation=()",
+        }
+        self.embeddable = {**common, "Content-Security-Policy": CSP.format(ancestors=ancestors)}
+        self.framed_nowhere = {
+            **common,
+            "Content-Security-Policy": CSP.format(ancestors="'none'"),
+            "X-Frame-Options": "DENY",
+        }
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        extra = self.embeddable if scope["path"] in EMBEDDABLE else self.framed_nowhere
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                for name, value in extra.items():
+                    headers[name] = value
+            await send(message)
+
+        refusal = self._refusal(Request(scope))
+        if refusal is not None:
+            await refusal(scope, receive, send_with_headers)
+        else:
+            await self.app(scope, receive, send_with_headers)
+
+    def _refusal(self, request: Request) -> Response | None:
+        # Messages are at most 1000 characters: refuse huge bodies before parsing them.
+        length = request.headers.get("content-length")
+        if length and (not length.isdigit() or int(length) > MAX_BODY):
+            return JSONResponse(
+                status_code=413, content={"detail": f"request body over {MAX_BODY} bytes"}
+            )
+        origin = request.headers.get("origin")
+        if (
+            request.url.path.startswith("/api/")
+            and origin
+            and origin.lower() != own_origin(request)
+            and origin.lower().rstrip("/") not in self.allowed
+        ):
+            # No CORS header: the calling page cannot read anything, and the widget (which
+            # knows the allowed list) says so instead of failing silently.
+            return JSONResponse(
+                status_code=403,
+                content={"detail": f"This site ({origin}) is not allowed to use the assistant."},
+            )
+        return None
+
+
 def install(app: FastAPI, settings: Settings) -> None:
     """CORS for the allowed origins only; refusal of others; security headers."""
     allowed = settings.origins
@@ -36,51 +101,5 @@ def install(app: FastAPI, settings: Settings) -> None:
         expose_headers=["Retry-After"],
         max_age=600,
     )
-    ancestors = " ".join(["'self'", *allowed])
-
-    @app.middleware("http")
-    async def refuse_other_origins(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        origin = request.headers.get("origin")
-        if (
-            request.url.path.startswith("/api/")
-            and origin
-            and origin.lower() != own_origin(request)
-            and origin.lower().rstrip("/") not in allowed
-        ):
-            # No CORS header: the calling page cannot read anything, and the widget (which
-            # knows the allowed list) says so instead of failing silently.
-            return JSONResponse(
-                status_code=403,
-                content={"detail": f"This site ({origin}) is not allowed to use the assistant."},
-            )
-        return await call_next(request)
-
-    @app.middleware("http")
-    async def limit_body(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        # Messages are at most 1000 characters: refuse huge bodies before parsing them.
-        length = request.headers.get("content-length")
-        if length and (not length.isdigit() or int(length) > MAX_BODY):
-            return JSONResponse(
-                status_code=413, content={"detail": f"request body over {MAX_BODY} bytes"}
-            )
-        return await call_next(request)
-
-    @app.middleware("http")
-    async def security_headers(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        response = await call_next(request)
-        embeddable = request.url.path in EMBEDDABLE
-        response.headers["Content-Security-Policy"] = CSP.format(
-            ancestors=ancestors if embeddable else "'none'"
-        )
-        response.headers["X-Content-Type-Options"] = "nosniff"
-        response.headers["Referrer-Policy"] = "strict-origin-when-cross-origin"
-        response.headers["Permissions-Policy"] = "camera=(), microphone=(), geolocation=()"
-        if not embeddable:
-            response.headers["X-Frame-Options"] = "DENY"
-        return response
+    # Added last, so outermost: refusals and error replies carry the headers too.
+    app.add_middleware(Guard, allowed=allowed)
