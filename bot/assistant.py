@@ -8,10 +8,13 @@ names.
 from __future__ import annotations
 
 import re
+import threading
 import time
 import uuid
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
+
+from cachetools import LRUCache
 
 from bot.answer import Citation, Renderer, Reply, Status
 from bot.chunks import Passage
@@ -22,9 +25,10 @@ from bot.index import Index, load
 from bot.pages import Assessment
 from bot.retrieval import Hit, Retriever, intent_of, missing_subject
 from bot.settings import Settings
-from bot.triage import Contact, crisis_contacts, triage
+from bot.triage import Contact, Triage, crisis_contacts, triage
 
 MAX_LISTED = 8
+FIRST_TURNS = 2048  # first messages whose replies are kept (a few KB each)
 MAX_MESSAGE = 1000
 
 FOLLOW_UPS = {
@@ -118,6 +122,9 @@ class Assistant:
         self._compounds = {c for c, _ in self._pairs}
         self._conditions = {d for _, d in self._pairs}
         self._everything = sorted(self.index.assessments.values(), key=lambda a: a.title)
+        # First messages already answered from this index (the same text, the same reply).
+        self._first_turns: LRUCache[str, tuple[Reply, Context]] = LRUCache(FIRST_TURNS)
+        self._first_turns_lock = threading.Lock()
 
     def covered(self, compound: str, condition: str) -> bool:
         return (compound, condition) in self._pairs
@@ -162,6 +169,35 @@ class Assistant:
             return self._timed(reply, started)
 
         context = self.sessions.get(session_id)
+        if context is None:
+            # A first message depends on nothing but its text and this index: the same
+            # question asked again gets the same reply, under its own ids.
+            with self._first_turns_lock:
+                known = self._first_turns.get(text)
+            if known is not None:
+                reply, after = known
+                self.sessions.put(session_id, after)
+                trace = {**reply.trace, "repeat_of": reply.answer_id}
+                reply = replace(
+                    reply, session_id=session_id, answer_id=base["answer_id"], trace=trace
+                )
+                return self._timed(reply, started)
+        reply, after = self._respond(text, check, context, trace, base)
+        self.sessions.put(session_id, after)
+        if context is None:
+            with self._first_turns_lock:
+                self._first_turns[text] = (reply, after)
+        return self._timed(reply, started)
+
+    def _respond(
+        self,
+        text: str,
+        check: Triage | None,
+        context: Context | None,
+        trace: dict[str, Any],
+        base: dict[str, str],
+    ) -> tuple[Reply, Context]:
+        """The reply to a message that is not urgent, and the conversation's next context."""
         analysis = self.lexicon.analyse(text)
         asked = analysis.entities
         entities = self._sorted(follow_up(asked, context, self.covered, text))
@@ -174,20 +210,16 @@ class Assistant:
         if check and check.kind == "declined":
             outcome = self._declined(candidates, crisis, trace, base)
         elif SMALLTALK.match(text) and asked.empty:
-            outcome = Outcome(
-                self.renderer.render(
-                    "smalltalk",
-                    status=Status.NOT_FOUND,
-                    covered=[short_title(a) for a in self._everything[:MAX_LISTED]],
-                    suggestions=[_ask_about(a) for a in self._everything[:3]],
-                    trace=trace,
-                    **base,
-                ),
-                # Thanks or hello keeps the conversation's topic.
-                assessment=None,
+            reply = self.renderer.render(
+                "smalltalk",
+                status=Status.NOT_FOUND,
+                covered=[short_title(a) for a in self._everything[:MAX_LISTED]],
+                suggestions=[_ask_about(a) for a in self._everything[:3]],
+                trace=trace,
+                **base,
             )
-            self.sessions.put(session_id, context or Context())
-            return self._timed(outcome.reply, started)
+            # Thanks or hello keeps the conversation's topic.
+            return reply, context or Context()
         else:
             # Nothing but names and filler ("velorin", "the second one"): the overview.
             intent = intent_of(text) if analysis.leftover else "evidence_level"
@@ -195,17 +227,14 @@ class Assistant:
 
         a = outcome.assessment
         compound, condition = (a.compound, a.condition) if a else outcome.topic
-        self.sessions.put(
-            session_id,
-            next_context(
-                context,
-                outcome.reply.status.value,
-                compound,
-                condition,
-                [Option(o.compound, o.condition) for o in outcome.options],
-            ),
+        after = next_context(
+            context,
+            outcome.reply.status.value,
+            compound,
+            condition,
+            [Option(o.compound, o.condition) for o in outcome.options],
         )
-        return self._timed(outcome.reply, started)
+        return outcome.reply, after
 
     @staticmethod
     def _timed(reply: Reply, started: float) -> Reply:

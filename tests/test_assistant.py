@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -216,6 +217,31 @@ def test_follow_up_inherits_the_compound(assistant: Assistant) -> None:
     assert follow.citations[0].section == "Mechanistic Evidence"
     # A new conversation has no topic to inherit.
     assert assistant.reply("and how does it work?").status is Status.NOT_FOUND
+
+
+def test_a_repeated_first_message_gets_the_same_reply_under_new_ids(
+    assistant: Assistant,
+) -> None:
+    question = "What is the evidence level for quorvastin?"
+    first = assistant.reply(question)
+    again = assistant.reply(question)
+    assert again == replace(first, session_id=again.session_id, answer_id=again.answer_id)
+    assert again.session_id != first.session_id and again.answer_id != first.answer_id
+    assert again.trace["repeat_of"] == first.answer_id and "repeat_of" not in first.trace
+    # The repeat starts its own conversation, as the first one did.
+    follow = assistant.reply("and how does it work?", again.session_id)
+    assert follow.citations[0].compound == "Quorvastin"
+
+
+def test_a_message_within_a_conversation_is_answered_in_its_context(
+    assistant: Assistant,
+) -> None:
+    fresh = assistant.reply("how does it work?")
+    assert fresh.status is Status.NOT_FOUND
+    topic = assistant.reply("What is the evidence level for quorvastin?")
+    in_context = assistant.reply("how does it work?", topic.session_id)
+    assert in_context.status is Status.ANSWERED and "repeat_of" not in in_context.trace
+    assert assistant.reply("how does it work?").status is Status.NOT_FOUND
 
 
 def test_clarify_then_pick_continues_the_conversation(assistant: Assistant) -> None:
