@@ -179,6 +179,8 @@ def _environment(html: bool) -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=False,
+        # Templates ship with the code: no file checks on every reply.
+        auto_reload=False,
     )
     env.globals.update(_html_helpers() if html else _text_helpers())
     return env

@@ -608,6 +608,8 @@ def test_scoped_bm25_equals_the_whole_index_scores_of_those_passages(
         rows = fixture_index.rows_of(assessment_id)
         scoped = fixture_index.lexical.scores_for(question, rows)
         assert np.allclose(scoped, everything[rows])
+    mixed = np.concatenate([fixture_index.rows_of(a) for a in fixture_index.assessments][::-1])
+    assert np.allclose(fixture_index.lexical.scores_for(question, mixed), everything[mixed])
     assert fixture_index.lexical.scores_for("zzz qqq", rows).tolist() == [0.0] * rows.size
 
 
