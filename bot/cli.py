@@ -162,7 +162,13 @@ def serve(corpus: Path | None, index: Path | None, host: str | None, port: int |
     assistant = _assistant(settings)
     assistant.warm_up()
     app = create_app(settings, assistant, audit)
-    uvicorn.run(app, host=settings.host, port=settings.port, log_level="info")
+    uvicorn.run(
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_level="info",
+        access_log=settings.access_log,
+    )
 
 
 @main.command()

@@ -111,6 +111,11 @@ class Settings(BaseSettings):
     session_ttl: int = Field(
         1800, ge=60, description="Seconds a conversation's context is kept after its last turn."
     )
+    access_log: bool = Field(
+        False,
+        description="Print uvicorn's line per request. Off by default: it shows client "
+        "addresses, which the bot otherwise never keeps.",
+    )
 
     @field_validator("rate_limit")
     @classmethod
