@@ -37,6 +37,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import httpx
 import numpy as np
 
@@ -534,8 +535,13 @@ class Server:
 def check(q: synth.Question, response: httpx.Response) -> bool:
     """Did the reply match the question's label (status and verbatim level)?"""
     try:
-        body = response.json()
+        return matches(q, response.json())
     except ValueError:
+        return False
+
+
+def matches(q: synth.Question, body: Any) -> bool:
+    if not isinstance(body, dict):
         return False
     if body.get("status") != q.expected_status:
         return False
@@ -608,12 +614,15 @@ async def load_phase(
 ) -> dict[str, Any]:
     """`concurrency` clients, each sending its next request as soon as it has a reply,
     for `seconds` (or `cap` requests); in-flight requests finish after the deadline."""
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    # aiohttp, not httpx: at 32 connections httpx's pool took a whole core of the client
+    # (measured: ~115 replies/s client-bound vs ~430/s with aiohttp on the same server).
+    connector = aiohttp.TCPConnector(limit=concurrency, force_close=False)
+    timeout = aiohttp.ClientTimeout(total=30.0)
     latencies: list[float] = []
     counts = Counter()
     issued = 0
-    async with httpx.AsyncClient(
-        base_url=server.base, limits=limits, timeout=30.0, trust_env=False
+    async with aiohttp.ClientSession(
+        server.base, connector=connector, timeout=timeout, trust_env=False
     ) as client:
         deadline = time.perf_counter() + seconds
         cpu_server, cpu_self = proc_cpu_seconds(server.pid), self_cpu_seconds()
@@ -631,18 +640,26 @@ async def load_phase(
                 issued += 1
                 t = time.perf_counter()
                 try:
-                    r = await client.post("/api/chat", json={"message": q.text, "session_id": None})
-                except httpx.HTTPError:
+                    async with client.post(
+                        "/api/chat", json={"message": q.text, "session_id": None}
+                    ) as r:
+                        status = r.status
+                        raw = await r.read()
+                except (TimeoutError, aiohttp.ClientError):
                     counts["errors"] += 1
                     consecutive_errors += 1
                     continue
                 consecutive_errors = 0
                 latencies.append((time.perf_counter() - t) * 1000)
-                if not r.is_success:
+                if not 200 <= status < 300:
                     counts["non2xx"] += 1
                 else:
                     counts["ok"] += 1
-                    if not check(q, r):
+                    try:
+                        body = json.loads(raw)
+                    except ValueError:
+                        body = None
+                    if not matches(q, body):
                         counts["mismatched"] += 1
 
         await asyncio.gather(*(client_loop() for _ in range(concurrency)))
