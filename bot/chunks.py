@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Literal
 
 from bot.pages import Assessment
@@ -31,7 +31,15 @@ class Passage:
         return f"{head}\n{self.text}"
 
     def to_dict(self) -> dict[str, object]:
-        return asdict(self)
+        return {
+            "id": self.id,
+            "assessment_id": self.assessment_id,
+            "section": self.section,
+            "kind": self.kind,
+            "text": self.text,
+            "question": self.question,
+            "anchor": self.anchor,
+        }
 
     @classmethod
     def from_dict(cls, data: dict) -> Passage:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import pickle
@@ -11,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.chunks import chunk
 from bot.pages import (
     Assessment,
     PageError,
@@ -454,3 +456,14 @@ def test_corpus_hash(tmp_path: Path) -> None:
 
     (corpus / "extra.md").unlink()
     assert corpus_hash(corpus) == renamed
+
+
+def test_to_dict_is_asdict_as_json_and_the_id_is_unchanged() -> None:
+    a = parse_page(SEED)
+    assert a.to_dict() == json.loads(json.dumps(asdict(a)))
+    data = asdict(a)
+    del data["id"], data["source"]
+    payload = json.dumps(data, sort_keys=True, ensure_ascii=False).encode()
+    assert a.id == hashlib.sha256(payload).hexdigest()[:16]
+    for p in chunk(a):
+        assert p.to_dict() == asdict(p)
