@@ -3,7 +3,12 @@
 Layout of the index folder:
 
     CURRENT                  name of the active build (replaced atomically)
-    builds/<name>/           vectors.faiss, passages.jsonl, assessments.json, manifest.json
+    builds/<name>/           vectors.faiss, passages.jsonl, assessments.json, bm25.*,
+                             manifest.json
+
+Serving reads a build without copying it into Python objects: the vectors, the passages
+file and the BM25 weights are memory-mapped (a passage is decoded when it is cited), and
+assessments.json holds only what answers use (the sections and FAQs are the passages).
 
 A build is written into `builds/<name>.tmp-<pid>`, fsynced, renamed, and only then is
 CURRENT switched; a crash at any point leaves the previous index (or none) in place.
@@ -13,16 +18,19 @@ The manifest records a SHA-256 for every file, so a truncated or altered file is
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import math
+import mmap
 import os
 import shutil
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any, overload
 
 import faiss
 import numpy as np
@@ -32,10 +40,14 @@ from bot.chunks import Passage, chunk
 from bot.embedding import Embedder
 from bot.pages import Assessment
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 CURRENT = "CURRENT"
 BUILDS = "builds"
-FILES = ("vectors.faiss", "passages.jsonl", "assessments.json")
+BM25_FILES = ("bm25.vocab.json", "bm25.data.npy", "bm25.indices.npy", "bm25.indptr.npy")
+FILES = ("vectors.faiss", "passages.jsonl", "assessments.json", *BM25_FILES)
+# bm25s's defaults (the Lucene variant of BM25).
+BM25_K1 = 1.5
+BM25_B = 0.75
 BATCH = 64
 KEEP_BUILDS = 2
 # Above this many passages the whole-index search is approximate (IVF, NPROBE lists of
@@ -54,6 +66,10 @@ class IndexMissing(IndexUnavailable):
 
 class IndexCorrupt(IndexUnavailable):
     pass
+
+
+class IndexOutdated(IndexMissing):
+    """Written by an older version of the bot: rebuilt, like a missing index."""
 
 
 @dataclass(frozen=True)
@@ -84,22 +100,32 @@ class Index:
         assessments: Sequence[Assessment],
         passages: Sequence[Passage],
         vectors: faiss.Index,
+        rows: dict[str, tuple[int, int]] | None = None,
+        lexical: LexicalIndex | None = None,
     ) -> None:
         self.path = path
         self.manifest = manifest
         self.assessments = {a.id: a for a in assessments}
-        self.passages = list(passages)
+        self.passages = passages
         self.faiss = vectors
-        rows: dict[str, list[int]] = {}
-        for row, passage in enumerate(self.passages):
-            rows.setdefault(passage.assessment_id, []).append(row)
-        self._rows = {k: np.asarray(v, dtype=np.int64) for k, v in rows.items()}
-        # BM25 is built on first use from the passages (cheap next to embedding them).
-        self._lexical: LexicalIndex | None = None
+        # Each assessment's passages are consecutive rows [start, stop).
+        self._rows = rows if rows is not None else _row_ranges(passages)
+        # A loaded build brings its BM25 weights; otherwise they are made on first use.
+        self._lexical = lexical
         self._lexical_lock = threading.Lock()
+        self._row_of_id: dict[str, int] | None = None
+
+    def passages_by_id(self, ids: Collection[str]) -> dict[str, Passage]:
+        """The passages with these ids that this index has (staff pages, evaluation)."""
+        with self._lexical_lock:
+            if self._row_of_id is None:
+                self._row_of_id = {p.id: row for row, p in enumerate(self.passages)}
+            rows = {i: self._row_of_id[i] for i in ids if i in self._row_of_id}
+        return {i: self.passages[row] for i, row in rows.items()}
 
     def rows_of(self, assessment_id: str) -> np.ndarray:
-        return self._rows.get(assessment_id, np.zeros(0, dtype=np.int64))
+        start, stop = self._rows.get(assessment_id, (0, 0))
+        return np.arange(start, stop, dtype=np.int64)
 
     def search(
         self, query: np.ndarray, k: int, assessment_ids: Sequence[str] | None = None
@@ -133,7 +159,7 @@ class Index:
     def lexical(self) -> LexicalIndex:
         with self._lexical_lock:
             if self._lexical is None:
-                self._lexical = LexicalIndex(self.passages)
+                self._lexical = LexicalIndex.build([p.embed_text for p in self.passages])
             return self._lexical
 
     def lexical_search(
@@ -152,57 +178,159 @@ class Index:
         return [(self.passages[int(rows[i])], float(picked[i])) for i in order if picked[i] > 0]
 
 
+def _row_ranges(passages: Sequence[Passage]) -> dict[str, tuple[int, int]]:
+    ranges: dict[str, tuple[int, int]] = {}
+    for row, passage in enumerate(passages):
+        start, _ = ranges.get(passage.assessment_id, (row, row))
+        if _ != row:
+            raise ValueError(f"the passages of {passage.assessment_id} are not consecutive")
+        ranges[passage.assessment_id] = (start, row + 1)
+    return ranges
+
+
+def _tokenize(texts: list[str], ids: bool) -> Any:
+    import bm25s
+    import Stemmer
+
+    return bm25s.tokenize(
+        texts,
+        stopwords="en",
+        stemmer=Stemmer.Stemmer("english"),
+        show_progress=False,
+        return_ids=ids,
+    )
+
+
 class LexicalIndex:
-    """BM25 over the passages (stemmed, English stopwords removed)."""
+    """BM25 over the passages (bm25s's tokenizer: stemmed, English stopwords removed).
 
-    def __init__(self, passages: Sequence[Passage]) -> None:
-        import bm25s
-        import Stemmer
+    Each passage's token weights are kept passage-major (CSR arrays), so scoring a page's
+    few passages reads only their entries; the arrays are saved with a build and
+    memory-mapped when it is loaded, instead of re-tokenising the corpus at start-up.
+    """
 
-        self._bm25s = bm25s
-        self._stemmer = Stemmer.Stemmer("english")
-        self._size = len(passages)
-        self._bm25 = bm25s.BM25()
-        self._weights: sparse.csr_matrix | None = None
-        if passages:
-            tokens = self._tokenize([p.embed_text for p in passages], ids=True)
-            self._bm25.index(tokens, show_progress=False)
-            # bm25s keeps each token's BM25 weight per passage (token-major); a row-major
-            # copy scores a few passages without touching the rest of the corpus.
-            weights = self._bm25.scores
-            self._weights = sparse.csc_matrix(
-                (weights["data"], weights["indices"], weights["indptr"]),
-                shape=(weights["num_docs"], len(weights["indptr"]) - 1),
-            ).tocsr()
+    def __init__(
+        self, vocab: dict[str, int], indptr: np.ndarray, indices: np.ndarray, data: np.ndarray
+    ) -> None:
+        self.vocab = vocab
+        self.indptr, self.indices, self.data = indptr, indices, data
+        self.size = len(indptr) - 1
 
-    def _tokenize(self, texts: list[str], ids: bool) -> object:
-        return self._bm25s.tokenize(
-            texts, stopwords="en", stemmer=self._stemmer, show_progress=False, return_ids=ids
+    @classmethod
+    def build(cls, texts: Sequence[str]) -> LexicalIndex:
+        """The same weights as bm25s's BM25 (Lucene variant), computed array-wise."""
+        if not texts:
+            return cls({}, np.zeros(1, np.int64), np.zeros(0, np.int32), np.zeros(0, np.float32))
+        tokenized = _tokenize(list(texts), ids=True)
+        docs, vocab = tokenized.ids, tokenized.vocab
+        lengths = np.fromiter(map(len, docs), dtype=np.int64, count=len(docs))
+        tokens = np.fromiter(itertools.chain.from_iterable(docs), dtype=np.int64)
+        owners = np.repeat(np.arange(len(docs)), lengths)
+        tf = sparse.csr_matrix(
+            (np.ones(tokens.size, dtype=np.float32), (owners, tokens)),
+            shape=(len(docs), max(len(vocab), 1)),
         )
+        tf.sum_duplicates()
+        df = np.bincount(tf.indices, minlength=tf.shape[1]).astype(np.float64)
+        idf = np.log(1 + (len(docs) - df + 0.5) / (df + 0.5)).astype(np.float32)
+        average = float(lengths.mean()) or 1.0
+        norm = (BM25_K1 * ((1 - BM25_B) + BM25_B * lengths / average)).astype(np.float32)
+        entry_owner = np.repeat(np.arange(len(docs)), np.diff(tf.indptr))
+        weights = idf[tf.indices] * (tf.data / (norm[entry_owner] + tf.data))
+        return cls(
+            dict(vocab),
+            tf.indptr.astype(np.int64),
+            tf.indices.astype(np.int32),
+            weights.astype(np.float32),
+        )
+
+    def save(self, folder: Path) -> None:
+        _fsync_write(folder / "bm25.vocab.json", json.dumps(self.vocab).encode())
+        for name, array in (
+            ("data", self.data),
+            ("indices", self.indices),
+            ("indptr", self.indptr),
+        ):
+            with (folder / f"bm25.{name}.npy").open("wb") as fh:
+                np.save(fh, array)
+                fh.flush()
+                os.fsync(fh.fileno())
+
+    @classmethod
+    def load(cls, folder: Path) -> LexicalIndex:
+        def array(name: str) -> np.ndarray:
+            return np.load(folder / f"bm25.{name}.npy", mmap_mode="r")
+
+        vocab = json.loads((folder / "bm25.vocab.json").read_text())
+        return cls(vocab, array("indptr"), array("indices"), array("data"))
+
+    def _token_ids(self, question: str) -> np.ndarray:
+        [tokens] = _tokenize([question], ids=False)
+        return np.asarray(
+            [self.vocab[t] for t in dict.fromkeys(tokens) if t in self.vocab], dtype=np.int64
+        )
+
+    def _sum(self, entries: np.ndarray, lengths: np.ndarray, ids: np.ndarray) -> np.ndarray:
+        wanted = np.isin(self.indices[entries], ids)
+        owner = np.repeat(np.arange(lengths.size), lengths)[wanted]
+        totals = np.bincount(owner, weights=self.data[entries][wanted], minlength=lengths.size)
+        return totals.astype(np.float32)
 
     def scores_for(self, question: str, rows: np.ndarray) -> np.ndarray:
         """BM25 scores of these passages only (global statistics, scope-sized cost)."""
-        [tokens] = self._tokenize([question], ids=False)  # type: ignore[misc]
-        vocab = self._bm25.vocab_dict
-        ids = [vocab[t] for t in dict.fromkeys(tokens) if t in vocab]
-        if self._weights is None or not ids or rows.size == 0:
+        ids = self._token_ids(question)
+        if not ids.size or rows.size == 0:
             return np.zeros(rows.size, dtype=np.float32)
-        # The rows' stored entries, gathered straight from the CSR arrays (scipy's fancy
-        # indexing costs more than the arithmetic for a page's few passages).
-        w = self._weights
-        starts, lengths = w.indptr[rows], w.indptr[rows + 1] - w.indptr[rows]
-        offsets = np.repeat(starts - np.cumsum(lengths) + lengths, lengths)
-        entries = offsets + np.arange(int(lengths.sum()))
-        wanted = np.isin(w.indices[entries], np.asarray(ids))
-        owner = np.repeat(np.arange(rows.size), lengths)[wanted]
-        totals = np.bincount(owner, weights=w.data[entries][wanted], minlength=rows.size)
-        return totals.astype(np.float32)
+        starts = self.indptr[rows]
+        lengths = self.indptr[rows + 1] - starts
+        entries = np.repeat(starts - np.cumsum(lengths) + lengths, lengths) + np.arange(
+            int(lengths.sum())
+        )
+        return self._sum(entries, lengths, ids)
 
     def scores(self, question: str) -> np.ndarray:
-        [tokens] = self._tokenize([question], ids=False)  # type: ignore[misc]
-        if not tokens or not self._size:
-            return np.zeros(self._size, dtype=np.float32)
-        return np.asarray(self._bm25.get_scores(tokens), dtype=np.float32)
+        """BM25 scores of every passage (the evaluation's BM25-only baseline)."""
+        ids = self._token_ids(question)
+        if not ids.size or not self.size:
+            return np.zeros(self.size, dtype=np.float32)
+        return self._sum(np.arange(int(self.indptr[-1])), np.diff(self.indptr), ids)
+
+
+class Passages(Sequence[Passage]):
+    """A build's passages.jsonl, memory-mapped: a passage is decoded when it is read, so a
+    server holds the few it cites rather than the whole corpus as Python objects."""
+
+    def __init__(self, path: Path) -> None:
+        with path.open("rb") as fh:
+            size = os.fstat(fh.fileno()).st_size
+            self._map = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) if size else b""
+        ends = np.flatnonzero(np.frombuffer(self._map, dtype=np.uint8) == ord("\n"))
+        self._starts = np.concatenate([[0], ends[:-1] + 1]).astype(np.int64)
+        self._ends = ends
+
+    def __len__(self) -> int:
+        return int(self._ends.size)
+
+    def __eq__(self, other: object) -> bool:
+        # Equal to any sequence of the same passages, like a list would be.
+        if not isinstance(other, Sequence) or isinstance(other, str):
+            return NotImplemented
+        return len(self) == len(other) and all(a == b for a, b in zip(self, other, strict=True))
+
+    __hash__ = None  # type: ignore[assignment]
+
+    @overload
+    def __getitem__(self, i: int) -> Passage: ...
+    @overload
+    def __getitem__(self, i: slice) -> list[Passage]: ...
+    def __getitem__(self, i: int | slice) -> Passage | list[Passage]:
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(len(self)))]
+        if not -len(self) <= i < len(self):
+            raise IndexError(i)
+        i %= len(self)
+        raw = self._map[int(self._starts[i]) : int(self._ends[i])]
+        return Passage.from_dict(json.loads(raw))
 
 
 def _sha256(path: Path) -> str:
@@ -275,6 +403,13 @@ def vector_index(vectors: np.ndarray, dim: int) -> faiss.Index:
         if count:
             flat.add(vectors)
         return flat
+    return approximate_index(vectors, dim)
+
+
+def approximate_index(vectors: np.ndarray, dim: int) -> faiss.IndexIVFFlat:
+    """The IVF index vector_index builds above APPROX_ABOVE (any size: bench/recall.py
+    measures it against exact search)."""
+    count = len(vectors)
     lists = int(4 * math.sqrt(count))
     ivf = faiss.IndexIVFFlat(faiss.IndexFlatIP(dim), dim, lists, faiss.METRIC_INNER_PRODUCT)
     sample = vectors[np.random.default_rng(0).choice(count, min(count, lists * 64), False)]
@@ -297,11 +432,18 @@ def build(
     """Embed every passage (reusing the published build's vectors of unchanged passages)
     and publish a new index atomically; returns it loaded."""
     passages = [p for a in assessments for p in chunk(a)]
+    rows = _row_ranges(passages)
     if on_passages:
         on_passages(len(passages))
     known = previous_vectors(index_dir, embedder.name) if reuse else {}
     vectors = embed_passages(passages, embedder, progress, known)
     flat = vector_index(vectors, embedder.dim)
+    lexical = LexicalIndex.build([p.embed_text for p in passages])
+    # What serving needs of a page: its sections and FAQs are in the passages.
+    records = [
+        {**a.to_dict(), "sections": [], "faqs": [], "rows": list(rows.get(a.id, (0, 0)))}
+        for a in assessments
+    ]
 
     builds = index_dir / BUILDS
     builds.mkdir(parents=True, exist_ok=True)
@@ -315,8 +457,8 @@ def build(
         faiss.write_index(flat, str(tmp / "vectors.faiss"))
         lines = "".join(json.dumps(p.to_dict(), ensure_ascii=False) + "\n" for p in passages)
         _fsync_write(tmp / "passages.jsonl", lines.encode())
-        records = [a.to_dict() for a in assessments]
         _fsync_write(tmp / "assessments.json", json.dumps(records, ensure_ascii=False).encode())
+        lexical.save(tmp)
         manifest = Manifest(
             format_version=FORMAT_VERSION,
             model=embedder.name,
@@ -342,7 +484,8 @@ def build(
             shutil.rmtree(final, ignore_errors=True)
         raise
     _prune(builds, keep=name)
-    return Index(final, manifest, assessments, passages, flat)
+    served = [Assessment.from_dict(r) for r in records]
+    return Index(final, manifest, served, passages, flat, rows, lexical)
 
 
 def _prune(builds: Path, keep: str) -> None:
@@ -384,6 +527,11 @@ def _read_manifest(build_dir: Path) -> Manifest:
         manifest = Manifest(**data)
     except (OSError, ValueError, TypeError) as exc:
         raise IndexCorrupt(f"{path} is unreadable: {exc}") from exc
+    if isinstance(manifest.format_version, int) and manifest.format_version < FORMAT_VERSION:
+        raise IndexOutdated(
+            f"{path} has format {manifest.format_version}, this version uses {FORMAT_VERSION}: "
+            "run `bot build`"
+        )
     if manifest.format_version != FORMAT_VERSION:
         raise IndexCorrupt(f"{path} has format {manifest.format_version}, need {FORMAT_VERSION}")
     if not isinstance(manifest.files, dict) or not set(FILES) <= set(manifest.files):
@@ -439,16 +587,16 @@ def load_build(path: Path) -> Index:
         vectors = faiss.read_index(str(path / "vectors.faiss"), faiss.IO_FLAG_MMAP)
         if isinstance(vectors, faiss.IndexIVF):
             vectors.nprobe = NPROBE
-        passages = [
-            Passage.from_dict(json.loads(line))
-            for line in (path / "passages.jsonl").read_text().splitlines()
-            if line
-        ]
-        assessments = [
-            Assessment.from_dict(a) for a in json.loads((path / "assessments.json").read_text())
-        ]
-    except (RuntimeError, ValueError, KeyError, TypeError) as exc:
+        passages = Passages(path / "passages.jsonl")
+        records = json.loads((path / "assessments.json").read_text())
+        assessments = [Assessment.from_dict(r) for r in records]
+        rows = {r["id"]: (int(r["rows"][0]), int(r["rows"][1])) for r in records}
+        lexical = LexicalIndex.load(path)
+    except (RuntimeError, ValueError, KeyError, TypeError, IndexError, OSError) as exc:
         raise IndexCorrupt(f"{path} is unreadable: {exc}") from exc
-    if vectors.ntotal != len(passages) or vectors.d != manifest.dims:
+    count = len(passages)
+    if vectors.ntotal != count or vectors.d != manifest.dims or lexical.size != count:
         raise IndexCorrupt(f"{path}: vectors and passages disagree; rebuild with `bot build`")
-    return Index(path, manifest, assessments, passages, vectors)
+    if any(not 0 <= start <= stop <= count for start, stop in rows.values()):
+        raise IndexCorrupt(f"{path}: assessments.json names rows it does not have")
+    return Index(path, manifest, assessments, passages, vectors, rows, lexical)

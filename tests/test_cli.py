@@ -99,6 +99,18 @@ def test_ask_rebuilds_a_stale_index(run, corpus_dir: Path, tmp_path: Path) -> No
     assert json.loads(result.stdout)["status"] == "not_found"
 
 
+def test_ask_rebuilds_an_index_written_by_an_older_version(run, tmp_path: Path) -> None:
+    run("build")
+    build_dir = tmp_path / "index" / "builds" / (tmp_path / "index" / CURRENT).read_text()
+    manifest = json.loads((build_dir / "manifest.json").read_text())
+    manifest["format_version"] -= 1
+    (build_dir / "manifest.json").write_text(json.dumps(manifest))
+    result = run("ask", "--json", "How does quorvastin work?")
+    assert "out of date" in result.stderr
+    assert read_manifest(tmp_path / "index").format_version == manifest["format_version"] + 1
+    assert json.loads(result.stdout)["status"] == "answered"
+
+
 def test_ask_refuses_a_corrupt_index(run, tmp_path: Path) -> None:
     run("build")
     build_dir = tmp_path / "index" / "builds" / (tmp_path / "index" / CURRENT).read_text()

@@ -27,6 +27,8 @@ from bot.index import (
     Index,
     IndexCorrupt,
     IndexMissing,
+    IndexOutdated,
+    LexicalIndex,
     build,
     current_build,
     embed_passages,
@@ -69,9 +71,22 @@ def test_build_then_load_round_trips_everything(
     loaded = load(settings.index)
     expected_passages = [p for a in load_corpus(settings.corpus).assessments for p in chunk(a)]
 
-    assert loaded.passages == fixture_index.passages == expected_passages
+    assert list(loaded.passages) == list(fixture_index.passages) == expected_passages
+    assert loaded.passages[-1] == expected_passages[-1]
+    assert loaded.passages[1:3] == expected_passages[1:3]
     assert loaded.assessments == fixture_index.assessments
-    assert set(loaded.assessments) == {a.id for a in load_corpus(settings.corpus).assessments}
+    pages = {a.id: a for a in load_corpus(settings.corpus).assessments}
+    assert set(loaded.assessments) == set(pages)
+    for a in loaded.assessments.values():
+        # Served pages keep everything but their sections and FAQs (the passages).
+        assert a == replace(pages[a.id], sections=(), faqs=(), source=a.source)
+        assert a.source == pages[a.id].source and not a.sections and not a.faqs
+        rows = loaded.rows_of(a.id)
+        assert [loaded.passages[int(r)] for r in rows] == list(chunk(pages[a.id]))
+    np.testing.assert_allclose(
+        loaded.lexical.scores("quorvastin trials"),
+        fixture_index.lexical.scores("quorvastin trials"),
+    )
     assert loaded.manifest == fixture_index.manifest
     assert loaded.manifest.digest == fixture_index.manifest.digest
     assert loaded.path == fixture_index.path == current_build(settings.index)
@@ -317,7 +332,40 @@ CORRUPTIONS: dict[str, tuple[Callable[[Path], None], str]] = {
     "manifest-forgets-a-file": (_manifest_forgets_a_file, "manifest.json"),
     "manifest-is-a-list": (_manifest_is_a_list, "manifest.json"),
     "manifest-future-format": (_manifest_future_format, "manifest.json"),
+    "truncated-bm25": (lambda d: _truncate(d / "bm25.data.npy"), "bm25.data.npy"),
 }
+
+
+def _truncate(path: Path) -> None:
+    path.write_bytes(path.read_bytes()[:-7])
+
+
+def test_an_index_of_an_older_format_is_outdated_not_corrupt(
+    settings: Settings, fixture_index: Index
+) -> None:
+    path = fixture_index.path / "manifest.json"
+    data = json.loads(path.read_text())
+    data["format_version"] = FORMAT_VERSION - 1
+    path.write_text(json.dumps(data))
+    with pytest.raises(IndexOutdated, match="bot build"):
+        load(settings.index)
+    assert not is_current(settings.index, fixture_index.manifest.corpus_hash, "fake-hashing-256")
+
+
+def test_bm25_weights_are_bm25s_scores(fixture_index: Index) -> None:
+    import bm25s
+    import Stemmer
+
+    texts = [p.embed_text for p in fixture_index.passages]
+    stemmer = Stemmer.Stemmer("english")
+    reference = bm25s.BM25()
+    reference.index(bm25s.tokenize(texts, stopwords="en", stemmer=stemmer, show_progress=False))
+    ours = LexicalIndex.build(texts)
+    for question in ["quorvastin synthetic enzyme trials", "evidence level", "how does it work"]:
+        tokens = bm25s.tokenize([question], stopwords="en", stemmer=stemmer, return_ids=False)[0]
+        expected = reference.get_scores(tokens)
+        np.testing.assert_allclose(ours.scores(question), expected, rtol=1e-5, atol=1e-6)
+        assert expected.max() > 0
 
 
 @pytest.mark.parametrize("corruption", list(CORRUPTIONS))

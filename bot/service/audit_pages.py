@@ -112,7 +112,7 @@ def _hits(record: dict[str, Any], assistant: Any) -> list[dict[str, Any]]:
     """The retrieval hits of the trace, with their text when the loaded index has it."""
     hits = record["trace"].get("hits") or []
     wanted = {str(h[0]) for h in hits}
-    found = {p.id: p for p in assistant.index.passages if p.id in wanted} if wanted else {}
+    found = assistant.index.passages_by_id(wanted) if wanted else {}
     cited = {c.get("passage_id") for c in record["citations"]}
     return [
         {"id": str(pid), "score": score, "cited": pid in cited, "passage": found.get(str(pid))}
