@@ -109,6 +109,21 @@ PROBE_TEXTS = (
     "Is it safe to take with my other medication, and what dose should I use?",
 )
 PROBE_MIN_COSINE = 0.97
+# Without them the int8 file is both less accurate (min cosine 0.976 on the labelled texts,
+# measured on an AVX2-only EPYC) and no faster than fp32: fp32 is used instead.
+VNNI_FLAGS = frozenset({"avx512_vnni", "avx_vnni", "amx_int8"})
+
+
+def has_vnni(cpuinfo: Path = Path("/proc/cpuinfo")) -> bool | None:
+    """Whether the CPU has int8 dot-product instructions; None when it cannot be told."""
+    try:
+        text = cpuinfo.read_text()
+    except OSError:
+        return None
+    flags = next((ln for ln in text.splitlines() if ln.startswith(("flags", "Features"))), None)
+    if flags is None:
+        return None
+    return bool(VNNI_FLAGS & set(flags.partition(":")[2].split()))
 
 
 def default_onnx_cache() -> Path:
@@ -371,6 +386,10 @@ class OnnxEmbedder:
             session = None
             if self.quantized:
                 try:
+                    if has_vnni() is False:
+                        raise RuntimeError(
+                            "no VNNI instructions: int8 would be slower and less exact"
+                        )
                     fp32 = self._cached(folder, FP32_FILE, export)
                     session = self._open(folder, INT8_FILE, lambda t: _quantize(fp32, t))
                     self._check_int8(fp32, session)

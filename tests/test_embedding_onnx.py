@@ -23,6 +23,7 @@ from bot.embedding import (
     Embedder,
     OnnxEmbedder,
     SentenceTransformerEmbedder,
+    has_vnni,
     make_embedder,
 )
 from bot.pages import load_corpus
@@ -173,9 +174,13 @@ def test_single_question_runs_unpadded_and_long_text_truncates(fp32: OnnxEmbedde
 
 
 @pytest.mark.integration
-def test_export_cache_is_reused(fp32: OnnxEmbedder, int8: OnnxEmbedder) -> None:
+def test_export_cache_is_reused(fp32: OnnxEmbedder, monkeypatch: pytest.MonkeyPatch) -> None:
+    # About the cache, not the CPU: the int8 file is made here even without VNNI.
+    monkeypatch.setattr("bot.embedding.has_vnni", lambda: True)
     fp32.encode(["load"])
+    int8 = OnnxEmbedder(quantized=True, cache_dir=fp32.cache_dir.parent.parent)
     int8.encode(["load"])
+    assert int8.variant == "int8"
     files = sorted(fp32.cache_dir.glob("*.onnx"))
     assert [f.name for f in files] == sorted([FP32_FILE, INT8_FILE])
     before = {f: f.stat().st_mtime_ns for f in files}
@@ -235,3 +240,27 @@ def test_int8_that_fails_its_probe_falls_back_to_fp32(
     assert fallback.variant == "fp32" and fallback.model_path == fp32.model_path
     assert "int8 ONNX model unusable" in caplog.text
     np.testing.assert_allclose(vectors, fp32.encode([QUESTION, "How does it work?"]), atol=1e-6)
+
+
+def test_vnni_is_read_from_the_cpu_flags(tmp_path: Path) -> None:
+    info = tmp_path / "cpuinfo"
+    info.write_text("processor\t: 0\nflags\t\t: fpu sse2 avx2 avx512f avx512_vnni\n")
+    assert has_vnni(info) is True
+    info.write_text("processor\t: 0\nflags\t\t: fpu sse2 avx2\n")
+    assert has_vnni(info) is False
+    info.write_text("processor\t: 0\n")
+    assert has_vnni(info) is None
+    assert has_vnni(tmp_path / "missing") is None
+
+
+@pytest.mark.integration
+def test_without_vnni_int8_is_not_made_and_fp32_is_used(
+    fp32: OnnxEmbedder, monkeypatch: pytest.MonkeyPatch, caplog: Any, tmp_path: Path
+) -> None:
+    monkeypatch.setattr("bot.embedding.has_vnni", lambda: False)
+    embedder = OnnxEmbedder(quantized=True, cache_dir=tmp_path)
+    with caplog.at_level(logging.WARNING, logger="bot.embedding"):
+        vectors = embedder.encode([QUESTION])
+    assert embedder.variant == "fp32" and "no VNNI" in caplog.text
+    assert not list(tmp_path.rglob(INT8_FILE))
+    np.testing.assert_allclose(vectors, fp32.encode([QUESTION]), atol=1e-6)
