@@ -159,6 +159,27 @@ def serve(corpus: Path | None, index: Path | None, host: str | None, port: int |
     settings = _settings(corpus=corpus, index=index, host=host, port=port)
     # First, so that an unreachable database stops the start at once, with its reason.
     audit = _audit_log(settings)
+    if settings.workers > 1:
+        # Built (if stale) once here; each worker then loads it (memory-mapped: shared).
+        ensure_index(settings, make_embedder(settings.embedder))
+        audit.engine.dispose()
+        # Workers read their settings from the environment: pass on the resolved ones.
+        os.environ.update(
+            BOT_CORPUS=str(settings.corpus),
+            BOT_INDEX=str(settings.index),
+            BOT_HOST=settings.host,
+            BOT_PORT=str(settings.port),
+        )
+        uvicorn.run(
+            "bot.service.app:worker_app",
+            factory=True,
+            workers=settings.workers,
+            host=settings.host,
+            port=settings.port,
+            log_level="info",
+            access_log=settings.access_log,
+        )
+        return
     assistant = _assistant(settings)
     assistant.warm_up()
     app = create_app(settings, assistant, audit)
@@ -214,33 +235,78 @@ def ask(
             click.echo(f"  ? {s}")
 
 
+def _embedder_list(ctx: click.Context, param: click.Parameter, value: str | None) -> list[str]:
+    from bot.embedding import KINDS
+
+    kinds = list(dict.fromkeys(k.strip() for k in (value or "").split(",") if k.strip()))
+    unknown = [k for k in kinds if k not in KINDS]
+    if unknown:
+        raise click.BadParameter(f"unknown {', '.join(unknown)}: use {', '.join(KINDS)}")
+    return kinds
+
+
 @main.command("eval")
 @corpus_options
 @click.option("--baselines/--no-baselines", default=True, help="Also run dense-only and BM25-only.")
 @click.option("--failures", is_flag=True, help="List every wrong reply and invariant violation.")
+@click.option(
+    "--embedders",
+    callback=_embedder_list,
+    metavar="KIND,KIND",
+    help="Compare embedders (e.g. onnx,onnx-int8): build a temporary index over the corpus "
+    "with each and print one column per embedder (the product only; --index is not used).",
+)
 @click.argument("cases", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 def eval_cmd(
-    corpus: Path | None, index: Path | None, baselines: bool, failures: bool, cases: Path
+    corpus: Path | None,
+    index: Path | None,
+    baselines: bool,
+    failures: bool,
+    embedders: list[str],
+    cases: Path,
 ) -> None:
     """Run labelled questions (CASES, JSON lines) against the index and print a table."""
+    import tempfile
+
+    from bot.assistant import Assistant
     from bot.dialogue import MemorySessionStore
-    from bot.evaluate import evaluate, load_cases, table
+    from bot.evaluate import Report, by_embedder, embedder_table, evaluate, load_cases, table
 
     try:
         labelled = load_cases(cases)
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="CASES") from exc
-    # A private session store: evaluation conversations must not touch real ones.
-    assistant = _assistant(_settings(corpus=corpus, index=index), sessions=MemorySessionStore())
-    reports = evaluate(labelled, assistant, baselines=baselines)
-    click.echo(table(reports))
+    runs: dict[str, list[Report]]
+    if embedders:
+        with tempfile.TemporaryDirectory(prefix="bot-eval-") as tmp:
+            assistants = {}
+            for kind in embedders:
+                settings = _settings(corpus=corpus, index=Path(tmp) / kind, embedder=kind)
+                embedder = make_embedder(kind, threads=os.cpu_count() or 1)
+                built = _build(settings, embedder, strict=False)
+                # onnx-int8 runs fp32 on a CPU where int8 is unusable: say so in the column.
+                variant = getattr(embedder, "variant", None)
+                fell_back = kind.endswith("int8") and variant not in (None, "int8")
+                name = f"{kind} (ran {variant})" if fell_back else kind
+                # A private session store: evaluation conversations must not touch real ones.
+                assistants[name] = Assistant.create(
+                    settings, built, embedder, sessions=MemorySessionStore()
+                )
+            runs = by_embedder(labelled, assistants)
+        click.echo(embedder_table(runs))
+    else:
+        assistant = _assistant(_settings(corpus=corpus, index=index), sessions=MemorySessionStore())
+        runs = {"": evaluate(labelled, assistant, baselines=baselines)}
+        click.echo(table(runs[""]))
     if failures:
-        for r in reports[0].failures():
-            got = f"{r.reply.status.value} {r.cited or ''} [{r.section or ''}]"
-            click.echo(
-                f"- {r.case.id}: {r.case.question!r}: expected {r.case.status} "
-                f"{r.case.assessment or ''}, got {got} {'; '.join(r.violations)}"
-            )
+        for name, reports in runs.items():
+            for r in reports[0].failures():
+                got = f"{r.reply.status.value} {r.cited or ''} [{r.section or ''}]"
+                click.echo(
+                    f"- {f'[{name}] ' if name else ''}{r.case.id}: {r.case.question!r}: "
+                    f"expected {r.case.status} {r.case.assessment or ''}, got {got} "
+                    f"{'; '.join(r.violations)}"
+                )
 
 
 @main.group()

@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # The checkout root: defaults point at its corpus/ and index/ (the package is installed
@@ -111,11 +111,27 @@ class Settings(BaseSettings):
     session_ttl: int = Field(
         1800, ge=60, description="Seconds a conversation's context is kept after its last turn."
     )
+    workers: int = Field(
+        1,
+        ge=1,
+        le=64,
+        description="Processes `bot serve` answers with (one per core is the most that helps). "
+        "Above 1, conversations must live in Redis (`BOT_SESSION_STORE=redis`).",
+    )
     access_log: bool = Field(
         False,
         description="Print uvicorn's line per request. Off by default: it shows client "
         "addresses, which the bot otherwise never keeps.",
     )
+
+    @model_validator(mode="after")
+    def _workers_share_sessions(self) -> Settings:
+        if self.workers > 1 and self.session_store != "redis":
+            raise ValueError(
+                "BOT_WORKERS above 1 needs BOT_SESSION_STORE=redis: each worker process has its "
+                "own memory, so a follow-up could reach a worker that never saw the conversation"
+            )
+        return self
 
     @field_validator("rate_limit")
     @classmethod

@@ -205,3 +205,48 @@ def test_kill_minus_9_loses_no_answer_that_got_a_200(built: dict[str, str], tmp_
     missing = [a for a in ok if log.answer(a) is None]
     assert not missing
     assert log.verify().ok
+
+
+def test_workers_answer_follow_ups_and_keep_one_sqlite_chain(
+    built: dict[str, str], tmp_path: Path
+) -> None:
+    database = tmp_path / "audit.sqlite3"
+    env = built | {
+        "BOT_WORKERS": "2",
+        "BOT_SESSION_STORE": "redis",
+        "BOT_DATABASE_URL": f"sqlite:///{database}",
+    }
+    proc, url = _serve(env, tmp_path / "workers.log")
+    try:
+        workers = subprocess.run(
+            ["pgrep", "-P", str(proc.pid)], capture_output=True, text=True, check=False
+        ).stdout.split()
+        assert len(workers) >= 2, (tmp_path / "workers.log").read_text()[-2000:]
+        results = run_async(_chats([url], 300, concurrency=30))
+        # A follow-up on a new connection may reach the other worker: the context is in Redis.
+        follow_ups = []
+        for _ in range(10):
+            with httpx.Client(base_url=url, timeout=30) as first:
+                topic = first.post("/api/chat", json={"message": QUESTIONS[1]}).json()
+            with httpx.Client(base_url=url, timeout=30) as second:
+                follow_ups.append(
+                    second.post(
+                        "/api/chat",
+                        json={
+                            "message": "and how does it work?",
+                            "session_id": topic["session_id"],
+                        },
+                    ).json()
+                )
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+    ok = [r for r in results if isinstance(r, httpx.Response) and r.status_code == 200]
+    assert len(ok) == 300, [r for r in results if r not in ok][:3]
+    assert all(f["status"] == "answered" for f in follow_ups)
+    assert {f["citations"][0]["compound"] for f in follow_ups} == {"Quorvastin"}
+    verified = _verify(env)
+    assert verified.returncode == 0 and "OK: 320 records verified" in verified.stdout
+    log = AuditLog.open(f"sqlite:///{database}")
+    assert log.count() == 320
+    log.engine.dispose()

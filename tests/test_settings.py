@@ -34,3 +34,9 @@ def test_invalid_setting_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_readme_shows_the_two_commands() -> None:
     assert "make run" in README and "make test" in README
+
+
+def test_several_workers_need_shared_sessions() -> None:
+    with pytest.raises(ValueError, match="BOT_SESSION_STORE=redis"):
+        Settings(workers=2)
+    assert Settings(workers=2, session_store="redis").workers == 2

@@ -37,6 +37,15 @@ def _describe(errors: list[dict]) -> str:
     return "; ".join(parts) or "invalid request"
 
 
+def worker_app() -> FastAPI:
+    """One worker process of `bot serve` with BOT_WORKERS above 1 (settings from the
+    environment; the parent process has already built the index if it was stale)."""
+    settings = Settings()
+    assistant = Assistant.create(settings)
+    assistant.warm_up()
+    return create_app(settings, assistant)
+
+
 def create_app(
     settings: Settings | None = None,
     assistant: Assistant | None = None,
