@@ -18,11 +18,11 @@ The manifest records a SHA-256 for every file, so a truncated or altered file is
 from __future__ import annotations
 
 import hashlib
-import itertools
 import json
 import math
 import mmap
 import os
+import re
 import shutil
 import threading
 import time
@@ -43,7 +43,7 @@ from bot.pages import Assessment
 FORMAT_VERSION = 2
 CURRENT = "CURRENT"
 BUILDS = "builds"
-BM25_FILES = ("bm25.vocab.json", "bm25.data.npy", "bm25.indices.npy", "bm25.indptr.npy")
+BM25_FILES = ("bm25.vocab.json", "bm25.counts.npy", "bm25.indices.npy", "bm25.indptr.npy")
 FILES = ("vectors.faiss", "passages.jsonl", "assessments.json", *BM25_FILES)
 # bm25s's defaults (the Lucene variant of BM25).
 BM25_K1 = 1.5
@@ -115,11 +115,17 @@ class Index:
         self._lexical_lock = threading.Lock()
         self._row_of_id: dict[str, int] | None = None
 
+    def passage_ids(self) -> list[str]:
+        """Every passage's id in row order (without decoding a memory-mapped passages file)."""
+        if isinstance(self.passages, Passages):
+            return self.passages.ids()
+        return [p.id for p in self.passages]
+
     def passages_by_id(self, ids: Collection[str]) -> dict[str, Passage]:
         """The passages with these ids that this index has (staff pages, evaluation)."""
         with self._lexical_lock:
             if self._row_of_id is None:
-                self._row_of_id = {p.id: row for row, p in enumerate(self.passages)}
+                self._row_of_id = {pid: row for row, pid in enumerate(self.passage_ids())}
             rows = {i: self._row_of_id[i] for i in ids if i in self._row_of_id}
         return {i: self.passages[row] for i, row in rows.items()}
 
@@ -159,7 +165,7 @@ class Index:
     def lexical(self) -> LexicalIndex:
         with self._lexical_lock:
             if self._lexical is None:
-                self._lexical = LexicalIndex.build([p.embed_text for p in self.passages])
+                self._lexical = LexicalIndex.build(self.passages)
             return self._lexical
 
     def lexical_search(
@@ -201,53 +207,83 @@ def _tokenize(texts: list[str], ids: bool) -> Any:
     )
 
 
+def _csr_entries(indptr: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Positions of these rows' stored entries in CSR arrays, and each row's entry count."""
+    starts = indptr[rows]
+    lengths = indptr[rows + 1] - starts
+    offsets = np.repeat(starts - np.cumsum(lengths) + lengths, lengths)
+    return offsets + np.arange(int(lengths.sum())), lengths
+
+
 class LexicalIndex:
     """BM25 over the passages (bm25s's tokenizer: stemmed, English stopwords removed).
 
-    Each passage's token weights are kept passage-major (CSR arrays), so scoring a page's
-    few passages reads only their entries; the arrays are saved with a build and
-    memory-mapped when it is loaded, instead of re-tokenising the corpus at start-up.
+    A build stores each passage's term counts (passage-major CSR arrays) and the vocabulary;
+    the BM25 weights (the Lucene variant, as bm25s computes them) are derived array-wise on
+    load. Scoring a page's few passages reads only their entries, and a rebuild tokenises
+    only the passages it has not seen (counts are keyed by passage id, like the vectors).
     """
 
     def __init__(
-        self, vocab: dict[str, int], indptr: np.ndarray, indices: np.ndarray, data: np.ndarray
+        self, vocab: dict[str, int], indptr: np.ndarray, indices: np.ndarray, counts: np.ndarray
     ) -> None:
         self.vocab = vocab
-        self.indptr, self.indices, self.data = indptr, indices, data
+        self.indptr, self.indices, self.counts = indptr, indices, counts
         self.size = len(indptr) - 1
+        lengths = np.add.reduceat(counts, indptr[:-1]) if counts.size else np.zeros(self.size)
+        lengths[np.diff(indptr) == 0] = 0  # reduceat repeats the next value for empty rows
+        df = np.bincount(indices, minlength=max(len(vocab), 1)).astype(np.float64)
+        idf = np.log(1 + (self.size - df + 0.5) / (df + 0.5)).astype(np.float32)
+        average = float(lengths.mean()) if self.size and lengths.mean() else 1.0
+        norm = (BM25_K1 * ((1 - BM25_B) + BM25_B * lengths / average)).astype(np.float32)
+        owner = np.repeat(np.arange(self.size), np.diff(indptr))
+        self.data = (idf[indices] * (counts / (norm[owner] + counts))).astype(np.float32)
 
     @classmethod
-    def build(cls, texts: Sequence[str]) -> LexicalIndex:
-        """The same weights as bm25s's BM25 (Lucene variant), computed array-wise."""
-        if not texts:
-            return cls({}, np.zeros(1, np.int64), np.zeros(0, np.int32), np.zeros(0, np.float32))
-        tokenized = _tokenize(list(texts), ids=True)
-        docs, vocab = tokenized.ids, tokenized.vocab
-        lengths = np.fromiter(map(len, docs), dtype=np.int64, count=len(docs))
-        tokens = np.fromiter(itertools.chain.from_iterable(docs), dtype=np.int64)
-        owners = np.repeat(np.arange(len(docs)), lengths)
+    def build(
+        cls,
+        passages: Sequence[Passage],
+        previous: LexicalIndex | None = None,
+        previous_rows: dict[str, int] | None = None,
+    ) -> LexicalIndex:
+        """Count the passages' terms; those in `previous` (row by passage id) are reused."""
+        vocab = dict(previous.vocab) if previous is not None else {}
+        known = previous_rows if previous is not None and previous_rows else {}
+        fresh = [i for i, p in enumerate(passages) if p.id not in known]
+        tokens = _tokenize([passages[i].embed_text for i in fresh], ids=False) if fresh else []
+        rows: list[np.ndarray] = []
+        cols: list[np.ndarray] = []
+        vals: list[np.ndarray] = []
+        reused = np.asarray([i for i, p in enumerate(passages) if p.id in known], dtype=np.int64)
+        if reused.size and previous is not None:
+            old_rows = np.asarray([known[passages[int(i)].id] for i in reused], dtype=np.int64)
+            entries, lengths = _csr_entries(previous.indptr, old_rows)
+            rows.append(np.repeat(reused, lengths))
+            cols.append(np.asarray(previous.indices[entries], dtype=np.int64))
+            vals.append(np.asarray(previous.counts[entries], dtype=np.float32))
+        for row, words in zip(fresh, tokens, strict=True):
+            ids = [vocab.setdefault(w, len(vocab)) for w in words]
+            rows.append(np.full(len(ids), row, dtype=np.int64))
+            cols.append(np.asarray(ids, dtype=np.int64))
+            vals.append(np.ones(len(ids), dtype=np.float32))
+        cat = lambda parts, t: np.concatenate(parts) if parts else np.zeros(0, t)  # noqa: E731
         tf = sparse.csr_matrix(
-            (np.ones(tokens.size, dtype=np.float32), (owners, tokens)),
-            shape=(len(docs), max(len(vocab), 1)),
+            (cat(vals, np.float32), (cat(rows, np.int64), cat(cols, np.int64))),
+            shape=(len(passages), max(len(vocab), 1)),
         )
         tf.sum_duplicates()
-        df = np.bincount(tf.indices, minlength=tf.shape[1]).astype(np.float64)
-        idf = np.log(1 + (len(docs) - df + 0.5) / (df + 0.5)).astype(np.float32)
-        average = float(lengths.mean()) or 1.0
-        norm = (BM25_K1 * ((1 - BM25_B) + BM25_B * lengths / average)).astype(np.float32)
-        entry_owner = np.repeat(np.arange(len(docs)), np.diff(tf.indptr))
-        weights = idf[tf.indices] * (tf.data / (norm[entry_owner] + tf.data))
+        tf.sort_indices()
         return cls(
-            dict(vocab),
+            vocab,
             tf.indptr.astype(np.int64),
             tf.indices.astype(np.int32),
-            weights.astype(np.float32),
+            tf.data.astype(np.float32),
         )
 
     def save(self, folder: Path) -> None:
         _fsync_write(folder / "bm25.vocab.json", json.dumps(self.vocab).encode())
         for name, array in (
-            ("data", self.data),
+            ("counts", self.counts),
             ("indices", self.indices),
             ("indptr", self.indptr),
         ):
@@ -262,7 +298,7 @@ class LexicalIndex:
             return np.load(folder / f"bm25.{name}.npy", mmap_mode="r")
 
         vocab = json.loads((folder / "bm25.vocab.json").read_text())
-        return cls(vocab, array("indptr"), array("indices"), array("data"))
+        return cls(vocab, array("indptr"), array("indices"), array("counts"))
 
     def _token_ids(self, question: str) -> np.ndarray:
         [tokens] = _tokenize([question], ids=False)
@@ -281,11 +317,7 @@ class LexicalIndex:
         ids = self._token_ids(question)
         if not ids.size or rows.size == 0:
             return np.zeros(rows.size, dtype=np.float32)
-        starts = self.indptr[rows]
-        lengths = self.indptr[rows + 1] - starts
-        entries = np.repeat(starts - np.cumsum(lengths) + lengths, lengths) + np.arange(
-            int(lengths.sum())
-        )
+        entries, lengths = _csr_entries(self.indptr, rows)
         return self._sum(entries, lengths, ids)
 
     def scores(self, question: str) -> np.ndarray:
@@ -310,6 +342,14 @@ class Passages(Sequence[Passage]):
 
     def __len__(self) -> int:
         return int(self._ends.size)
+
+    def ids(self) -> list[str]:
+        """Each passage's id, read off the start of its line (the build writes `id` first),
+        decoding the lines only if that layout is not there."""
+        found = [m.decode() for m in re.findall(rb'^\{"id": "([^"\\]*)"', self._map, re.M)]
+        if len(found) == len(self):
+            return found
+        return [p.id for p in self]
 
     def __eq__(self, other: object) -> bool:
         # Equal to any sequence of the same passages, like a list would be.
@@ -381,17 +421,29 @@ def embed_passages(
     return out
 
 
-def previous_vectors(index_dir: Path, model: str) -> dict[str, np.ndarray]:
-    """The published build's vectors by passage id, when made by this model (else none):
-    an edited page is re-embedded, the unchanged rest is reused."""
+@dataclass
+class Reusable:
+    """What a rebuild takes from the published build rather than computing it again."""
+
+    vectors: dict[str, np.ndarray]  # by passage id; only from a build by the same model
+    lexical: LexicalIndex | None = None
+    lexical_rows: dict[str, int] | None = None  # passage id -> row of `lexical`
+
+
+def reusable(index_dir: Path, model: str) -> Reusable:
+    """The published build's vectors (when made by this model) and term counts, by passage
+    id: an edited page is re-embedded and re-tokenised, the unchanged rest is reused."""
     try:
         previous = load(index_dir)
     except IndexUnavailable:
-        return {}
-    if previous.manifest.model != model or previous.faiss.ntotal == 0:
-        return {}
-    vectors = previous.faiss.reconstruct_n(0, previous.faiss.ntotal)
-    return {p.id: vectors[row] for row, p in enumerate(previous.passages)}
+        return Reusable({})
+    ids = previous.passage_ids()
+    rows = {pid: row for row, pid in enumerate(ids)}
+    vectors: dict[str, np.ndarray] = {}
+    if previous.manifest.model == model and previous.faiss.ntotal:
+        stored = previous.faiss.reconstruct_n(0, previous.faiss.ntotal)
+        vectors = {pid: stored[row] for row, pid in enumerate(ids)}
+    return Reusable(vectors, previous.lexical, rows)
 
 
 def vector_index(vectors: np.ndarray, dim: int) -> faiss.Index:
@@ -435,10 +487,10 @@ def build(
     rows = _row_ranges(passages)
     if on_passages:
         on_passages(len(passages))
-    known = previous_vectors(index_dir, embedder.name) if reuse else {}
-    vectors = embed_passages(passages, embedder, progress, known)
+    old = reusable(index_dir, embedder.name) if reuse else Reusable({})
+    vectors = embed_passages(passages, embedder, progress, old.vectors)
     flat = vector_index(vectors, embedder.dim)
-    lexical = LexicalIndex.build([p.embed_text for p in passages])
+    lexical = LexicalIndex.build(passages, old.lexical, old.lexical_rows)
     # What serving needs of a page: its sections and FAQs are in the passages.
     records = [
         {**a.to_dict(), "sections": [], "faqs": [], "rows": list(rows.get(a.id, (0, 0)))}

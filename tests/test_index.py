@@ -332,7 +332,7 @@ CORRUPTIONS: dict[str, tuple[Callable[[Path], None], str]] = {
     "manifest-forgets-a-file": (_manifest_forgets_a_file, "manifest.json"),
     "manifest-is-a-list": (_manifest_is_a_list, "manifest.json"),
     "manifest-future-format": (_manifest_future_format, "manifest.json"),
-    "truncated-bm25": (lambda d: _truncate(d / "bm25.data.npy"), "bm25.data.npy"),
+    "truncated-bm25": (lambda d: _truncate(d / "bm25.counts.npy"), "bm25.counts.npy"),
 }
 
 
@@ -352,6 +352,25 @@ def test_an_index_of_an_older_format_is_outdated_not_corrupt(
     assert not is_current(settings.index, fixture_index.manifest.corpus_hash, "fake-hashing-256")
 
 
+def test_bm25_rebuilt_from_previous_counts_equals_a_fresh_one(fixture_index: Index) -> None:
+    passages = list(fixture_index.passages)
+    edited = [replace(passages[0], id="edited", text=passages[0].text + " zorblax trials")]
+    changed = edited + passages[2:] + [replace(passages[1], id="new", text="brand new words")]
+    previous = fixture_index.lexical
+    rows = {pid: row for row, pid in enumerate(fixture_index.passage_ids())}
+    reused = LexicalIndex.build(changed, previous, rows)
+    fresh = LexicalIndex.build(changed)
+    for question in ["zorblax trials", "quorvastin synthetic enzyme", "brand new", "evidence"]:
+        np.testing.assert_allclose(reused.scores(question), fresh.scores(question), rtol=1e-6)
+    assert reused.scores("zorblax").max() > 0
+    assert set(fresh.vocab) <= set(reused.vocab)  # kept ids may leave unused words behind
+
+
+def test_passage_ids_are_read_without_decoding(settings: Settings, fixture_index: Index) -> None:
+    loaded = load(settings.index)
+    assert loaded.passage_ids() == [p.id for p in fixture_index.passages]
+
+
 def test_bm25_weights_are_bm25s_scores(fixture_index: Index) -> None:
     import bm25s
     import Stemmer
@@ -360,7 +379,7 @@ def test_bm25_weights_are_bm25s_scores(fixture_index: Index) -> None:
     stemmer = Stemmer.Stemmer("english")
     reference = bm25s.BM25()
     reference.index(bm25s.tokenize(texts, stopwords="en", stemmer=stemmer, show_progress=False))
-    ours = LexicalIndex.build(texts)
+    ours = LexicalIndex.build(list(fixture_index.passages))
     for question in ["quorvastin synthetic enzyme trials", "evidence level", "how does it work"]:
         tokens = bm25s.tokenize([question], stopwords="en", stemmer=stemmer, return_ids=False)[0]
         expected = reference.get_scores(tokens)
