@@ -15,7 +15,16 @@ import click
 
 from bot import __version__
 from bot.embedding import Embedder, make_embedder
-from bot.index import Index, IndexCorrupt, IndexMissing, build, is_current, load, read_manifest
+from bot.index import (
+    Index,
+    IndexCorrupt,
+    IndexMissing,
+    build,
+    is_current,
+    load,
+    read_manifest,
+    reusable_pages,
+)
 from bot.pages import corpus_hash, load_corpus
 from bot.settings import Settings
 
@@ -53,7 +62,9 @@ def _build(settings: Settings, embedder: Embedder, strict: bool) -> Index:
         raise click.ClickException(f"corpus folder {settings.corpus} does not exist")
     started = time.perf_counter()
     digest = corpus_hash(settings.corpus)
-    loaded = load_corpus(settings.corpus, max_bytes=settings.max_page_bytes)
+    # Pages unchanged since the published build are not parsed again.
+    known = reusable_pages(settings.index)
+    loaded = load_corpus(settings.corpus, max_bytes=settings.max_page_bytes, known=known)
     for problem in loaded.problems:
         click.secho(f"warning: skipped {problem.source}: {problem.reason}", fg="yellow", err=True)
     if strict and loaded.problems:
@@ -85,6 +96,7 @@ def _build(settings: Settings, embedder: Embedder, strict: bool) -> Index:
             digest,
             progress=step,
             on_passages=on_passages,
+            page_keys=loaded.keys,
         )
     finally:
         if bar is not None:

@@ -45,6 +45,9 @@ CURRENT = "CURRENT"
 BUILDS = "builds"
 BM25_FILES = ("bm25.vocab.json", "bm25.counts.npy", "bm25.indices.npy", "bm25.indptr.npy")
 FILES = ("vectors.faiss", "passages.jsonl", "assessments.json", *BM25_FILES)
+# The whole parsed pages by page_key, for the next build (not read when serving; checked
+# against its manifest checksum before it is used).
+PAGES_FILE = "pages.json"
 # bm25s's defaults (the Lucene variant of BM25).
 BM25_K1 = 1.5
 BM25_B = 0.75
@@ -446,6 +449,19 @@ def reusable(index_dir: Path, model: str) -> Reusable:
     return Reusable(vectors, previous.lexical, rows)
 
 
+def reusable_pages(index_dir: Path) -> dict[str, Assessment]:
+    """The published build's parsed pages by page_key (none if absent or altered)."""
+    try:
+        path = current_build(index_dir)
+        expected = _read_manifest(path).files.get(PAGES_FILE)
+        if expected is None or _sha256(path / PAGES_FILE) != expected:
+            return {}
+        pages = json.loads((path / PAGES_FILE).read_text())
+        return {key: Assessment.from_dict(data) for key, data in pages.items()}
+    except (IndexUnavailable, OSError, ValueError, KeyError, TypeError):
+        return {}
+
+
 def vector_index(vectors: np.ndarray, dim: int) -> faiss.Index:
     """Exact inner product up to APPROX_ABOVE vectors; an IVF index above, so whole-index
     search stays fast on very large corpora (scoped search never scans it)."""
@@ -480,6 +496,7 @@ def build(
     progress: Callable[[int], None] | None = None,
     on_passages: Callable[[int], None] | None = None,
     reuse: bool = True,
+    page_keys: dict[str, str] | None = None,
 ) -> Index:
     """Embed every passage (reusing the published build's vectors of unchanged passages)
     and publish a new index atomically; returns it loaded."""
@@ -511,6 +528,11 @@ def build(
         _fsync_write(tmp / "passages.jsonl", lines.encode())
         _fsync_write(tmp / "assessments.json", json.dumps(records, ensure_ascii=False).encode())
         lexical.save(tmp)
+        written = list(FILES)
+        if page_keys:
+            pages = {page_keys[a.id]: a.to_dict() for a in assessments if a.id in page_keys}
+            _fsync_write(tmp / PAGES_FILE, json.dumps(pages, ensure_ascii=False).encode())
+            written.append(PAGES_FILE)
         manifest = Manifest(
             format_version=FORMAT_VERSION,
             model=embedder.name,
@@ -519,7 +541,7 @@ def build(
             built_at=stamp.isoformat(timespec="seconds"),
             assessments=len(assessments),
             passages=len(passages),
-            files={f: _sha256(tmp / f) for f in FILES},
+            files={f: _sha256(tmp / f) for f in written},
         )
         _fsync_write(tmp / "manifest.json", json.dumps(asdict(manifest), indent=2).encode())
         _fsync_dir(tmp)
@@ -625,7 +647,8 @@ def find_build(index_dir: Path, digest: str) -> Path | None:
 def load_build(path: Path) -> Index:
     """Load one build folder, verifying every file against its manifest."""
     manifest = _read_manifest(path)
-    for name, expected in manifest.files.items():
+    for name in FILES:
+        expected = manifest.files[name]
         file = path / name
         if not file.exists():
             raise IndexCorrupt(f"{file} is missing: rebuild with `bot build`")

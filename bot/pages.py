@@ -11,7 +11,7 @@ import hashlib
 import json
 import logging
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -143,6 +143,18 @@ class PageProblem:
 class CorpusLoad:
     assessments: list[Assessment]
     problems: list[PageProblem]
+    # assessment id -> page_key of the file it was parsed from (the build's parse cache)
+    keys: dict[str, str] = field(default_factory=dict)
+
+
+# Changes whenever this module (the parsers) does, so a cached parse is only reused by
+# the very code that made it.
+PARSER = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()[:16]
+
+
+def page_key(data: bytes) -> str:
+    """Names a parse: this parser on these bytes (whatever the file is called)."""
+    return hashlib.sha256(PARSER.encode() + b"\0" + data).hexdigest()[:32]
 
 
 @dataclass(frozen=True)
@@ -281,17 +293,33 @@ def parse_text(text: str, fmt: str, source: str) -> Assessment:
     return _assemble(blocks, source, url, fallback_title)
 
 
-def load_corpus(corpus_dir: Path, *, max_bytes: int = DEFAULT_MAX_PAGE_BYTES) -> CorpusLoad:
-    """Parse every page; a bad page becomes a PageProblem (and a warning), never an error."""
+def load_corpus(
+    corpus_dir: Path,
+    *,
+    max_bytes: int = DEFAULT_MAX_PAGE_BYTES,
+    known: dict[str, Assessment] | None = None,
+) -> CorpusLoad:
+    """Parse every page; a bad page becomes a PageProblem (and a warning), never an error.
+    Pages whose page_key is in `known` (an earlier build's parses) are not parsed again."""
     result = CorpusLoad(assessments=[], problems=[])
     seen: dict[tuple[str, str], str] = {}
+    known = known or {}
     for path in corpus_files(corpus_dir):
         source = path.relative_to(corpus_dir).as_posix()
         try:
-            page = parse_page(path, source=source, max_bytes=max_bytes)
-            key = (page.compound.casefold(), page.condition.casefold())
-            if key in seen:
-                raise PageError(source, f"duplicate of {seen[key]}")
+            try:
+                key = page_key(path.read_bytes()) if path.stat().st_size <= max_bytes else None
+            except OSError:
+                key = None  # parse_page says what is wrong with the file
+            cached = known.get(key) if key else None
+            page = (
+                replace(cached, source=source)
+                if cached is not None
+                else parse_page(path, source=source, max_bytes=max_bytes)
+            )
+            duplicate = (page.compound.casefold(), page.condition.casefold())
+            if duplicate in seen:
+                raise PageError(source, f"duplicate of {seen[duplicate]}")
         except PageError as exc:
             log.warning("skipping corpus page %s: %s", exc.source, exc.reason)
             result.problems.append(PageProblem(exc.source, exc.reason))
@@ -300,8 +328,10 @@ def load_corpus(corpus_dir: Path, *, max_bytes: int = DEFAULT_MAX_PAGE_BYTES) ->
             log.exception("skipping corpus page %s: unexpected parse failure", source)
             result.problems.append(PageProblem(source, f"could not be parsed ({exc!r})"))
             continue
-        seen[key] = source
+        seen[duplicate] = source
         result.assessments.append(page)
+        if key:
+            result.keys[page.id] = key
     return result
 
 

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
 from fastapi.testclient import TestClient
 
+import bot.pages
 from bot.cli import main
 from bot.index import CURRENT, load, read_manifest
 
@@ -232,3 +234,28 @@ class _AnyHash(str):
 
 
 ANY_HASH = _AnyHash()
+
+
+def test_a_rebuild_parses_only_the_pages_that_changed(
+    run, corpus_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    run("build")
+    parsed: list[str] = []
+    real = bot.pages.parse_page
+
+    def counting(path: Path, **kwargs: Any) -> Any:
+        parsed.append(path.name)
+        return real(path, **kwargs)
+
+    monkeypatch.setattr(bot.pages, "parse_page", counting)
+    page = corpus_dir / "quorvastin--chronic-fakeitis.md"
+    page.write_text(page.read_text() + "\nA new closing line.\n")
+    run("build")
+    assert parsed == [page.name]
+    # A cache that does not match its checksum is not trusted: everything is parsed.
+    build_dir = tmp_path / "index" / "builds" / (tmp_path / "index" / CURRENT).read_text()
+    (build_dir / "pages.json").write_text("{}")
+    page.write_text(page.read_text() + "\nAnother line.\n")
+    parsed.clear()
+    run("build")
+    assert sorted(parsed) == sorted(p.name for p in corpus_dir.iterdir())

@@ -7,7 +7,7 @@ import json
 import logging
 import pickle
 import shutil
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import pytest
@@ -467,3 +467,22 @@ def test_to_dict_is_asdict_as_json_and_the_id_is_unchanged() -> None:
     assert a.id == hashlib.sha256(payload).hexdigest()[:16]
     for p in chunk(a):
         assert p.to_dict() == asdict(p)
+
+
+def test_a_known_parse_is_reused_by_its_page_key(tmp_path: Path) -> None:
+    corpus = tmp_path / "corpus"
+    shutil.copytree(CORPUS, corpus)
+    first = load_corpus(corpus)
+    assert set(first.keys) == {a.id for a in first.assessments}
+    page = next(a for a in first.assessments if a.source == TXT.name)
+    # A stand-in under the page's key proves the file was not parsed again.
+    marked = replace(page, evidence_level="cached", source="elsewhere.txt")
+    again = load_corpus(corpus, known={first.keys[page.id]: marked})
+    reused = next(a for a in again.assessments if a.compound == page.compound)
+    assert reused.evidence_level == "cached" and reused.source == TXT.name
+    # Edited bytes: a new key, so the page is parsed.
+    (corpus / TXT.name).write_text(TXT.read_text() + "\nOne more line.\n")
+    edited = load_corpus(corpus, known={first.keys[page.id]: marked})
+    assert next(a for a in edited.assessments if a.compound == page.compound).evidence_level == (
+        page.evidence_level
+    )
