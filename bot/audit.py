@@ -16,6 +16,7 @@ import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -99,6 +100,7 @@ REDACTIONS = (
 )
 
 
+@lru_cache(maxsize=4096)  # pure, and the same questions come back often
 def redact(text: str) -> str:
     for pattern, label in REDACTIONS:
         text = pattern.sub(label, text)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 from typing import Literal
@@ -223,6 +224,8 @@ def _clean(text: str) -> str:
     return re.sub(r"\s+", " ", text)
 
 
+# A pure function of the text, asked the same few questions over and over.
+@lru_cache(maxsize=4096)
 def triage(message: str) -> Triage | None:
     text = _clean(message)
     for pattern in _URGENT_ALWAYS:
