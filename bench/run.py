@@ -41,7 +41,7 @@ import aiohttp
 import httpx
 import numpy as np
 
-from bench import synth
+from bench import recall, synth
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
@@ -890,6 +890,11 @@ def run_size(size: int, args: argparse.Namespace, profile: dict[str, float], sta
             "bulk_embed_passages_per_s"
         ):
             state["bulk_embed_passages_per_s"] = result["in_process"]["bulk_embed_passages_per_s"]
+        if measured:  # real vectors: how far the IVF index above APPROX_ABOVE is from exact
+            log(f"{size}: IVF recall@{recall.K} against flat on the real build's vectors")
+            result["in_process"]["ivf_recall"] = recall.measure_index(
+                serve_index, [q.text for q in inproc_questions], serve_embedder
+            )
         result["idle_before_serve"] = wait_idle(args.wait_idle)
         log(f"{size}: bot serve ({serving} index, BOT_EMBEDDER={serve_embedder})")
         result["http"] = serve_and_load(
@@ -1011,6 +1016,12 @@ def metric_rows(r: dict) -> dict[str, tuple[Any, str]]:
         "audit_record_ms_p50",
     ):
         rows[key] = (inproc.get(key), "")
+    ivf = inproc.get("ivf_recall")
+    rows["ivf_recall"] = (100 * ivf["recall_at_k"] if ivf else None, "")
+    rows["ivf_search"] = (
+        f"{ivf['ivf_search_ms_p50']:.2f} ({ivf['nprobe']}/{ivf['lists']})" if ivf else None,
+        "",
+    )
     for key in ("p50_ms", "p95_ms", "p99_ms"):
         rows[f"seq_{key}"] = (seq.get(key), "")
     floor = rows["floor_ms_p50"][0]
@@ -1060,6 +1071,8 @@ TABLE: tuple[tuple[str, str, str, Callable[[Any], bool] | None], ...] = (
     ("embed_before_ms", "  embed, before the server started (ms)", "", None),
     ("flat_search_ms_p50", "whole-index FAISS search (ms)", "", None),
     ("flat_search_1thread_ms_p50", "  same, 1 OpenMP thread (ms)", "", None),
+    ("ivf_recall", "IVF recall@5 vs flat, real vectors (%)", ">= 98", lambda v: v >= 98),
+    ("ivf_search", "  IVF search (ms) (nprobe/lists)", "", None),
     ("bm25_build_s", "BM25 lazy build (s)", "", None),
     ("entities_ms_p50", "in-proc: entities (ms)", "", None),
     ("candidates_ms_p50", "in-proc: candidate pages (ms)", "", None),
@@ -1137,6 +1150,8 @@ def table(results: dict[int, dict]) -> str:
         "embedded by the real model (see bench/README.md).",
         "floor = one query embedding + search scoped to the question's page, in-process, "
         "median of samples taken between the sequential client's requests.",
+        "IVF recall: bot.index's IVF index forced on at this size vs exact search, on the "
+        "real build's vectors, in-process questions (bench/recall.py).",
         "other processes' CPU above ~0.3 cores means the machine was shared: the timings "
         "are then pessimistic. Targets are the issue's, for 10k pages;",
         f"the last column judges the {judged:,}-page column"

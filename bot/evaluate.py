@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -321,3 +321,15 @@ def evaluate(cases: Sequence[Case], assistant: Assistant, baselines: bool = True
                 Report(f"{method} only", run(cases, Baseline(assistant, method), assistant))
             )
     return reports
+
+
+def by_embedder(
+    cases: Sequence[Case], assistants: Mapping[str, Assistant], baselines: bool = False
+) -> dict[str, list[Report]]:
+    """evaluate() once per assistant, e.g. one per embedder over the same corpus."""
+    return {name: evaluate(cases, a, baselines=baselines) for name, a in assistants.items()}
+
+
+def embedder_table(runs: Mapping[str, Sequence[Report]]) -> str:
+    """The product's (hybrid+entities) metrics with one column per embedder."""
+    return table([replace(reports[0], name=name) for name, reports in runs.items()])
