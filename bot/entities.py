@@ -226,11 +226,14 @@ class Lexicon:
         vocabulary: bool = True,
     ) -> Lexicon:
         lex = cls(synonyms or Synonyms.load())
-        for a in assessments:
-            for form in compound_forms(a.compound):
-                lex.compounds.setdefault(lex.normalise(form), set()).add(a.compound)
-            for form in condition_forms(a.condition):
-                lex.conditions.setdefault(lex.normalise(form), set()).add(a.condition)
+        # Each name once: a site has many pages per compound and per condition.
+        pages = list(assessments)
+        for compound in dict.fromkeys(a.compound for a in pages):
+            for form in compound_forms(compound):
+                lex.compounds.setdefault(lex.normalise(form), set()).add(compound)
+        for condition in dict.fromkeys(a.condition for a in pages):
+            for form in condition_forms(condition):
+                lex.conditions.setdefault(lex.normalise(form), set()).add(condition)
         if vocabulary:
             known = lex.compounds.keys() | lex.conditions.keys()
             lex.unknown_compounds = {lex.normalise(n) for n in _data_lines("compounds.txt")} - known

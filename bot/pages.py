@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
 import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -224,26 +225,39 @@ def _clean(text: str) -> str:
 # --- files --------------------------------------------------------------------------
 
 
-def corpus_files(corpus_dir: Path) -> list[Path]:
-    """Page files under `corpus_dir`, sorted by relative path; hidden files/dirs skipped."""
+def _page_paths(corpus_dir: Path) -> list[tuple[str, str]]:
+    """(relative posix path, full path) of every page, sorted; hidden files/dirs skipped.
+    os.walk rather than Path.rglob: a 10k-page site is listed at every `bot serve` start."""
     if not corpus_dir.is_dir():
         raise FileNotFoundError(f"corpus directory not found: {corpus_dir}")
-    found = [
-        p
-        for p in corpus_dir.rglob("*")
-        if p.suffix.lower() in PAGE_SUFFIXES
-        and not any(part.startswith(".") for part in p.relative_to(corpus_dir).parts)
-        and p.is_file()
-    ]
-    return sorted(found, key=lambda p: p.relative_to(corpus_dir).as_posix())
+    found = []
+    root = str(corpus_dir)
+    for folder, dirs, files in os.walk(root):
+        dirs[:] = [d for d in dirs if not d.startswith(".")]
+        rel_folder = os.path.relpath(folder, root)
+        for name in files:
+            if name.startswith(".") or os.path.splitext(name)[1].lower() not in PAGE_SUFFIXES:
+                continue
+            full = os.path.join(folder, name)
+            if not os.path.isfile(full):
+                continue
+            rel = name if rel_folder == "." else f"{rel_folder}/{name}".replace(os.sep, "/")
+            found.append((rel, full))
+    return sorted(found)
+
+
+def corpus_files(corpus_dir: Path) -> list[Path]:
+    """Page files under `corpus_dir`, sorted by relative path; hidden files/dirs skipped."""
+    return [Path(full) for _, full in _page_paths(corpus_dir)]
 
 
 def corpus_hash(corpus_dir: Path) -> str:
     """Fingerprint of every page's relative path and bytes (index staleness check)."""
     digest = hashlib.sha256()
-    for path in corpus_files(corpus_dir):
-        rel = path.relative_to(corpus_dir).as_posix()
-        digest.update(f"{rel}\0{hashlib.sha256(path.read_bytes()).hexdigest()}\n".encode())
+    for rel, full in _page_paths(corpus_dir):
+        with open(full, "rb") as fh:
+            page = hashlib.sha256(fh.read()).hexdigest()
+        digest.update(f"{rel}\0{page}\n".encode())
     return digest.hexdigest()
 
 
