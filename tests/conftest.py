@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import os
 import shutil
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
 
 # No network here: the real model loads from the installed package only.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+from servers import bot_env, pg_schema
 
 from bot.assistant import Assistant
 from bot.audit import AuditLog
@@ -99,9 +99,6 @@ def assistant(settings: Settings, fixture_index: Index, fake_embedder: FakeEmbed
     return Assistant.create(settings, fixture_index, fake_embedder)
 
 
-PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-
-
 @pytest.fixture(params=["sqlite", "postgresql"])
 def audit_log(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[AuditLog]:
     """An empty audit log on SQLite, then on the machine's PostgreSQL (a schema of its own
@@ -109,16 +106,18 @@ def audit_log(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[AuditL
     if request.param == "sqlite":
         yield AuditLog.open(f"sqlite:///{tmp_path / 'audit.sqlite3'}")
         return
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(PG_URL)
-    with admin.begin() as conn:
-        conn.execute(text(f"CREATE SCHEMA {schema}"))
-    log = AuditLog.open(f"{PG_URL}?options=-csearch_path%3D{schema}")
-    yield log
-    log.engine.dispose()
-    with admin.begin() as conn:
-        conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
-    admin.dispose()
+    with pg_schema("t") as url:
+        log = AuditLog.open(url)
+        yield log
+        log.engine.dispose()
+
+
+@pytest.fixture
+def built(corpus_dir: Path, tmp_path: Path) -> dict[str, str]:
+    """Environment for `bot` processes over a prebuilt fixture index."""
+    index = tmp_path / "index"
+    build(load_corpus(corpus_dir).assessments, FakeEmbedder(), index, corpus_hash(corpus_dir))
+    return bot_env(corpus_dir, index)
 
 
 @pytest.fixture(scope="session")

@@ -20,10 +20,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import socket
 import subprocess
-import sys
 import threading
 import time
 import uuid
@@ -33,6 +31,7 @@ from pathlib import Path
 import httpx
 import pytest
 from fastapi.testclient import TestClient
+from servers import BOT, PG, free_port, pg_schema, serve, stop
 from sqlalchemy import create_engine, text
 
 from bot.answer import Status
@@ -40,23 +39,14 @@ from bot.assistant import Assistant
 from bot.audit import AuditLog
 from bot.dialogue import FallbackSessionStore, MemorySessionStore, RedisSessionStore
 from bot.embedding import FakeEmbedder
-from bot.index import Index, build
-from bot.pages import corpus_hash, load_corpus
+from bot.index import Index
 from bot.service import create_app
 from bot.settings import Settings
 from bot.staff import Staff
 
 PG_PORT, REDIS_PORT = 5432, 6379
-PG = f"postgresql+psycopg://postgres@127.0.0.1:{PG_PORT}/test"
-BOT = str(Path(sys.executable).parent / "bot")
 CRISIS = "I want to kill myself tonight"
 QUESTION = "How does quorvastin work?"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class TcpProxy:
@@ -66,7 +56,7 @@ class TcpProxy:
 
     def __init__(self, target_port: int) -> None:
         self.target = ("127.0.0.1", target_port)
-        self.port = _free_port()
+        self.port = free_port()
         self._lock = threading.Lock()
         self._open: set[socket.socket] = set()
         self._running = False
@@ -141,58 +131,10 @@ def pg_proxy() -> Iterator[TcpProxy]:
 
 
 @pytest.fixture
-def pg_schema() -> Iterator[str]:
+def schema_options() -> Iterator[str]:
     """A fresh PostgreSQL schema; yields its `options` query string."""
-    schema = f"faults_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(PG)
-    with admin.begin() as conn:
-        conn.execute(text(f"CREATE SCHEMA {schema}"))
-    yield f"options=-csearch_path%3D{schema}"
-    with admin.begin() as conn:
-        conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
-    admin.dispose()
-
-
-@pytest.fixture
-def built(corpus_dir: Path, tmp_path: Path) -> dict[str, str]:
-    """Environment for `bot` processes over a prebuilt fixture index."""
-    index = tmp_path / "index"
-    build(load_corpus(corpus_dir).assessments, FakeEmbedder(), index, corpus_hash(corpus_dir))
-    env = {k: v for k, v in os.environ.items() if not k.startswith("BOT_")}
-    return env | {
-        "BOT_CORPUS": str(corpus_dir),
-        "BOT_INDEX": str(index),
-        "BOT_EMBEDDER": "fake",
-        "BOT_RATE_LIMIT": "off",
-    }
-
-
-def _serve(env: dict[str, str], log: Path) -> tuple[subprocess.Popen, str]:
-    port = _free_port()
-    with log.open("ab") as out:
-        proc = subprocess.Popen(
-            [BOT, "serve", "--port", str(port)], env=env, stdout=out, stderr=subprocess.STDOUT
-        )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and proc.poll() is None:
-        try:
-            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                return proc, url
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    proc.kill()
-    proc.wait(timeout=10)
-    raise AssertionError(f"bot serve did not become healthy:\n{log.read_text()[-2000:]}")
-
-
-def _stop(proc: subprocess.Popen) -> None:
-    proc.terminate()
-    try:
-        proc.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait(timeout=10)
+    with pg_schema("faults") as url:
+        yield url.split("?", 1)[1]
 
 
 def _is_unavailable(r: httpx.Response) -> bool:
@@ -213,7 +155,7 @@ def _is_unavailable(r: httpx.Response) -> bool:
 def test_redis_down_keeps_answering_with_follow_ups_and_healthz_says_degraded(
     settings: Settings, fixture_index: Index, fake_embedder: FakeEmbedder, rate_limit: str
 ) -> None:
-    closed = _free_port()  # nothing listens there: refused at once
+    closed = free_port()  # nothing listens there: refused at once
     settings = settings.model_copy(
         update={
             "session_store": "redis",
@@ -339,17 +281,17 @@ def _logged(url: str) -> list[str]:
 
 
 def test_postgresql_down_is_a_clear_503_and_answers_return_logged_with_it(
-    built: dict[str, str], pg_proxy: TcpProxy, pg_schema: str, tmp_path: Path
+    built: dict[str, str], pg_proxy: TcpProxy, schema_options: str, tmp_path: Path
 ) -> None:
-    direct = f"{PG}?{pg_schema}"
-    proxied = f"postgresql+psycopg://postgres@127.0.0.1:{pg_proxy.port}/test?{pg_schema}"
+    direct = f"{PG}?{schema_options}"
+    proxied = f"postgresql+psycopg://postgres@127.0.0.1:{pg_proxy.port}/test?{schema_options}"
     log = AuditLog.open(direct)
     staff = Staff(log.engine)
     staff.add("ops", "a long enough password")
     auth = {"Authorization": f"Bearer {staff.new_token('ops')}"}
     log.engine.dispose()
     env = built | {"BOT_DATABASE_URL": proxied}
-    proc, url = _serve(env, tmp_path / "server.log")
+    proc, url = serve(env, tmp_path / "server.log")
     ok: list[str] = []
     try:
         with httpx.Client(base_url=url, timeout=30) as client:
@@ -409,7 +351,7 @@ def test_postgresql_down_is_a_clear_503_and_answers_return_logged_with_it(
         assert set(ok + paced_ok) <= set(logged)
         assert len(logged) - len(ok + paced_ok) <= statuses.count(503)
     finally:
-        _stop(proc)
+        stop(proc)
     assert "Traceback" not in (tmp_path / "server.log").read_text()
 
     verify = subprocess.run(
@@ -436,8 +378,8 @@ def test_serve_refuses_to_start_without_its_audit_database(
 ) -> None:
     started = time.monotonic()
     result = subprocess.run(
-        [BOT, "serve", "--port", str(_free_port())],
-        env=built | {"BOT_DATABASE_URL": database_url.format(free=_free_port())},
+        [BOT, "serve", "--port", str(free_port())],
+        env=built | {"BOT_DATABASE_URL": database_url.format(free=free_port())},
         capture_output=True,
         text=True,
         timeout=120,

@@ -6,11 +6,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import socket
 import subprocess
-import sys
-import time
-import uuid
 from collections.abc import Coroutine, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -18,16 +14,12 @@ from typing import Any, TypeVar
 
 import httpx
 import pytest
+from servers import BOT, pg_schema, serve
 from sqlalchemy import create_engine, text
 
 from bot.audit import AuditLog
-from bot.embedding import FakeEmbedder
-from bot.index import build
-from bot.pages import corpus_hash, load_corpus
 
 T = TypeVar("T")
-PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-BOT = str(Path(sys.executable).parent / "bot")
 QUESTIONS = [
     "How does brimadol work?",
     "What is the evidence level for quorvastin?",
@@ -37,57 +29,10 @@ QUESTIONS = [
 ]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture
-def built(corpus_dir: Path, tmp_path: Path) -> dict[str, str]:
-    """Environment for `bot` processes over a prebuilt fixture index."""
-    index = tmp_path / "index"
-    build(load_corpus(corpus_dir).assessments, FakeEmbedder(), index, corpus_hash(corpus_dir))
-    env = {k: v for k, v in os.environ.items() if not k.startswith("BOT_")}
-    # One test client sends hundreds of chats: the per-client limit is not under test here.
-    return env | {
-        "BOT_CORPUS": str(corpus_dir),
-        "BOT_INDEX": str(index),
-        "BOT_EMBEDDER": "fake",
-        "BOT_RATE_LIMIT": "off",
-    }
-
-
 @pytest.fixture
 def pg_url() -> Iterator[str]:
-    schema = f"mi_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(PG)
-    with admin.begin() as conn:
-        conn.execute(text(f"CREATE SCHEMA {schema}"))
-    yield f"{PG}?options=-csearch_path%3D{schema}"
-    with admin.begin() as conn:
-        conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
-    admin.dispose()
-
-
-def _serve(env: dict[str, str], log: Path) -> tuple[subprocess.Popen, str]:
-    port = _free_port()
-    with log.open("ab") as out:  # the child keeps its own copy of the descriptor
-        proc = subprocess.Popen(
-            [BOT, "serve", "--port", str(port)], env=env, stdout=out, stderr=subprocess.STDOUT
-        )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                return proc, url
-        except httpx.HTTPError:
-            time.sleep(0.2)
-        if proc.poll() is not None:
-            break
-    proc.kill()
-    raise AssertionError(f"bot serve did not become healthy:\n{log.read_text()[-2000:]}")
+    with pg_schema("mi") as url:
+        yield url
 
 
 async def _chats(urls: list[str], n: int, concurrency: int) -> list[httpx.Response | Exception]:
@@ -129,7 +74,7 @@ def test_two_servers_on_one_postgresql_chain(
     built: dict[str, str], pg_url: str, tmp_path: Path
 ) -> None:
     env = built | {"BOT_DATABASE_URL": pg_url}
-    servers = [_serve(env, tmp_path / f"server{i}.log") for i in range(2)]
+    servers = [serve(env, tmp_path / f"server{i}.log") for i in range(2)]
     try:
         results = run_async(_chats([url for _, url in servers], 500, concurrency=40))
     finally:
@@ -181,7 +126,7 @@ def test_two_servers_on_one_postgresql_chain(
 def test_kill_minus_9_loses_no_answer_that_got_a_200(built: dict[str, str], tmp_path: Path) -> None:
     db = tmp_path / "audit.sqlite3"
     env = built | {"BOT_DATABASE_URL": f"sqlite:///{db}"}
-    proc, url = _serve(env, tmp_path / "server.log")
+    proc, url = serve(env, tmp_path / "server.log")
 
     async def load_then_kill() -> list[httpx.Response | Exception]:
         task = asyncio.create_task(_chats([url], 400, concurrency=16))
@@ -198,7 +143,7 @@ def test_kill_minus_9_loses_no_answer_that_got_a_200(built: dict[str, str], tmp_
     ]
     failed = [r for r in results if not isinstance(r, httpx.Response)]
     assert ok and failed, "the kill must land while requests are in flight"
-    restarted, _ = _serve(env, tmp_path / "server.log")
+    restarted, _ = serve(env, tmp_path / "server.log")
     restarted.terminate()
     restarted.wait(timeout=30)
     log = AuditLog.open(f"sqlite:///{db}")
@@ -216,7 +161,7 @@ def test_workers_answer_follow_ups_and_keep_one_sqlite_chain(
         "BOT_SESSION_STORE": "redis",
         "BOT_DATABASE_URL": f"sqlite:///{database}",
     }
-    proc, url = _serve(env, tmp_path / "workers.log")
+    proc, url = serve(env, tmp_path / "workers.log")
     try:
         workers = subprocess.run(
             ["pgrep", "-P", str(proc.pid)], capture_output=True, text=True, check=False

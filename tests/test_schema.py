@@ -16,7 +16,6 @@ schemathesis's pytest glue (`schemathesis.pytest.from_fixture`) fails under pyte
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 
 import pytest
@@ -26,13 +25,12 @@ from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from schemathesis import GenerationMode
 from schemathesis.checks import positive_data_acceptance
-from sqlalchemy import create_engine, text
+from servers import pg_schema
 
 from bot.assistant import Assistant
 from bot.service import create_app
 from bot.settings import Settings
 
-PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 POSITIVE, NEGATIVE = GenerationMode.POSITIVE, GenerationMode.NEGATIVE
 CASES = [
     ("POST", "/api/chat", POSITIVE),
@@ -52,14 +50,8 @@ def database_url(request: pytest.FixtureRequest, settings: Settings) -> Iterator
     if request.param == "sqlite":
         yield settings.database_url
         return
-    schema = f"schema_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(PG)
-    with admin.begin() as conn:
-        conn.execute(text(f"CREATE SCHEMA {schema}"))
-    yield f"{PG}?options=-csearch_path%3D{schema}"
-    with admin.begin() as conn:
-        conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
-    admin.dispose()
+    with pg_schema("schema") as url:
+        yield url
 
 
 @pytest.fixture

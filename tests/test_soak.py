@@ -16,10 +16,8 @@ from __future__ import annotations
 import asyncio
 import os
 import random
-import socket
 import statistics
 import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -28,6 +26,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from servers import BOT, bot_env, pg_schema, serve, stop
 from sqlalchemy import create_engine, text
 
 from bot.embedding import FakeEmbedder
@@ -37,9 +36,7 @@ from bot.pages import corpus_hash, load_corpus
 SECONDS = float(os.environ.get("SOAK_SECONDS", "20"))
 RATE = float(os.environ.get("SOAK_RATE", "20"))
 USERS = 10  # each sends one request every USERS / RATE seconds
-PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 REDIS = "redis://127.0.0.1:6379/0"
-BOT = str(Path(sys.executable).parent / "bot")
 
 pytestmark = pytest.mark.timeout(int(SECONDS) + 240)
 
@@ -74,62 +71,28 @@ CONVERSATIONS = [
 ]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
 def pg_url() -> Iterator[str]:
-    schema = f"soak_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(PG)
-    with admin.begin() as conn:
-        conn.execute(text(f"CREATE SCHEMA {schema}"))
-    yield f"{PG}?options=-csearch_path%3D{schema}"
-    with admin.begin() as conn:
-        conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
-    admin.dispose()
+    with pg_schema("soak") as url:
+        yield url
 
 
 @pytest.fixture
 def server(corpus_dir: Path, tmp_path: Path, pg_url: str) -> Iterator[tuple[str, int, dict]]:
     index = tmp_path / "index"
     build(load_corpus(corpus_dir).assessments, FakeEmbedder(), index, corpus_hash(corpus_dir))
-    env = {k: v for k, v in os.environ.items() if not k.startswith("BOT_")} | {
-        "BOT_CORPUS": str(corpus_dir),
-        "BOT_INDEX": str(index),
-        "BOT_EMBEDDER": "fake",
-        "BOT_RATE_LIMIT": "off",  # one client address sends everything
+    env = bot_env(corpus_dir, index) | {
         "BOT_DATABASE_URL": pg_url,
         "BOT_SESSION_STORE": "redis",
         "BOT_REDIS_URL": REDIS,
         "BOT_SESSION_TTL": "600",
     }
-    port = _free_port()
     log = tmp_path / "server.log"
-    with log.open("ab") as out:
-        proc = subprocess.Popen(
-            [BOT, "serve", "--port", str(port)], env=env, stdout=out, stderr=subprocess.STDOUT
-        )
-    url = f"http://127.0.0.1:{port}"
+    proc, url = serve(env, log)
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            assert proc.poll() is None and time.monotonic() < deadline, log.read_text()[-2000:]
-            try:
-                if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.2)
         yield url, proc.pid, env
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
+        stop(proc)
     assert "Traceback" not in log.read_text(), log.read_text()[-3000:]
 
 
