@@ -18,6 +18,7 @@ The manifest records a SHA-256 for every file, so a truncated or altered file is
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import math
 import mmap
@@ -254,9 +255,11 @@ class LexicalIndex:
         known = previous_rows if previous is not None and previous_rows else {}
         fresh = [i for i, p in enumerate(passages) if p.id not in known]
         tokens = _tokenize([passages[i].embed_text for i in fresh], ids=False) if fresh else []
-        rows: list[np.ndarray] = []
-        cols: list[np.ndarray] = []
-        vals: list[np.ndarray] = []
+        # (passage row, token id, count) of every entry, in pieces; empty pieces keep
+        # np.concatenate valid when there is nothing to add.
+        rows: list[np.ndarray] = [np.zeros(0, np.int64)]
+        cols: list[np.ndarray] = [np.zeros(0, np.int64)]
+        vals: list[np.ndarray] = [np.zeros(0, np.float32)]
         reused = np.asarray([i for i, p in enumerate(passages) if p.id in known], dtype=np.int64)
         if reused.size and previous is not None:
             old_rows = np.asarray([known[passages[int(i)].id] for i in reused], dtype=np.int64)
@@ -269,9 +272,8 @@ class LexicalIndex:
             rows.append(np.full(len(ids), row, dtype=np.int64))
             cols.append(np.asarray(ids, dtype=np.int64))
             vals.append(np.ones(len(ids), dtype=np.float32))
-        cat = lambda parts, t: np.concatenate(parts) if parts else np.zeros(0, t)  # noqa: E731
         tf = sparse.csr_matrix(
-            (cat(vals, np.float32), (cat(rows, np.int64), cat(cols, np.int64))),
+            (np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
             shape=(len(passages), max(len(vocab), 1)),
         )
         tf.sum_duplicates()
@@ -290,10 +292,9 @@ class LexicalIndex:
             ("indices", self.indices),
             ("indptr", self.indptr),
         ):
-            with (folder / f"bm25.{name}.npy").open("wb") as fh:
-                np.save(fh, array)
-                fh.flush()
-                os.fsync(fh.fileno())
+            buffer = io.BytesIO()
+            np.save(buffer, array)
+            _fsync_write(folder / f"bm25.{name}.npy", buffer.getvalue())
 
     @classmethod
     def load(cls, folder: Path) -> LexicalIndex:
