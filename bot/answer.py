@@ -11,22 +11,16 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from enum import StrEnum
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup, escape
 
+from bot.model import Status, Trace
 from bot.retrieval import Hit
 from bot.triage import Contact
 
-
-class Status(StrEnum):
-    ANSWERED = "answered"
-    CLARIFY = "clarify"
-    NOT_FOUND = "not_found"
-    URGENT = "urgent"
-    DECLINED = "declined"
+__all__ = ["Citation", "Renderer", "Reply", "Status", "Trace"]
 
 
 @dataclass(frozen=True)
@@ -95,7 +89,7 @@ class Reply:
     answer_id: str
     template: str
     # What produced the reply, kept for the audit trail (not part of the HTTP object).
-    trace: dict[str, Any] = field(default_factory=dict, compare=False)
+    trace: Trace = field(default_factory=Trace, compare=False)
 
     def to_json(self) -> dict[str, Any]:
         """Exactly the HTTP reply object of the design contract."""
@@ -124,6 +118,10 @@ def _text_helpers() -> dict[str, Callable[..., str]]:
         "level": lambda text: f"Evidence level: {text}\n\n",
         "link": lambda text, url: f"{text} ({url})" if _safe_url(url) else str(text),
         "contacts": lambda items: "".join(f"{c.text}\n" for c in items) + "\n",
+        # One listed assessment: its title and its level on one line, then its address.
+        "entry": lambda title, url, level: (
+            f"{title} — Evidence level: {level}" + (f" ({url})" if _safe_url(url) else "") + "\n\n"
+        ),
     }
 
 
@@ -161,6 +159,11 @@ def _html_helpers() -> dict[str, Callable[..., Markup]]:
         )
         return Markup('<ul class="crisis">{}</ul>\n').format(inner)
 
+    def entry(title: str, url: str | None, value: str) -> Markup:
+        return Markup('<p class="listing">{} — <strong>Evidence level:</strong> {}</p>\n').format(
+            link(title, url), value
+        )
+
     return {
         "para": para,
         "quote": quote,
@@ -168,6 +171,7 @@ def _html_helpers() -> dict[str, Callable[..., Markup]]:
         "level": level,
         "link": link,
         "contacts": contacts,
+        "entry": entry,
     }
 
 
@@ -206,7 +210,8 @@ class Renderer:
         suggestions: Sequence[str] = (),
         crisis: Sequence[Contact] = (),
         notes: Sequence[str] = (),
-        trace: dict[str, Any] | None = None,
+        lead_notes: Sequence[str] = (),
+        trace: Trace | None = None,
         **context: Any,
     ) -> Reply:
         ctx = {
@@ -216,6 +221,8 @@ class Renderer:
             "citations": citations,
             "crisis": crisis,
             "notes": notes,
+            "lead_notes": lead_notes,
+            "inline_citations": False,
             **context,
         }
         name = f"{template}.j2"
@@ -232,5 +239,5 @@ class Renderer:
             session_id=session_id,
             answer_id=answer_id,
             template=template,
-            trace=trace or {},
+            trace=trace if trace is not None else Trace(),
         )

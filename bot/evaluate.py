@@ -12,9 +12,9 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 
-from bot.answer import Citation, Reply, Status
+from bot.answer import Citation, Reply, Status, Trace
 from bot.assistant import Assistant, _template_for, new_id, short_title
 from bot.retrieval import Hit, intent_of
 from bot.triage import triage
@@ -88,7 +88,7 @@ class Baseline:
         else:
             ranked = index.lexical_search(message, 10)
             floor = 0.0
-        trace: dict[str, Any] = {"hits": [(p.id, round(s, 4)) for p, s in ranked]}
+        trace = Trace(hits=[(p.id, round(s, 4)) for p, s in ranked])
         base = {
             "session_id": session_id or new_id(),
             "answer_id": new_id(),
@@ -165,12 +165,17 @@ def invariant_violations(reply: Reply, assistant: Assistant) -> list[str]:
         found.append("missing disclaimer")
     cited = {c.page_id for c in reply.citations}
     if reply.status is Status.ANSWERED:
-        if len(cited) != 1:
-            found.append("answered without exactly one cited page")
-        else:
-            level = pages[next(iter(cited))].evidence_level
-            if reply.evidence_level != level or f"Evidence level: {level}" not in reply.answer:
-                found.append("answered with a wrong or missing evidence level")
+        if not cited:
+            found.append("answered without a cited page")
+        for pid in cited:
+            a = pages[pid]
+            if f"Evidence level: {a.evidence_level}" not in reply.answer:
+                found.append("answered without a cited page's evidence level")
+            elif len(cited) > 1 and not _level_next_to_title(reply.answer, a):
+                found.append("a listed page's level is not next to its title")
+        one = pages[next(iter(cited))].evidence_level if len(cited) == 1 else None
+        if reply.evidence_level != one:
+            found.append("answered with a wrong evidence_level field")
     if reply.status in (Status.NOT_FOUND, Status.CLARIFY, Status.URGENT) and (
         cited or reply.evidence_level
     ):
@@ -182,6 +187,13 @@ def invariant_violations(reply: Reply, assistant: Assistant) -> list[str]:
     if reply.status is Status.URGENT and not reply.answer.startswith(assistant.contacts[0].text):
         found.append("urgent reply does not start with crisis contacts")
     return found
+
+
+def _level_next_to_title(answer: str, a: object) -> bool:
+    """ "<Compound> for <Condition> — Evidence level: <level>" on one line."""
+    title = f"{a.compound} for {a.condition}"  # type: ignore[attr-defined]
+    level = f"Evidence level: {a.evidence_level}"  # type: ignore[attr-defined]
+    return any(title in line and level in line for line in answer.splitlines())
 
 
 def run(cases: Sequence[Case], responder: Responder, assistant: Assistant) -> list[Result]:
