@@ -75,7 +75,6 @@ class Concept:
 # "halvorene for stage 4": a stage with no disease named fits the pages about stage IV
 # disease (Stage IV Cancer, Stage IV Testcase Syndrome), and only those.
 STAGE_IV = Concept("stage:iv")
-STAGE_RANK = (1, 3, 0)
 
 
 def mesh_concept(disease: Disease) -> Concept:
@@ -187,11 +186,9 @@ class ConditionIndex:
 
     pages: list[PageCondition] = field(default_factory=list)
     _by_root: dict[str, list[tuple[PageCondition, Facet]]] = field(default_factory=dict)
-    _by_name: dict[str, PageCondition] = field(default_factory=dict)
 
     def add(self, page: PageCondition) -> None:
         self.pages.append(page)
-        self._by_name[page.name] = page
         for facet in page.facets:
             for root in facet.head.roots:
                 self._by_root.setdefault(root, []).append((page, facet))
@@ -212,26 +209,9 @@ class ConditionIndex:
                     found = _fit(page, facet, m, mentions, stage)
                     if found and (page.name not in best or found.rank > best[page.name].rank):
                         best[page.name] = found
-        by_stage = [c for c in best.values() if c.rank == STAGE_RANK]
-        for c in by_stage:
-            # "orsecanib for stage 4": its Stage IV Cancer page, not the page about one kind
-            # of stage IV cancer (that one is a kind of the other).
-            own = self._disease_of(c.condition)
-            if own is not None and any(
-                o is not c
-                and (d := self._disease_of(o.condition)) is not None
-                and own.within(d)
-                and own.heading != d.heading
-                for o in by_stage
-            ):
-                del best[c.condition]
         return sorted(
             best.values(), key=lambda c: (-c.rank[0], -c.rank[1], -c.rank[2], c.condition)
         )
-
-    def _disease_of(self, name: str) -> Disease | None:
-        page = self._by_name.get(name)
-        return page.facets[0].head.disease if page else None
 
 
 def _fit(
@@ -241,8 +221,12 @@ def _fit(
     mentions: Sequence[Mention],
     stage: Stage | None,
 ) -> ConditionMatch | None:
-    if m.concept == STAGE_IV:  # says nothing of the disease: any stage IV page fits
-        return ConditionMatch(page.name, Relation.EXACT, m.words, (m.words,), STAGE_RANK)
+    if m.concept == STAGE_IV:
+        # Says nothing of the disease: any stage IV page fits, the most general best
+        # ("orsecanib for stage 4": Stage IV Cancer before Metastatic Pancreatic Cancer).
+        head = page.facets[-1].head if len(page.facets) > 1 else page.facets[0].head
+        general = 1 if head.disease is None else head.depth
+        return ConditionMatch(page.name, Relation.EXACT, m.words, (m.words,), (1, 3, -general))
     relation = m.concept.relation(facet.head)
     if relation is None:
         return None

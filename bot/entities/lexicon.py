@@ -90,6 +90,7 @@ class _Span:
 class _Masked:
     tokens: tuple[str, ...]
     origin: tuple[int, ...]
+    ends: tuple[int, ...]
 
     @property
     def text(self) -> str:
@@ -326,8 +327,9 @@ class Lexicon:
             if s.kind is Kind.DRUG and not s.value.weak:  # type: ignore[attr-defined]
                 unknown_compounds.append(self._display(n, s))
         mentions, stage = self._mentions(n, chosen, negated_spans)
+        at = {m.words: m for m in mentions}
         matches = [
-            replace(m, mention=_surface(n.raw, m.mention) or m.mention)
+            replace(m, mention=_mention_label(n, at[m.mention]) if m.mention in at else m.mention)
             for m in self.index.matches(mentions, stage)
         ]
         # A mention is accounted for when a page fits it as asked (not a page about a kind
@@ -442,26 +444,34 @@ class Lexicon:
         terms = n.terms
         masked: list[str] = []
         origin: list[int] = []  # masked token -> its first term
+        ends: list[int] = []  # masked token -> the term after it
         by_start = {s.start: s for s in chosen}
-        by_start.update({s.start: replace(s, kind=Kind.COMPOUND) for s in negated})
+        gone = {s.start: s for s in negated}
         i = 0
         while i < len(terms):
-            span = by_start.get(i)
-            if span is not None and span.start in {s.start for s in negated}:
-                masked.append("_neg_")
+            span = gone.get(i) or by_start.get(i)
+            if i in gone:
+                token = "_neg_"
             elif span is not None and span.kind in (Kind.CONDITION, Kind.DISEASE):
-                masked.append("_cond_")
+                token = "_cond_"
             elif span is not None and span.kind is Kind.COMPOUND:
-                masked.append("_comp_")
+                token = "_comp_"
+            elif span is not None and span.kind is Kind.DRUG:
+                token = "_drug_"  # a listed name (one the vocabulary calls weak)
             elif tuple(terms[i : i + 2]) in (("stage", "iv"), *EARLY_STAGES):
-                masked.append("_stage_")
-                span = _Span(i, i + 2, Kind.DISEASE, None, True)
+                token, span = "_stage_", _Span(i, i + 2, Kind.DISEASE, None, True)
             else:
-                span = None
-                masked.append(terms[i])
+                token, span = terms[i], None
+            end = span.end if span is not None else i + 1
+            masked.append(token)
             origin.append(i)
-            i = span.end if span is not None and span.kind is not Kind.DRUG else i + 1
-        return _Masked(tuple(masked), tuple(origin))
+            ends.append(end)
+            i = end
+            if i < len(terms) and n.clause[i] != n.clause[i - 1]:
+                masked.append("_br_")  # a comma or a sentence end: "takes X, does it ..."
+                origin.append(i)
+                ends.append(i)
+        return _Masked(tuple(masked), tuple(origin), tuple(ends))
 
     def _slot_names(
         self, n: Normalised, masked: _Masked, kind: str
@@ -485,10 +495,10 @@ class Lexicon:
                 if edges is None:
                     continue
                 a, b = first + edges[0], first + edges[1]
-                start, end = masked.origin[a], masked.origin[b - 1] + 1
+                start, end = masked.origin[a], masked.ends[b - 1]
                 if _negated_name(n, start):
                     continue
-                chosen = masked.tokens[a:b]
+                chosen = n.terms[start:end]
                 if any(not self.known_word(w) for w in chosen):
                     score = 3
                 elif self._drug(" ".join(chosen)) is not None or any(
@@ -538,12 +548,16 @@ class Lexicon:
     def _name_in(self, words: Sequence[str]) -> tuple[int, int] | None:
         """The candidate words without those that name nothing at its edges."""
         stop = not_names()
+
+        def nothing(w: str) -> bool:
+            return w in stop or (w.startswith("_") and w != "_drug_")
+
         a, b = 0, len(words)
-        while a < b and (words[a] in stop or words[a].startswith("_")):
+        while a < b and nothing(words[a]):
             a += 1
-        while b > a and (words[b - 1] in stop or words[b - 1].startswith("_")):
+        while b > a and nothing(words[b - 1]):
             b -= 1
-        if a == b or any(w.startswith("_") or w.isdigit() for w in words[a:b]):
+        if a == b or any((nothing(w) and w.startswith("_")) or w.isdigit() for w in words[a:b]):
             return None
         if all(len(w) < 2 for w in words[a:b]):
             return None
@@ -610,6 +624,28 @@ def _stage(n: Normalised, mentions: Sequence[Mention]) -> Stage | None:
     return None
 
 
+_STAGE_BEFORE = re.compile(
+    r"(?:stage\s*(?:iv|4|four)[abc]?|metastatic|advanced|late[- ]stage|end[- ]stage|terminal)"
+    r"\s+$",
+    re.IGNORECASE,
+)
+
+
+def _mention_label(n: Normalised, m: Mention) -> str:
+    """A mention as a reply names it: as written, with the stage written just before it
+    ("stage 4 colon cancer", "metastatic breast cancer")."""
+    words = m.words.removeprefix("stage iv ") if m.words != "stage iv" else m.words
+    found = re.search(_surface_pattern(words), n.raw, re.IGNORECASE) if words else None
+    if found is None:
+        return _roman(m.words)
+    before = _STAGE_BEFORE.search(n.raw[: found.start()])
+    return (before.group(0) if before else "") + found.group(0)
+
+
+def _roman(words: str) -> str:
+    return re.sub(r"\bstage (i{1,3}|iv)\b", lambda x: f"stage {x.group(1).upper()}", words)
+
+
 def _condition_label(n: Normalised, m: Mention, stage: Stage | None) -> str:
     """An uncovered condition as the reply names it: with its stage when that is why."""
     terms = n.terms
@@ -617,16 +653,19 @@ def _condition_label(n: Normalised, m: Mention, stage: Stage | None) -> str:
         for phrase in (*EARLY_STAGES, *EARLY_WORDS):
             k = len(phrase)
             if m.start >= k and tuple(terms[m.start - k : m.start]) == phrase:
-                return " ".join(terms[m.start - k : m.end])
+                return _roman(" ".join(terms[m.start - k : m.end]))
     return _surface(n.raw, m.words) or m.words
+
+
+def _surface_pattern(words: str) -> str:
+    return r"(?<![\w])" + r"[\W_]*".join(re.escape(w) for w in words.split()) + r"(?![\w])"
 
 
 def _surface(raw: str, words: str) -> str | None:
     """The words as written in the message (case, hyphens), found by their letters."""
-    parts = [re.escape(w) for w in words.split()]
-    if not parts:
+    if not words.split():
         return None
-    found = re.search(r"(?<![\w])" + r"[\W_]*".join(parts) + r"(?![\w])", raw, re.IGNORECASE)
+    found = re.search(_surface_pattern(words), raw, re.IGNORECASE)
     return found.group(0) if found else None
 
 

@@ -90,9 +90,16 @@ def _singular(word: str) -> str:
     return word[:-1] if word.endswith("s") and not word.endswith("ss") else word
 
 
-def drug_rows(english: set[str]) -> list[tuple[str, str, str]]:
+# A name of several words is weak only when every word is among the most common ones
+# ("blood group", "fish oil"); "colloidal silicon dioxide" names nothing else.
+COMMON_WORDS = 5_000
+
+
+def drug_rows(english: list[str]) -> list[tuple[str, str, str]]:
     """(name, canonical drug, flags): flag "w" marks a weak name, an everyday English word
-    ("caps", "marijuana") that only counts where a compound's name is expected."""
+    ("caps", "marijuana") or phrase ("blood group") that only counts where a compound's
+    name is expected."""
+    everyday, common = set(english), set(english[:COMMON_WORDS])
     data = _load_pickle("drug-named-entity-recognition", "drug_ner_dictionary.pkl.bz2")
     variants: dict[str, list[str]] = data["drug_variant_to_canonical"]
     canon: dict[str, dict] = data["drug_canonical_to_data"]
@@ -104,7 +111,9 @@ def drug_rows(english: set[str]) -> list[tuple[str, str, str]]:
         names = sorted({canon.get(c, {}).get("name") or c for c in canonicals})
         canonical = " / ".join(names)
         own = {basic(n) for n in names}
-        weak = all(t in english for t in key.split()) and key not in own
+        words = key.split()
+        vocabulary = everyday if len(words) == 1 else common
+        weak = all(t in vocabulary for t in words) and key not in own
         flag = "w" if weak else ""
         if key not in rows or (rows[key][2] and not flag):
             rows[key] = (key, canonical, flag)
@@ -169,7 +178,7 @@ def update(target: Path = VOCAB_DIR) -> dict[str, int]:
         wf.header(f"The {len(english)} most frequent English words", len(english), "word"),
         english,
     )
-    drugs = drug_rows(english_set)
+    drugs = drug_rows(english)
     dn = Source.of(
         "drug-named-entity-recognition",
         "MIT; drug names, brands and synonyms from DrugBank's open vocabulary, MeSH, "
