@@ -16,7 +16,7 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup, escape
 
-from bot.model import Status, Trace
+from bot.model import CrisisKind, Status, Trace
 from bot.retrieval import Hit
 from bot.triage import Contact
 
@@ -90,6 +90,7 @@ class Reply:
     template: str
     # What produced the reply, kept for the audit trail (not part of the HTTP object).
     trace: Trace = field(default_factory=Trace, compare=False)
+    crisis_kind: CrisisKind | None = None  # urgent replies: whose contacts come first
 
     def to_json(self) -> dict[str, Any]:
         """Exactly the HTTP reply object of the design contract."""
@@ -101,6 +102,7 @@ class Reply:
             "disclaimer": self.disclaimer,
             "citations": [c.to_json() for c in self.citations],
             "suggestions": list(self.suggestions),
+            "crisis_kind": self.crisis_kind.value if self.crisis_kind else None,
             "session_id": self.session_id,
             "answer_id": self.answer_id,
         }
@@ -196,6 +198,7 @@ class Renderer:
     def __init__(self) -> None:
         self.text_env = _environment(html=False)
         self.html_env = _environment(html=True)
+        self._templates = frozenset(self.text_env.list_templates())
 
     def render(
         self,
@@ -212,6 +215,8 @@ class Renderer:
         notes: Sequence[str] = (),
         lead_notes: Sequence[str] = (),
         trace: Trace | None = None,
+        crisis_kind: CrisisKind | None = None,
+        language: str = "en",
         **context: Any,
     ) -> Reply:
         ctx = {
@@ -225,7 +230,7 @@ class Renderer:
             "inline_citations": False,
             **context,
         }
-        name = f"{template}.j2"
+        name = self._name(template, language)
         text = self.text_env.get_template(name).render(ctx)
         html = self.html_env.get_template(name).render(ctx)
         return Reply(
@@ -240,4 +245,13 @@ class Renderer:
             answer_id=answer_id,
             template=template,
             trace=trace if trace is not None else Trace(),
+            crisis_kind=crisis_kind,
         )
+
+    def _name(self, template: str, language: str) -> str:
+        """The template in the reply's language where one is written ("urgent.es.j2")."""
+        if language != "en":
+            localised = f"{template}.{language}.j2"
+            if localised in self._templates:
+                return localised
+        return f"{template}.j2"

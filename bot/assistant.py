@@ -31,15 +31,21 @@ from bot.dialogue import (
 from bot.embedding import Embedder, make_embedder
 from bot.entities import Analysis, Lexicon
 from bot.index import Index, load
-from bot.model import Entities, Status, Trace
+from bot.model import CrisisKind, Entities, Status, Trace, TriageKind
 from bot.pages import Assessment
 from bot.policy import Catalogue, Decision, Verdict, decide, hierarchy_note
 from bot.retrieval import Hit, Retriever, intent_of, missing_subject
 from bot.settings import Settings
 from bot.text import Normalised
-from bot.triage import Contact, Triage, crisis_contacts, triage
+from bot.triage import Contact, ContactBook, Triage, load_contacts, triage
+from bot.triage.language import detect
 
 MAX_LISTED = 8
+# Said first when a message both shows distress and asks about a page.
+SUPPORT_LINE = (
+    "I'm sorry you're going through this. Your care team can help with how you're feeling "
+    "too, not only with treatment."
+)
 FIRST_TURNS = 2048  # first messages whose replies are kept (a few KB each)
 MAX_MESSAGE = 1000
 
@@ -106,7 +112,8 @@ class Assistant:
     lexicon: Lexicon
     renderer: Renderer
     sessions: SessionStore
-    contacts: tuple[Contact, ...]
+    contacts: tuple[Contact, ...]  # the self-harm crisis line, added to "mention" answers
+    book: ContactBook | None = None  # every kind's contacts, in each language
 
     @classmethod
     def create(
@@ -125,7 +132,10 @@ class Assistant:
             renderer=Renderer(),
             sessions=sessions
             or make_store(settings.session_store, settings.redis_url, settings.session_ttl),
-            contacts=crisis_contacts(settings.locale, settings.crisis_contacts_file),
+            contacts=(
+                book := load_contacts(settings.locale, settings.crisis_contacts_file)
+            ).for_kind(CrisisKind.SELF_HARM),
+            book=book,
         )
 
     def __post_init__(self) -> None:
@@ -175,13 +185,17 @@ class Assistant:
         }
         # One normalisation for every stage: triage, names, intent and dialogue read it.
         norm = self.lexicon.normalise_message(text)
-        check = triage(norm.folded)
-        trace = Trace(triage=check.reason if check else None, corrections=list(norm.corrections))
-        if check and check.kind == "urgent":
+        check = triage(norm)
+        language = detect(text, self._english)
+        trace = Trace(
+            triage=check.reason if check else None,
+            rules=list(check.rules) if check else [],
+            language=None if language == "en" else language,
+            corrections=list(norm.corrections),
+        )
+        if check and check.kind is TriageKind.URGENT:
             # Nothing is retrieved and the conversation's topic is left as it was.
-            reply = self.renderer.render(
-                "urgent", status=Status.URGENT, crisis=self.contacts, trace=trace, **base
-            )
+            reply = self._urgent(check, language, trace, base)
             return self._timed(reply, started)
 
         context = self.sessions.get(session_id)
@@ -198,17 +212,40 @@ class Assistant:
                     reply, session_id=session_id, answer_id=base["answer_id"], trace=trace
                 )
                 return self._timed(reply, started)
-        reply, after = self._respond(norm, check, context, trace, base)
+        reply, after = self._respond(norm, check, language, context, trace, base)
         self.sessions.put(session_id, after)
         if context is None:
             with self._first_turns_lock:
                 self._first_turns[text] = (reply, after)
         return self._timed(reply, started)
 
+    @property
+    def _book(self) -> ContactBook:
+        if self.book is None:
+            self.book = load_contacts(self.settings.locale, self.settings.crisis_contacts_file)
+        return self.book
+
+    def _english(self, word: str) -> bool:
+        vocab = self.lexicon.vocabulary
+        return vocab is None or word in vocab.english
+
+    def _urgent(self, check: Triage, language: str, trace: Trace, base: dict[str, str]) -> Reply:
+        crisis = check.crisis or CrisisKind.SELF_HARM
+        return self.renderer.render(
+            "urgent",
+            status=Status.URGENT,
+            crisis=self._book.for_kind(crisis, language),
+            crisis_kind=crisis,
+            language=language,
+            trace=trace,
+            **base,
+        )
+
     def _respond(
         self,
         norm: Normalised,
         check: Triage | None,
+        language: str,
         context: Context | None,
         trace: Trace,
         base: dict[str, str],
@@ -229,14 +266,39 @@ class Assistant:
         ]
         if entities != asked:
             trace.from_context = entities.to_trace()
-        crisis = self.contacts if check and check.kind == "mention" else ()
+        crisis = self.contacts if check and check.kind is TriageKind.MENTION else ()
         decision = decide(entities, self.catalogue, listing=bool(LISTING.search(norm.folded)))
         trace.policy = (
             decision.rule if analysis.rule is None else f"{decision.rule}/{analysis.rule}"
         )
+        # Distress next to a compound's name is answered (with a warm word); a condition
+        # alone ("just got the diagnosis, stage 4 pancreatic, I'm overwhelmed") is support.
+        names_a_page = bool(asked.compounds)
 
-        if check and check.kind == "declined":
-            outcome = self._declined(decision, context, crisis, trace, base)
+        if check and check.kind is TriageKind.SUPPORT and not names_a_page:
+            # Distress with no question about a page: a warm word, the topic kept.
+            reply = self.renderer.render(
+                "support",
+                status=Status.SUPPORT,
+                support_contacts=self._book.for_kind("support", language),
+                language=language,
+                trace=trace,
+                **base,
+            )
+            return reply, context or Context()
+        if language != "en" and not check and asked.empty:
+            # Written in another language, with no crisis in it: say we answer in English.
+            reply = self.renderer.render(
+                "other_language",
+                status=Status.NOT_FOUND,
+                support_contacts=self._book.for_kind(CrisisKind.SELF_HARM, language),
+                language=language,
+                trace=trace,
+                **base,
+            )
+            return reply, context or Context()
+        if check and check.kind is TriageKind.DECLINED:
+            outcome = self._declined(decision, context, check, crisis, trace, base)
         elif SMALLTALK.match(text) and asked.empty:
             reply = self.renderer.render(
                 "smalltalk",
@@ -249,8 +311,19 @@ class Assistant:
             # Thanks or hello keeps the conversation's topic.
             return reply, context or Context()
         else:
-            intent = _intent(norm, analysis)
+            # A message in another language that names a page gets its evidence level.
+            intent = _intent(norm, analysis) if language == "en" else "evidence_level"
             outcome = self._answer(norm, intent, entities, decision, crisis, trace, base)
+            if (
+                check
+                and check.kind is TriageKind.SUPPORT
+                and outcome.reply.status is Status.ANSWERED
+            ):
+                outcome.reply = replace(
+                    outcome.reply,
+                    answer=f"{SUPPORT_LINE}\n\n{outcome.reply.answer}",
+                    html=f'<p class="note">{SUPPORT_LINE}</p>\n{outcome.reply.html}',
+                )
 
         a = outcome.assessment
         compound, condition = (a.compound, a.condition) if a else outcome.topic
@@ -272,6 +345,7 @@ class Assistant:
         self,
         decision: Decision,
         context: Context | None,
+        check: Triage,
         crisis: tuple[Contact, ...],
         trace: Trace,
         base: dict[str, str],
@@ -289,9 +363,11 @@ class Assistant:
             )
         if a is not None:
             base = {**base, "disclaimer": a.disclaimer or base["disclaimer"]}
+        symptom = check.topic == "symptom"
         reply = self.renderer.render(
-            "declined",
+            "declined_symptom" if symptom else "declined",
             status=Status.DECLINED,
+            emergency=self._book.for_kind(CrisisKind.EMERGENCY)[:1] if symptom else (),
             a=a,
             evidence_level=a.evidence_level if a else None,
             citations=[self._classification_citation(a)] if a else [],
@@ -422,7 +498,8 @@ class Assistant:
 
         a = decision.pages[0]
         text = norm.raw
-        subject = missing_subject(norm.folded, self._passages_of(a))
+        asked_text = " ".join(t for t, q in zip(norm.sentences, norm.asking, strict=True) if q)
+        subject = missing_subject(asked_text or norm.folded, self._passages_of(a))
         if subject is not None:
             trace.missing_subject = subject
             return self._not_found(

@@ -402,6 +402,6 @@ def next_context(
         # depression"): "and how does it work?" then gets the same honest not_found, and "what
         # about stage 4 cancer then?" continues with ketamine. Never the older topic.
         return Context(compound, condition) if compound else Context()
-    if status is Status.URGENT:
+    if status in (Status.URGENT, Status.SUPPORT):
         return previous
     raise ValueError(f"unknown reply status {status!r}")

@@ -176,7 +176,7 @@ def invariant_violations(reply: Reply, assistant: Assistant) -> list[str]:
         one = pages[next(iter(cited))].evidence_level if len(cited) == 1 else None
         if reply.evidence_level != one:
             found.append("answered with a wrong evidence_level field")
-    if reply.status in (Status.NOT_FOUND, Status.CLARIFY, Status.URGENT) and (
+    if reply.status in (Status.NOT_FOUND, Status.CLARIFY, Status.URGENT, Status.SUPPORT) and (
         cited or reply.evidence_level
     ):
         found.append(f"{reply.status.value} reply cites a page")
@@ -184,8 +184,13 @@ def invariant_violations(reply: Reply, assistant: Assistant) -> list[str]:
     others -= {pages[pid].evidence_level for pid in cited}
     if any(level in reply.answer for level in others):
         found.append("states the evidence level of a page it does not cite")
-    if reply.status is Status.URGENT and not reply.answer.startswith(assistant.contacts[0].text):
-        found.append("urgent reply does not start with crisis contacts")
+    if reply.status is Status.URGENT:
+        book = assistant._book
+        first = {c[0].text for c in book.by_kind[str(reply.crisis_kind)].values()}
+        if reply.crisis_kind is None or not any(reply.answer.startswith(t) for t in first):
+            found.append("urgent reply does not start with its kind's crisis contacts")
+    if reply.status in (Status.SUPPORT, Status.URGENT) and reply.evidence_level:
+        found.append(f"{reply.status.value} reply states an evidence level")
     return found
 
 

@@ -18,6 +18,22 @@ class Status(StrEnum):
     NOT_FOUND = "not_found"
     URGENT = "urgent"
     DECLINED = "declined"
+    SUPPORT = "support"
+
+
+class CrisisKind(StrEnum):
+    """Which contacts an `urgent` reply puts first."""
+
+    SELF_HARM = "self_harm"
+    EMERGENCY = "emergency"
+    VIOLENCE = "violence"
+
+
+class TriageKind(StrEnum):
+    URGENT = "urgent"  # crisis contacts first, nothing retrieved
+    DECLINED = "declined"  # dosing, treatment decisions, own symptoms: ask your doctor
+    SUPPORT = "support"  # distress with no crisis sign
+    MENTION = "mention"  # a research question naming a crisis topic: answered, line added
 
 
 class Relation(IntEnum):
@@ -74,6 +90,8 @@ class Trace:
     """What produced a reply, kept with it in the audit log."""
 
     triage: str | None = None
+    rules: list[str] = field(default_factory=list)  # ids of the triage rules that fired
+    language: str | None = None  # the message's language, when not English
     entities: dict[str, list[str]] | None = None
     from_context: dict[str, list[str]] | None = None
     corrections: list[tuple[str, str]] = field(default_factory=list)

@@ -65,9 +65,15 @@ def compile_rules(records: Iterable[dict], source: str = "rules") -> tuple[Rule,
 
 
 @cache
+def records(name: str) -> tuple[dict, ...]:
+    """The raw records of `bot/data/rules/<name>.yaml` (with the fields a stage adds)."""
+    return tuple(read_yaml(f"rules/{name}.yaml"))
+
+
+@cache
 def load(name: str) -> tuple[Rule, ...]:
     """The rules of `bot/data/rules/<name>.yaml`, in file order."""
-    return compile_rules(read_yaml(f"rules/{name}.yaml"), f"rules/{name}.yaml")
+    return compile_rules(records(name), f"rules/{name}.yaml")
 
 
 def first(rules: Iterable[Rule], text: str) -> Rule | None:
@@ -80,7 +86,7 @@ def matching(rules: Iterable[Rule], text: str) -> Iterator[tuple[Rule, re.Match[
             yield rule, m
 
 
-RULE_FILES = ("intents", "name_slots")
+RULE_FILES = ("intents", "name_slots", "triage")
 
 
 @cache

@@ -55,6 +55,10 @@ BIOLOGY_WORDS = frozenset(
 COMPOUND_NEGATORS = frozenset({"not", "no", "never", "without", "except"})
 # Words that stand for the compound already being discussed ("could it help her pain?").
 REFERRING = frozenset({"it", "this", "that", "they", "these", "those"})
+# "cancer pain", "cancer-related fatigue", "pain from cancer": the words that tie a symptom
+# to the cancer it comes with.
+CANCER_WORDS = frozenset({"cancer", "cancers", "tumor", "tumour", "tumors", "tumours"})
+LINK_WORDS = frozenset({"related", "associated", "induced", "caused", "from", "of", "in", "with"})
 EARLY_STAGES = (("stage", "i"), ("stage", "ii"), ("stage", "iii"), ("stage", "0"))
 EARLY_WORDS = (("early", "stage"), ("early",), ("localized",), ("localised",), ("in", "situ"))
 
@@ -397,6 +401,10 @@ class Lexicon:
                 ]  # type: ignore[attr-defined]
             elif s.kind is Kind.DISEASE:
                 d: Disease = s.value  # type: ignore[assignment]
+                parts = self._split_cancer(words, s.start) if not d.cancer else None
+                if parts:
+                    mentions += parts
+                    continue
                 mentions.append(
                     Mention(words, mesh_concept(d), s.start, s.end, d.treatment, d.stage_iv)
                 )
@@ -416,6 +424,24 @@ class Lexicon:
             # "halvorene for stage 4": the pages about stage IV disease.
             mentions.append(Mention(" ".join(terms[at : at + 2]), STAGE_IV, at, at + 2))
         return mentions, stage
+
+    def _split_cancer(self, words: str, start: int) -> list[Mention] | None:
+        """ "cancer pain", "cancer related fatigue": a symptom named with the cancer it comes
+        with is the symptom and a cancer (so a Stage IV Cancer page fits the cancer half)."""
+        terms = words.split()
+        cancer_at = [i for i, t in enumerate(terms) if t in CANCER_WORDS]
+        if not cancer_at or self.vocabulary is None:
+            return None
+        rest = [t for i, t in enumerate(terms) if i not in cancer_at and t not in LINK_WORDS]
+        symptom = self._disease(" ".join(rest)) if rest else None
+        cancer = self._disease(terms[cancer_at[0]])
+        if symptom is None or cancer is None or symptom.cancer:
+            return None
+        i = cancer_at[0]
+        return [
+            Mention(" ".join(rest), mesh_concept(symptom), start, start + len(terms)),
+            Mention(terms[i], mesh_concept(cancer), start + i, start + i + 1),
+        ]
 
     def _sites(
         self, n: Normalised, chosen: Sequence[_Span], mentions: Sequence[Mention]
