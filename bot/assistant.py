@@ -7,6 +7,7 @@ names.
 
 from __future__ import annotations
 
+import logging
 import re
 import threading
 import time
@@ -38,7 +39,11 @@ from bot.retrieval import Hit, Retriever, intent_of, missing_subject
 from bot.settings import Settings
 from bot.text import Normalised
 from bot.triage import Contact, ContactBook, Triage, load_contacts, triage
+from bot.triage import semantic as semantic_triage
 from bot.triage.language import detect
+from bot.triage.semantic import SemanticTriage
+
+log = logging.getLogger(__name__)
 
 MAX_LISTED = 8
 # Said first when a message both shows distress and asks about a page.
@@ -114,6 +119,7 @@ class Assistant:
     sessions: SessionStore
     contacts: tuple[Contact, ...]  # the self-harm crisis line, added to "mention" answers
     book: ContactBook | None = None  # every kind's contacts, in each language
+    semantic: SemanticTriage | None = None  # triage by exemplars (None: rules alone)
 
     @classmethod
     def create(
@@ -124,18 +130,19 @@ class Assistant:
         sessions: SessionStore | None = None,
     ) -> Assistant:
         index = index or load(settings.index)
+        embedder = embedder or make_embedder(settings.embedder)
+        book = load_contacts(settings.locale, settings.crisis_contacts_file)
         return cls(
             index=index,
-            embedder=embedder or make_embedder(settings.embedder),
+            embedder=embedder,
             settings=settings,
             lexicon=Lexicon.build(index.assessments.values()),
             renderer=Renderer(),
             sessions=sessions
             or make_store(settings.session_store, settings.redis_url, settings.session_ttl),
-            contacts=(
-                book := load_contacts(settings.locale, settings.crisis_contacts_file)
-            ).for_kind(CrisisKind.SELF_HARM),
+            contacts=book.for_kind(CrisisKind.SELF_HARM),
             book=book,
+            semantic=_semantic(settings, embedder),
         )
 
     def __post_init__(self) -> None:
@@ -185,7 +192,7 @@ class Assistant:
         }
         # One normalisation for every stage: triage, names, intent and dialogue read it.
         norm = self.lexicon.normalise_message(text)
-        check = triage(norm)
+        check = self._triage(norm)
         language = detect(text, self._english)
         trace = Trace(
             triage=check.reason if check else None,
@@ -218,6 +225,25 @@ class Assistant:
             with self._first_turns_lock:
                 self._first_turns[text] = (reply, after)
         return self._timed(reply, started)
+
+    def _triage(self, norm: Normalised) -> Triage | None:
+        """Rules first; then each sentence against the exemplars, which may raise a message
+        the rules let pass (never lower one)."""
+        check = triage(norm)
+        if check is not None and check.kind is TriageKind.URGENT:
+            return check
+        verdict = semantic_triage.safe_check(
+            self.semantic, self.retriever.embed_many, norm.raw, norm.sentences
+        )
+        if verdict is None:
+            return check
+        rule = f"semantic:{verdict.category}"
+        if verdict.crisis is not None:
+            reason = f"close to {verdict.category} exemplars ({verdict.score}, +{verdict.margin})"
+            return Triage(TriageKind.URGENT, reason, (rule,), verdict.crisis)
+        if check is None:
+            return Triage(TriageKind.SUPPORT, "close to distress exemplars", (rule,))
+        return check
 
     @property
     def _book(self) -> ContactBook:
@@ -543,6 +569,18 @@ class Assistant:
             **extra,
         )
         return Outcome(reply, a)
+
+
+def _semantic(settings: Settings, embedder: Embedder) -> SemanticTriage | None:
+    """The semantic layer of triage over this model, unless it is off or the embedder is
+    the tests' fake (its vectors mean nothing)."""
+    if not settings.triage_semantic or embedder.name.startswith("fake"):
+        return None
+    try:
+        return semantic_triage.load(embedder.name, embedder.encode)
+    except Exception:  # the model failing here must not stop the bot: rules still triage
+        log.exception("semantic triage unavailable; triage by rules alone")
+        return None
 
 
 def _intent(norm: Normalised, analysis: Analysis) -> str:

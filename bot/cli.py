@@ -544,3 +544,37 @@ def metadata_errors() -> tuple[type[Exception], ...]:
     from importlib.metadata import PackageNotFoundError
 
     return (PackageNotFoundError, ModuleNotFoundError, FileNotFoundError)
+
+
+@main.group()
+def triage() -> None:
+    """Safety triage: the semantic layer's exemplars (bot/data/triage_exemplars.yaml)."""
+
+
+@triage.command("calibrate")
+@click.option(
+    "--labelled",
+    "labelled",
+    multiple=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Labelled questions (JSON lines) held out too: urgent ones as crises, the rest safe.",
+)
+def triage_calibrate(labelled: tuple[Path, ...]) -> None:
+    """Choose the semantic layer's thresholds on held-out data (the dev exemplars and any
+    labelled sets given) with the configured model, and print them with the held-out
+    result (copy them into bot/data/triage_exemplars.yaml)."""
+    from bot.embedding import make_embedder
+    from bot.evaluate import load_cases
+    from bot.triage.semantic import Thresholds, calibrate
+    from bot.triage.semantic import load as load_semantic
+
+    settings = _settings()
+    embedder = make_embedder(settings.embedder)
+    semantic = load_semantic(embedder.name, embedder.encode)
+    semantic.limits = Thresholds({}, semantic.limits.margin)
+    rows = [
+        ("crisis" if case.status == "urgent" else "safe", case.question)
+        for path in labelled
+        for case in load_cases(path)
+    ]
+    click.echo(json.dumps(calibrate(semantic, embedder.encode, rows), indent=2))

@@ -10,9 +10,10 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import lru_cache
+import threading
 
 import numpy as np
+from cachetools import LRUCache
 
 from bot import rules
 from bot.chunks import Passage
@@ -129,7 +130,8 @@ class Retriever:
         self.top_k = top_k
         self.catalogue = Catalogue.of(index.assessments.values())
         # Repeated questions (suggestion chips, the same FAQ asked by many) skip the model.
-        self._embed = lru_cache(maxsize=cache_size)(self._embed_uncached)
+        self._vectors: LRUCache[str, np.ndarray] = LRUCache(cache_size)
+        self._lock = threading.Lock()
 
     def entities(self, question: str) -> Entities:
         return self.lexicon.resolve(question)
@@ -139,12 +141,23 @@ class Retriever:
         return self.catalogue.fitting(entities)
 
     def embed(self, question: str) -> np.ndarray:
-        return self._embed(question)
+        return self.embed_many([question])[0]
 
-    def _embed_uncached(self, question: str) -> np.ndarray:
-        vector = self.embedder.encode([question])[0]
-        vector.setflags(write=False)  # shared by every later hit of the cache
-        return vector
+    def embed_many(self, texts: Sequence[str]) -> np.ndarray:
+        """Vectors of these texts, the ones not seen lately encoded in one batch: repeated
+        questions (suggestion chips, the same FAQ asked by many) skip the model, and triage
+        and retrieval share the vector of a one-sentence message."""
+        with self._lock:
+            known = {t: v for t in texts if (v := self._vectors.get(t)) is not None}
+        missing = list(dict.fromkeys(t for t in texts if t not in known))
+        if missing:
+            encoded = self.embedder.encode(missing)
+            with self._lock:
+                for text, vector in zip(missing, encoded, strict=True):
+                    vector.setflags(write=False)  # shared by every later hit of the cache
+                    self._vectors[text] = vector
+                    known[text] = vector
+        return np.stack([known[t] for t in texts])
 
     def search(
         self,

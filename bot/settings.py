@@ -50,6 +50,12 @@ class Settings(BaseSettings):
         "but none of the topics its page addresses gets `not_found` (calibrated on the seed "
         "page: on-topic questions score 0.55-0.76, off-topic ones 0.26-0.46).",
     )
+    triage_semantic: bool = Field(
+        True,
+        description="Also compare each sentence with labelled crisis, support and safe "
+        "exemplars using the loaded model, so a crisis said in words no triage rule has is "
+        "caught (off with the fake embedder).",
+    )
     max_page_bytes: int = Field(
         2_000_000, ge=1, description="Pages larger than this are skipped with a warning."
     )

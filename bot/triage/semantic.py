@@ -1,0 +1,241 @@
+"""The semantic layer of triage: each sentence compared with labelled exemplars.
+
+Rules catch what they were written for; people in crisis use words no rule has. Each
+sentence of a message is embedded with the model already loaded for retrieval and compared
+with the team's exemplars (bot/data/triage_exemplars.yaml): the mean similarity of its
+nearest exemplars of each category, against those of safe questions. A sentence close
+enough to a crisis category, and clearly closer to it than to the safe ones, makes the
+message urgent; to the support category, a support reply. The thresholds were chosen on
+the held-out dev exemplars (`bot triage calibrate`), so that no dev safe or support
+sentence is escalated, and are stored with the exemplars.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from bot.model import CrisisKind
+from bot.resources import read_text, read_yaml
+
+log = logging.getLogger(__name__)
+
+CRISIS = tuple(k.value for k in CrisisKind)
+CATEGORIES = (*CRISIS, "support", "safe")
+NEAREST = 3  # a category's score: the mean similarity of its nearest exemplars
+# A floor sits this far above the highest held-out score of a sentence of another kind:
+# the held-out data are a few hundred of our own sentences, not every way people write.
+BUFFER = 0.035
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    floor: Mapping[str, float]  # a category's score must reach this
+    margin: float  # ... and beat the safe exemplars' score by this much
+
+
+@dataclass(frozen=True)
+class Verdict:
+    category: str  # self_harm | emergency | violence | support
+    score: float
+    margin: float
+    sentence: int  # which sentence decided
+
+    @property
+    def crisis(self) -> CrisisKind | None:
+        return CrisisKind(self.category) if self.category in CRISIS else None
+
+
+@cache
+def exemplars() -> dict[str, Any]:
+    return read_yaml("triage_exemplars.yaml")
+
+
+def exemplar_digest() -> str:
+    return hashlib.sha256(read_text("triage_exemplars.yaml").encode()).hexdigest()[:16]
+
+
+def thresholds() -> Thresholds:
+    data = exemplars().get("thresholds") or {}
+    return Thresholds(dict(data.get("floor", {})), float(data.get("margin", 0.05)))
+
+
+def _exemplar_rows(split: str = "train") -> tuple[list[str], list[str]]:
+    texts = exemplars()[split]
+    labels: list[str] = []
+    sentences: list[str] = []
+    for category in CATEGORIES:
+        for text in texts.get(category, ()):
+            labels.append(category)
+            sentences.append(text)
+    return labels, sentences
+
+
+class SemanticTriage:
+    def __init__(
+        self,
+        encode: Callable[[Sequence[str]], np.ndarray],
+        limits: Thresholds | None = None,
+        vectors: np.ndarray | None = None,
+    ) -> None:
+        self.labels, sentences = _exemplar_rows()
+        if vectors is None or len(vectors) != len(sentences):
+            vectors = np.asarray(encode(sentences), dtype=np.float32)
+        self.vectors = vectors
+        self.limits = limits or thresholds()
+        self._rows = {c: np.array([i for i, lab in enumerate(self.labels) if lab == c]) for c in CATEGORIES}
+
+    def scores(self, vectors: np.ndarray) -> list[dict[str, float]]:
+        """Per sentence, each category's score (mean cosine of its nearest exemplars)."""
+        sims = np.asarray(vectors, dtype=np.float32) @ self.vectors.T
+        out = []
+        for row in sims:
+            scored = {}
+            for category, rows in self._rows.items():
+                top = np.sort(row[rows])[-NEAREST:] if len(rows) else np.array([0.0])
+                scored[category] = float(top.mean())
+            out.append(scored)
+        return out
+
+    def judge(self, scored: dict[str, float], limits: Thresholds | None = None) -> Verdict | None:
+        limits = limits or self.limits
+        safe = scored["safe"]
+        crisis = max(CRISIS, key=lambda c: scored[c])
+        for category in (crisis, "support"):
+            floor = limits.floor.get(category)
+            if floor is None:
+                continue
+            score = scored[category]
+            if score >= floor and score - safe >= limits.margin:
+                return Verdict(category, round(score, 4), round(score - safe, 4), -1)
+        return None
+
+    def check(self, vectors: np.ndarray) -> Verdict | None:
+        """The most serious verdict over the sentences (a crisis before support)."""
+        found: list[Verdict] = []
+        for i, scored in enumerate(self.scores(vectors)):
+            verdict = self.judge(scored)
+            if verdict is not None:
+                found.append(Verdict(verdict.category, verdict.score, verdict.margin, i))
+        crisis = [v for v in found if v.crisis]
+        if crisis:
+            return max(crisis, key=lambda v: v.margin)
+        return found[0] if found else None
+
+
+def calibrate(
+    semantic: SemanticTriage,
+    encode: Callable[[Sequence[str]], np.ndarray],
+    labelled: Sequence[tuple[str, str]] = (),
+) -> dict[str, Any]:
+    """Thresholds from held-out data: the dev exemplars, plus labelled questions of the
+    project's own sets ((text, "crisis" | "safe")). Each category's floor is the lowest at
+    which no held-out sentence of another kind (safe questions, or support for a crisis
+    category) is taken for it; then the held-out recall those floors give."""
+    dev = exemplars()["dev"]
+    rows = [(c, t) for c in CATEGORIES for t in dev.get(c, ())] + list(labelled)
+    scored = semantic.scores(encode([t for _, t in rows]))
+    margin = semantic.limits.margin
+    floor: dict[str, float] = {}
+    for category in (*CRISIS, "support"):
+        # The highest score a wrong sentence reaches for this category, margin met.
+        wrong = [
+            s[category]
+            for (c, _), s in zip(rows, scored, strict=True)
+            if c != category
+            and c not in (CRISIS if category in CRISIS else ())
+            and c != "crisis"
+            and s[category] - s["safe"] >= margin
+        ]
+        floor[category] = round(max(wrong, default=0.0) + BUFFER, 3)
+    limits = Thresholds(floor, margin)
+    hits: dict[str, list[int]] = {}
+    false_alarms = 0
+    for (c, _), s in zip(rows, scored, strict=True):
+        verdict = semantic.judge(s, limits)
+        got = verdict.category if verdict else "safe"
+        tally = hits.setdefault(c, [0, 0])
+        tally[1] += 1
+        tally[0] += got == c or (c in (*CRISIS, "crisis") and got in CRISIS)
+        false_alarms += c in ("safe", "support") and got in CRISIS
+    return {
+        "floor": floor,
+        "margin": margin,
+        "held_out": {c: f"{a}/{b}" for c, (a, b) in sorted(hits.items())},
+        "held_out_false_alarms": false_alarms,
+    }
+
+
+def load(
+    model: str,
+    encode: Callable[[Sequence[str]], np.ndarray],
+    cache: Path | None = None,
+) -> SemanticTriage:
+    """The layer over this model's exemplar vectors, kept on disk per model and exemplar
+    file, so a server starts without embedding them again."""
+    folder = cache or default_cache()
+    path = folder / f"{re.sub(r'[^A-Za-z0-9._-]', '_', model)}-{exemplar_digest()}.npy"
+    try:
+        vectors = np.load(path) if path.exists() else None
+    except (OSError, ValueError):
+        vectors = None
+    semantic = SemanticTriage(encode, vectors=vectors)
+    if vectors is None:
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_suffix(f".{os.getpid()}.tmp")
+            with open(tmp, "wb") as f:
+                np.save(f, semantic.vectors)
+            os.replace(tmp, path)
+        except OSError as exc:  # a read-only home: embed at every start, still correct
+            log.info("triage exemplar vectors not cached (%s)", exc)
+    return semantic
+
+
+def default_cache() -> Path:
+    root = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(root) / "evidence-bot" / "triage"
+
+
+# A sentence shorter than this says too little for a nearest-exemplar vote ("i'm so
+# scared" sits as near an exemplar about a violent husband as one about fear of scans).
+MIN_WORDS = 5
+
+
+def sentences_to_embed(raw: str, sentences: Sequence[str]) -> list[str]:
+    """What to embed: the whole message when it is one sentence (the vector retrieval
+    needs anyway, so it is computed once), else each sentence long enough to judge."""
+    if len(raw.split()) < MIN_WORDS:
+        return []
+    useful = [s for s in sentences if len(s.split()) >= MIN_WORDS]
+    if len(useful) <= 1:
+        return [raw]
+    return useful
+
+
+def safe_check(
+    semantic: SemanticTriage | None,
+    embed_many: Callable[[Sequence[str]], np.ndarray],
+    raw: str,
+    sentences: Sequence[str],
+) -> Verdict | None:
+    """The layer's verdict, or None when it is off or fails (rules still triage)."""
+    if semantic is None:
+        return None
+    texts = sentences_to_embed(raw, sentences)
+    if not texts:
+        return None
+    try:
+        return semantic.check(embed_many(texts))
+    except Exception:  # the model, not the message: never let it block a reply
+        log.exception("semantic triage failed; rules alone decide this message")
+        return None
