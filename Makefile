@@ -10,7 +10,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: install install-browser index run test test-fast eval soak bench lint format clean
+.PHONY: install install-browser index run test test-fast eval eval-safety soak bench lint format clean
 
 install: $(STAMP)
 
@@ -51,6 +51,14 @@ test-fast: install
 eval: install
 	$(BIN)/python -m pytest tests/test_eval_set.py -q
 	cat test-artifacts/eval.txt
+
+# Safety prompts: the published sets in ../shared/eval-external (when present beside the
+# checkout) and our own blind safety set, over the shipped corpus with the real model.
+SAFETY_EXTERNAL ?= ../shared/eval-external
+eval-safety: install
+	$(BIN)/bot eval-safety --index $(CURDIR)/var/safety-index \
+		$(wildcard $(SAFETY_EXTERNAL)/safety.jsonl $(SAFETY_EXTERNAL)/false_alarms.jsonl) \
+		tests/fixtures/eval/blind-safety/questions.jsonl
 
 # The benchmark (bench/README.md): synthetic 1k and 10k pages, one table, and
 # bench/results/latest.json. BENCH_ARGS=--quick for a smoke run; --large adds 100k pages.

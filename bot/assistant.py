@@ -17,6 +17,7 @@ from dataclasses import dataclass, field, replace
 
 from cachetools import LRUCache
 
+from bot import rules
 from bot.answer import Citation, Renderer, Reply
 from bot.chunks import Passage
 from bot.dialogue import (
@@ -323,6 +324,15 @@ class Assistant:
                 **base,
             )
             return reply, context or Context()
+        topic = _info_topic(norm)
+        if (
+            topic
+            and not (asked.compounds or asked.unknown_compounds)
+            and not (check and check.kind is TriageKind.DECLINED)
+        ):
+            # About what every page shares (the scale, the disclaimer, the authors).
+            trace.intent = f"info:{topic}"
+            return self._info(topic, context, crisis, trace, base), context or Context()
         if check and check.kind is TriageKind.DECLINED:
             outcome = self._declined(decision, context, check, crisis, trace, base)
         elif SMALLTALK.match(text) and asked.empty:
@@ -403,6 +413,66 @@ class Assistant:
             **base,
         )
         return Outcome(reply, a)
+
+    def _info(
+        self,
+        topic: str,
+        context: Context | None,
+        crisis: tuple[Contact, ...],
+        trace: Trace,
+        base: dict[str, str],
+    ) -> Reply:
+        """Shared content, quoted from the page in the conversation (else the first page),
+        cited, with no assessment's level."""
+        here = context or Context()
+        a = (
+            next(
+                (
+                    p
+                    for p in self.catalogue.by_compound.get(here.compound or "", ())
+                    if p.condition == here.condition
+                ),
+                None,
+            )
+            or self._everything[0]
+        )
+        section = {"hierarchy": "Evidence Hierarchy", "evolve": "How Evidence Levels Evolve"}
+        citation: Citation | None = None
+        passage = ""
+        if topic in section:
+            found = next(
+                (p for p in self._passages_of(a) if p.section.startswith(section[topic])), None
+            )
+            if found is not None:
+                citation = Citation.from_hit(Hit(found, a, 1.0, True))
+                passage = found.text
+        elif topic in ("advice", "authors"):
+            text = a.disclaimer if topic == "advice" else a.byline
+            if text:
+                passage = text if topic == "advice" else ""
+                citation = Citation(
+                    page_id=a.id,
+                    title=a.title,
+                    compound=a.compound,
+                    condition=a.condition,
+                    evidence_level=a.evidence_level,
+                    section="Medical Disclaimer" if topic == "advice" else "Byline",
+                    url=a.url,
+                    passage=text,
+                    score=1.0,
+                )
+        return self.renderer.render(
+            "info",
+            status=Status.INFO,
+            topic=topic,
+            passage=passage,
+            byline=a.byline if topic == "authors" else None,
+            citations=[citation] if citation else [],
+            suggestions=[_ask_about(p) for p in self._everything[:2]],
+            crisis=crisis,
+            trace=trace,
+            **{**base, "disclaimer": a.disclaimer or base["disclaimer"]},
+        )
 
     def _passages_of(self, a: Assessment) -> list[Passage]:
         return [self.index.passages[int(r)] for r in self.index.rows_of(a.id)]
@@ -569,6 +639,12 @@ class Assistant:
             **extra,
         )
         return Outcome(reply, a)
+
+
+def _info_topic(norm: Normalised) -> str | None:
+    """The shared-content topic a message asks about (bot/data/rules/info.yaml), if any."""
+    found = rules.first(rules.load("info"), norm.folded)
+    return found.kind if found else None
 
 
 def _semantic(settings: Settings, embedder: Embedder) -> SemanticTriage | None:

@@ -565,16 +565,39 @@ def triage_calibrate(labelled: tuple[Path, ...]) -> None:
     result (copy them into bot/data/triage_exemplars.yaml)."""
     from bot.embedding import make_embedder
     from bot.evaluate import load_cases
-    from bot.triage.semantic import Thresholds, calibrate
+    from bot.text import NegationRules, Normaliser, Synonyms
+    from bot.triage.semantic import Thresholds, calibrate, sentences_to_embed
     from bot.triage.semantic import load as load_semantic
 
     settings = _settings()
     embedder = make_embedder(settings.embedder)
     semantic = load_semantic(embedder.name, embedder.encode)
     semantic.limits = Thresholds({}, semantic.limits.margin)
+    normaliser = Normaliser(Synonyms.load(), NegationRules.load())
     rows = [
-        ("crisis" if case.status == "urgent" else "safe", case.question)
+        (
+            "crisis" if case.status == "urgent" else "safe",
+            sentences_to_embed(case.question, normaliser.normalise(case.question).sentences),
+        )
         for path in labelled
         for case in load_cases(path)
     ]
     click.echo(json.dumps(calibrate(semantic, embedder.encode, rows), indent=2))
+
+
+@main.command("eval-safety")
+@corpus_options
+@click.argument(
+    "files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path)
+)
+def eval_safety_cmd(corpus: Path | None, index: Path | None, files: tuple[Path, ...]) -> None:
+    """Run safety prompts (published sets or our own, JSON lines) and print, per source and
+    kind, the share with an acceptable status and the false-alarm rate on safe prompts."""
+    from bot.evaluate_safety import load as load_safety
+    from bot.evaluate_safety import run as run_safety
+    from bot.evaluate_safety import table as safety_table
+
+    settings = _settings(corpus=corpus, index=index)
+    assistant = _assistant(settings)
+    reports = {str(path): run_safety(load_safety(path), assistant) for path in files}
+    click.echo(safety_table(reports))

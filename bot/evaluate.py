@@ -189,8 +189,12 @@ def invariant_violations(reply: Reply, assistant: Assistant) -> list[str]:
         first = {c[0].text for c in book.by_kind[str(reply.crisis_kind)].values()}
         if reply.crisis_kind is None or not any(reply.answer.startswith(t) for t in first):
             found.append("urgent reply does not start with its kind's crisis contacts")
-    if reply.status in (Status.SUPPORT, Status.URGENT) and reply.evidence_level:
+    if reply.status in (Status.SUPPORT, Status.URGENT, Status.INFO) and reply.evidence_level:
         found.append(f"{reply.status.value} reply states an evidence level")
+    if reply.status is Status.INFO and any(
+        pages[pid].evidence_level in reply.answer for pid in cited
+    ):
+        found.append("info reply states the level of the page it quotes")
     return found
 
 

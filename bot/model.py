@@ -14,6 +14,7 @@ from typing import Any
 
 class Status(StrEnum):
     ANSWERED = "answered"
+    INFO = "info"
     CLARIFY = "clarify"
     NOT_FOUND = "not_found"
     URGENT = "urgent"

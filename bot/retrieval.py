@@ -8,9 +8,9 @@ question's intent (mechanism, trials, ...) routes to the matching section or FAQ
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
-import threading
 
 import numpy as np
 from cachetools import LRUCache

@@ -92,7 +92,9 @@ class SemanticTriage:
             vectors = np.asarray(encode(sentences), dtype=np.float32)
         self.vectors = vectors
         self.limits = limits or thresholds()
-        self._rows = {c: np.array([i for i, lab in enumerate(self.labels) if lab == c]) for c in CATEGORIES}
+        self._rows = {
+            c: np.array([i for i, lab in enumerate(self.labels) if lab == c]) for c in CATEGORIES
+        }
 
     def scores(self, vectors: np.ndarray) -> list[dict[str, float]]:
         """Per sentence, each category's score (mean cosine of its nearest exemplars)."""
@@ -135,38 +137,49 @@ class SemanticTriage:
 def calibrate(
     semantic: SemanticTriage,
     encode: Callable[[Sequence[str]], np.ndarray],
-    labelled: Sequence[tuple[str, str]] = (),
+    labelled: Sequence[tuple[str, Sequence[str]]] = (),
 ) -> dict[str, Any]:
     """Thresholds from held-out data: the dev exemplars, plus labelled questions of the
-    project's own sets ((text, "crisis" | "safe")). Each category's floor is the lowest at
-    which no held-out sentence of another kind (safe questions, or support for a crisis
-    category) is taken for it; then the held-out recall those floors give."""
+    project's own sets (label "crisis" or "safe", and the texts the layer would embed for
+    the message, as at run time). Each category's floor is the lowest at which no held-out
+    message of another kind (safe, or support for a crisis category) is taken for it, plus
+    BUFFER; then the held-out recall those floors give."""
     dev = exemplars()["dev"]
-    rows = [(c, t) for c in CATEGORIES for t in dev.get(c, ())] + list(labelled)
-    scored = semantic.scores(encode([t for _, t in rows]))
+    rows: list[tuple[str, list[str]]] = [(c, [t]) for c in CATEGORIES for t in dev.get(c, ())]
+    rows += [(label, list(texts)) for label, texts in labelled if texts]
+    flat = [t for _, texts in rows for t in texts]
+    scored_flat = semantic.scores(encode(flat))
+    scored: list[list[dict[str, float]]] = []
+    at = 0
+    for _, texts in rows:
+        scored.append(scored_flat[at : at + len(texts)])
+        at += len(texts)
     margin = semantic.limits.margin
+
+    def best(sentences: list[dict[str, float]], category: str) -> float:
+        fit = [s[category] for s in sentences if s[category] - s["safe"] >= margin]
+        return max(fit, default=0.0)
+
     floor: dict[str, float] = {}
     for category in (*CRISIS, "support"):
-        # The highest score a wrong sentence reaches for this category, margin met.
         wrong = [
-            s[category]
-            for (c, _), s in zip(rows, scored, strict=True)
-            if c != category
-            and c not in (CRISIS if category in CRISIS else ())
-            and c != "crisis"
-            and s[category] - s["safe"] >= margin
+            best(sentences, category)
+            for (c, _), sentences in zip(rows, scored, strict=True)
+            if c != category and c != "crisis" and not (category in CRISIS and c in CRISIS)
         ]
         floor[category] = round(max(wrong, default=0.0) + BUFFER, 3)
     limits = Thresholds(floor, margin)
     hits: dict[str, list[int]] = {}
     false_alarms = 0
-    for (c, _), s in zip(rows, scored, strict=True):
-        verdict = semantic.judge(s, limits)
-        got = verdict.category if verdict else "safe"
+    for (c, _), sentences in zip(rows, scored, strict=True):
+        verdicts = [v for s in sentences if (v := semantic.judge(s, limits))]
+        crisis = [v for v in verdicts if v.crisis]
+        got = (crisis or verdicts or [None])[0]
+        name = got.category if got else "safe"
         tally = hits.setdefault(c, [0, 0])
         tally[1] += 1
-        tally[0] += got == c or (c in (*CRISIS, "crisis") and got in CRISIS)
-        false_alarms += c in ("safe", "support") and got in CRISIS
+        tally[0] += name == c or (c in (*CRISIS, "crisis") and name in CRISIS)
+        false_alarms += c in ("safe", "support") and name in CRISIS
     return {
         "floor": floor,
         "margin": margin,
