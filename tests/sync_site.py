@@ -74,6 +74,9 @@ class Page:
     status: int = 200
     fail_times: int = 0  # answer 503 this many times first (a flaky page)
     slow: bool = False  # held until Site.release is set
+    drip: bool = False  # sent a few bytes at a time, chunked, until the client gives up
+    gate: bool = False  # held until as many requests as Site.gate_width are in flight
+    headers: dict[str, str] = field(default_factory=dict)
 
     @property
     def etag(self) -> str:
@@ -86,7 +89,7 @@ class Request:
     headers: dict[str, str]
     status: int
     port: int  # the client's port: one per connection
-    at: float
+    at: float  # when it arrived
 
 
 class Site:
@@ -104,6 +107,9 @@ class Site:
         self.in_flight = 0
         self.most_in_flight = 0
         self.sitemap_status = 200
+        self.robots_status = 200
+        self.gate_width = 2
+        self.changed = threading.Condition(self.lock)
         self._server: ThreadingHTTPServer | None = None
 
     # -- what the site serves ---------------------------------------------------------------
@@ -146,7 +152,7 @@ class Site:
 
     def serve(self, path: str, headers: dict[str, str]) -> tuple[int, dict[str, str], bytes]:
         if path == "/robots.txt":
-            return 200, {"Content-Type": "text/plain"}, self.robots().encode()
+            return self.robots_status, {"Content-Type": "text/plain"}, self.robots().encode()
         if path == "/sitemap.xml":
             if self.sitemap_status != 200:
                 return self.sitemap_status, {}, b"unavailable"
@@ -173,12 +179,20 @@ class Site:
             return 404, {"Content-Type": "text/html"}, b"<h1>Not found</h1>"
         if page.slow:
             self.release.wait(30)
+        if page.gate:
+            # Proceed once the client has as many requests in flight as it should, so the
+            # most ever in flight shows whether it keeps to its limit (the timeout only
+            # frees the last, lone request).
+            with self.changed:
+                self.changed.notify_all()
+                self.changed.wait_for(lambda: self.in_flight >= self.gate_width, timeout=2)
         if page.status != 200:
-            return page.status, {"Content-Type": "text/html"}, b"<h1>Server error</h1>"
+            return page.status, {"Content-Type": "text/html", **page.headers}, b"<h1>Error</h1>"
         validators = {"ETag": page.etag, "Last-Modified": formatdate(page.modified, usegmt=True)}
         if headers.get("if-none-match") == page.etag:
             return 304, validators, b""
-        return 200, {"Content-Type": "text/html; charset=utf-8", **validators}, page.body
+        head = {"Content-Type": "text/html; charset=utf-8", **validators, **page.headers}
+        return 200, head, page.body
 
     # -- the server -------------------------------------------------------------------------
 
@@ -206,26 +220,44 @@ class Site:
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"  # keep-alive: the client can reuse connections
 
-            def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+            def do_GET(self) -> None:
                 headers = {k.lower(): v for k, v in self.headers.items()}
-                with site.lock:
+                arrived = time.time()
+                with site.changed:
                     site.in_flight += 1
                     site.most_in_flight = max(site.most_in_flight, site.in_flight)
+                    site.changed.notify_all()
                 try:
                     status, extra, body = site.serve(self.path, headers)
                 finally:
-                    with site.lock:
+                    with site.changed:
                         site.in_flight -= 1
                 with site.lock:
-                    site.requests.append(
-                        Request(self.path, headers, status, self.client_address[1], time.time())
-                    )
+                    port = self.client_address[1]
+                    site.requests.append(Request(self.path, headers, status, port, arrived))
+                    page = site.pages.get(self.path)
                 self.send_response(status)
                 for name, value in extra.items():
                     self.send_header(name, value)
+                if page is not None and page.drip and status == 200:
+                    self._drip(body)
+                    return
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
                 self.wfile.write(body)
+
+            def _drip(self, body: bytes) -> None:
+                """A few bytes every 50 ms, chunked: each read is quick, the page never ends
+                (until the client hangs up or the test is over)."""
+                self.send_header("Transfer-Encoding", "chunked")
+                self.end_headers()
+                try:
+                    while not site.release.wait(0.05):
+                        self.wfile.write(b"4\r\n<!--\r\n")
+                        self.wfile.flush()
+                except OSError:
+                    return
+                self.close_connection = True
 
             def log_message(self, format: str, *args: object) -> None:
                 pass
