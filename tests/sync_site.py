@@ -106,7 +106,7 @@ class Site:
         self.lock = threading.Lock()
         self.in_flight = 0
         self.most_in_flight = 0
-        self.sitemap_status = 200
+        self.broken: dict[str, int] = {}  # path -> status it answers with, whatever it is
         self.robots_status = 200
         self.gate_width = 2
         self.changed = threading.Condition(self.lock)
@@ -151,11 +151,11 @@ class Site:
         return listed[:middle], listed[middle:]
 
     def serve(self, path: str, headers: dict[str, str]) -> tuple[int, dict[str, str], bytes]:
+        if path in self.broken:
+            return self.broken[path], {"Content-Type": "text/plain"}, b"broken"
         if path == "/robots.txt":
             return self.robots_status, {"Content-Type": "text/plain"}, self.robots().encode()
         if path == "/sitemap.xml":
-            if self.sitemap_status != 200:
-                return self.sitemap_status, {}, b"unavailable"
             index = (
                 '<?xml version="1.0" encoding="UTF-8"?>\n'
                 '<sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
@@ -222,8 +222,10 @@ class Site:
 
             def do_GET(self) -> None:
                 headers = {k.lower(): v for k, v in self.headers.items()}
-                arrived = time.time()
+                # Recorded on arrival: a request held by a slow page has still been made.
+                seen = Request(self.path, headers, 0, self.client_address[1], time.time())
                 with site.changed:
+                    site.requests.append(seen)
                     site.in_flight += 1
                     site.most_in_flight = max(site.most_in_flight, site.in_flight)
                     site.changed.notify_all()
@@ -233,30 +235,29 @@ class Site:
                     with site.changed:
                         site.in_flight -= 1
                 with site.lock:
-                    port = self.client_address[1]
-                    site.requests.append(Request(self.path, headers, status, port, arrived))
+                    seen.status = status
                     page = site.pages.get(self.path)
-                self.send_response(status)
-                for name, value in extra.items():
-                    self.send_header(name, value)
-                if page is not None and page.drip and status == 200:
-                    self._drip(body)
-                    return
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
+                try:
+                    self.send_response(status)
+                    for name, value in extra.items():
+                        self.send_header(name, value)
+                    if page is not None and page.drip and status == 200:
+                        self._drip()
+                        return
+                    self.send_header("Content-Length", str(len(body)))
+                    self.end_headers()
+                    self.wfile.write(body)
+                except OSError:  # the client gave up (timeouts, size caps): expected here
+                    self.close_connection = True
 
-            def _drip(self, body: bytes) -> None:
+            def _drip(self) -> None:
                 """A few bytes every 50 ms, chunked: each read is quick, the page never ends
                 (until the client hangs up or the test is over)."""
                 self.send_header("Transfer-Encoding", "chunked")
                 self.end_headers()
-                try:
-                    while not site.release.wait(0.05):
-                        self.wfile.write(b"4\r\n<!--\r\n")
-                        self.wfile.flush()
-                except OSError:
-                    return
+                while not site.release.wait(0.05):
+                    self.wfile.write(b"4\r\n<!--\r\n")
+                    self.wfile.flush()
                 self.close_connection = True
 
             def log_message(self, format: str, *args: object) -> None:
