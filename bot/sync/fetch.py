@@ -91,7 +91,14 @@ class _Host:
         self._slots = threading.BoundedSemaphore(slots)
         self._lock = threading.Lock()
         self._next_start = 0.0
+        self._last_start = 0.0
         self.delay = 0.0
+
+    def set_delay(self, seconds: float) -> None:
+        """Learnt from robots.txt, which was itself a request: the delay counts from it."""
+        with self._lock:
+            self.delay = max(0.0, seconds)
+            self._next_start = max(self._next_start, self._last_start + self.delay)
 
     def defer(self, seconds: float) -> None:
         """The host asked us to wait (429/503 with Retry-After): every request waits."""
@@ -104,6 +111,7 @@ class _Host:
         try:
             with self._lock:
                 start = max(time.monotonic(), self._next_start)
+                self._last_start = start
                 self._next_start = start + self.delay
             if cancel.wait(max(0.0, start - time.monotonic())):
                 raise Cancelled()
@@ -168,7 +176,7 @@ class Fetcher:
 
     def set_delay(self, url: str, seconds: float) -> None:
         """Space the starts of requests to this URL's host (robots.txt Crawl-delay)."""
-        self._host(url).delay = max(0.0, seconds)
+        self._host(url).set_delay(seconds)
 
     def get(
         self,
