@@ -77,6 +77,13 @@ def _retry_worth_it(fetched: Fetched) -> bool:
     return fetched.status in RETRY_STATUSES or fetched.transient
 
 
+def _last_answer(state: tenacity.RetryCallState) -> Fetched:
+    """The attempt's answer (attempts return answers; only Cancelled is raised, and it is
+    never retried). Out of attempts, the last answer is the result: its status says why."""
+    assert state.outcome is not None
+    return state.outcome.result()
+
+
 def _drain(response: httpx.Response) -> None:
     """Read the little a redirect, error or 304 carries, so its connection is reused (an
     unread body closes it); a long one is left unread."""
@@ -202,12 +209,11 @@ class Fetcher:
             return self._follow(url, headers, max_bytes, allowed)
 
         retrying = tenacity.Retrying(
-            stop=tenacity.stop_after_attempt(self.attempts) | self._wait_too_long,
+            stop=self._give_up,
             wait=self._wait,
             retry=tenacity.retry_if_result(_retry_worth_it),
             sleep=self._sleep,
-            # Out of attempts: the last answer, as it was (its status says what happened).
-            retry_error_callback=lambda state: state.outcome.result() if state.outcome else None,
+            retry_error_callback=_last_answer,
         )
         result = retrying(attempt)
         return replace(result, attempts=tries)
@@ -217,19 +223,19 @@ class Fetcher:
             raise Cancelled()
 
     def _wait(self, state: tenacity.RetryCallState) -> float:
-        fetched: Fetched = state.outcome.result() if state.outcome else None  # type: ignore[assignment]
-        asked = fetched.retry_after if fetched is not None else None
+        fetched = _last_answer(state)
+        asked = fetched.retry_after
         seconds = asked if asked is not None else self._backoff(state)
-        if fetched is not None and fetched.status in (429, 503):
+        if fetched.status in (429, 503):
             # Being told to slow down concerns every request to the host, not just this one.
             self._host(fetched.url).defer(seconds)
         return seconds
 
-    def _wait_too_long(self, state: tenacity.RetryCallState) -> bool:
-        if state.outcome is None or state.outcome.failed:
-            return False
-        asked = state.outcome.result().retry_after
-        return asked is not None and asked > self.max_retry_after
+    def _give_up(self, state: tenacity.RetryCallState) -> bool:
+        """Out of attempts, or told to come back later than we are willing to wait."""
+        asked = _last_answer(state).retry_after
+        too_long = asked is not None and asked > self.max_retry_after
+        return state.attempt_number >= self.attempts or too_long
 
     def _follow(
         self,

@@ -322,7 +322,7 @@ def sync_site(
         fetcher.close()
         # Whatever was fetched is remembered, even from a run that stopped half-way.
         store.save(entries, options.sitemap)
-    if not report.cancelled and report.listed:
+    if not report.cancelled and (report.listed or report.removed):
         _publish(options, report, corpus, index_dir, embedder)
     report.finished_at = _now()
     store.save_last_run(report.to_json())

@@ -68,7 +68,7 @@ class SyncScheduler:
         settings: Settings,
         embedder: Callable[[], Embedder],
         *,
-        on_published: Callable[[SyncReport], None] | None = None,
+        on_published: Callable[[SyncReport], object] | None = None,
         record: Callable[[SyncReport], None] | None = None,
     ) -> None:
         self.options = SyncOptions.from_settings(settings)
