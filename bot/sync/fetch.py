@@ -108,7 +108,7 @@ class _Host:
             self._next_start = max(self._next_start, self._last_start + self.delay)
 
     def defer(self, seconds: float) -> None:
-        """The host asked us to wait (429/503 with Retry-After): every request waits."""
+        """The host said it is overloaded (429/503): every request to it waits, not one."""
         with self._lock:
             self._next_start = max(self._next_start, time.monotonic() + seconds)
 
@@ -142,7 +142,6 @@ class Fetcher:
         backoff: float = 1.0,
         max_retry_after: float = 120.0,
         cancel: threading.Event | None = None,
-        transport: httpx.BaseTransport | None = None,
     ) -> None:
         if per_host < 1 or attempts < 1 or timeout <= 0:
             raise ValueError("per_host and attempts must be at least 1, timeout above 0")
@@ -162,7 +161,6 @@ class Fetcher:
             follow_redirects=False,
             # Connections are reused per host; no more than the gate lets through.
             limits=httpx.Limits(max_connections=None, max_keepalive_connections=per_host * 4),
-            transport=transport,
         )
 
     def close(self) -> None:

@@ -26,8 +26,6 @@ from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
-import httpx
-
 from bot.embedding import Embedder
 from bot.index import Index, is_current, read_manifest, reusable_pages
 from bot.index import build as build_index
@@ -294,10 +292,10 @@ def sync_site(
     *,
     progress: Progress | None = None,
     cancel: threading.Event | None = None,
-    transport: httpx.BaseTransport | None = None,
 ) -> SyncReport:
     """One sync. Problems are reported (errors, failures), not raised; the caller holds
-    `exclusive(index_dir)`. `embedder` is called only when the index must be rebuilt."""
+    `exclusive(index_dir)`. `embedder` is asked for once the pages are stored (a lazy
+    model is then loaded only if passages must be embedded)."""
     report = SyncReport(sitemap=options.sitemap, started_at=_now(), forced=options.force)
     cancel = cancel or threading.Event()
     corpus.mkdir(parents=True, exist_ok=True)
@@ -310,7 +308,6 @@ def sync_site(
         attempts=options.attempts,
         backoff=options.backoff,
         cancel=cancel,
-        transport=transport,
     )
     try:
         _sync_pages(options, report, store, fetcher, known, entries, progress)
