@@ -12,7 +12,6 @@ dropped for being unlisted.
 from __future__ import annotations
 
 import zlib
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit, urlunsplit
 from xml.etree.ElementTree import Element, ParseError
@@ -171,7 +170,6 @@ def discover(
     sitemap_url: str,
     fetcher: Fetcher,
     robots: Robots,
-    on_sitemap: Callable[[str], None] | None = None,
 ) -> Discovery:
     """Walk the sitemap (and the sitemaps an index names, on the same site) and list every
     page once, in the order found. A sitemap that cannot be read is an error of the
@@ -195,8 +193,6 @@ def discover(
         if not robots.allows(url):
             found.errors.append(f"{url}: disallowed by robots.txt, not read")
             continue
-        if on_sitemap:
-            on_sitemap(url)
         fetched = fetcher.get(
             url,
             max_bytes=MAX_SITEMAP_BYTES,

@@ -133,12 +133,6 @@ class SyncStore:
     def has_file(self, entry: Entry) -> bool:
         return (self.corpus / entry.path).is_file()
 
-    def read(self, entry: Entry) -> bytes | None:
-        try:
-            return (self.corpus / entry.path).read_bytes()
-        except OSError:
-            return None
-
     def write_page(self, relative: str, page: bytes) -> None:
         _atomic_write(self.corpus / relative, page)
 
