@@ -130,6 +130,53 @@ class Settings(BaseSettings):
         "addresses, which the bot otherwise never keeps.",
     )
 
+    # Site sync (bot/sync/): `bot sync`, and `bot serve` on a schedule.
+    sync_sitemap: str | None = Field(
+        None,
+        description="Sitemap URL (or sitemap index) of the site whose assessment pages the "
+        "corpus follows: `bot sync` reads it when given no URL, and with it set `bot serve` "
+        "syncs every BOT_SYNC_INTERVAL seconds.",
+    )
+    sync_interval: float = Field(
+        3600.0,
+        ge=1,
+        description="Seconds between scheduled syncs (counted from the end of the last sync "
+        "by any instance sharing the index).",
+    )
+    sync_max_drop: float = Field(
+        0.25,
+        ge=0,
+        le=1,
+        description="Largest share of the synced pages one sync may drop (pages the sitemap "
+        "no longer lists or that answer 404/410); above it nothing is dropped unless "
+        "`bot sync --force`, so a broken sitemap cannot empty the bot.",
+    )
+    sync_concurrency: int = Field(
+        2, ge=1, le=16, description="Requests a sync keeps in flight to the site at once."
+    )
+    sync_timeout: float = Field(
+        30.0,
+        gt=0,
+        description="Seconds a sync waits for one page (the whole response), before retrying.",
+    )
+    sync_include: str = Field(
+        "",
+        description="Comma-separated glob patterns of URL paths to sync (e.g. "
+        "`/assessments/*`); empty: every page the sitemap lists.",
+    )
+    sync_exclude: str = Field(
+        "",
+        description="Comma-separated glob patterns of URL paths never to sync.",
+    )
+
+    @field_validator("sync_sitemap")
+    @classmethod
+    def _check_sitemap(cls, value: str | None) -> str | None:
+        value = (value or "").strip() or None
+        if value is not None and not re.match(r"https?://[^/\s]+", value):
+            raise ValueError(f"{value!r} is not an http(s) URL of a sitemap")
+        return value
+
     @model_validator(mode="after")
     def _workers_share_sessions(self) -> Settings:
         if self.workers > 1 and self.session_store != "redis":

@@ -17,6 +17,8 @@ CORE = [
     "bot.triage",
     "bot.answer",
     "bot.assistant",
+    "bot.sync.run",
+    "bot.sync.schedule",
 ]
 
 

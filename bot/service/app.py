@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -19,6 +21,7 @@ from bot.service.audit_pages import router as audit_pages
 from bot.service.audit_routes import router as audit_api
 from bot.service.reload import watch_index
 from bot.service.routes import api, pages
+from bot.service.sync import sync_schedule
 from bot.settings import ROOT, Settings
 from bot.staff import Staff
 
@@ -46,6 +49,13 @@ def worker_app() -> FastAPI:
     return create_app(settings, assistant)
 
 
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """Background work of a running server: index hot reload and the scheduled site sync."""
+    async with watch_index(app), sync_schedule(app):
+        yield
+
+
 def create_app(
     settings: Settings | None = None,
     assistant: Assistant | None = None,
@@ -55,7 +65,7 @@ def create_app(
     settings = settings or Settings()
     assistant = assistant or Assistant.create(settings)
     app = FastAPI(
-        lifespan=watch_index,
+        lifespan=lifespan,
         title="Evidence FAQ bot",
         version=__version__,
         description="Cited, templated answers about evidence level assessments. "
@@ -65,6 +75,7 @@ def create_app(
     app.state.assistant = assistant
     app.state.audit = audit or AuditLog.open(settings.database_url, settings.redact_questions)
     app.state.staff = Staff(app.state.audit.engine)
+    app.state.sync = None  # the scheduled site sync, once the app has started
     templates = Jinja2Templates(directory=str(WEB / "templates"))
     templates.env.globals["static_url"] = lambda path: app.url_path_for("static", path=path)
     app.state.templates = templates

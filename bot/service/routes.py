@@ -23,6 +23,7 @@ from bot.service.schemas import (
     Health,
     errors,
 )
+from bot.service.sync import sync_health
 from bot.settings import ROOT
 
 api = APIRouter()
@@ -85,7 +86,7 @@ def feedback(body: FeedbackRequest, audit: AuditDep) -> dict[str, str]:
 
 
 @api.get("/healthz", response_model=Health, tags=["ops"])
-def healthz(assistant: AssistantDep) -> dict[str, Any]:
+def healthz(request: Request, assistant: AssistantDep) -> dict[str, Any]:
     """200 when the index is loaded. Also 200 while degraded: with Redis down the bot
     answers with each instance's own conversation context, and `sessions` says so
     (`ok` false, `fallback` "memory")."""
@@ -98,6 +99,7 @@ def healthz(assistant: AssistantDep) -> dict[str, Any]:
         "built_at": m.built_at,
         "index": m.digest,
         "sessions": assistant.sessions.health(),
+        "sync": sync_health(request.app),
     }
 
 

@@ -61,6 +61,11 @@ class Health(BaseModel):
     sessions: dict[str, object] = Field(
         description="Conversation store: backend, ok, and the fallback in use while degraded."
     )
+    sync: dict[str, object] | None = Field(
+        None,
+        description="Site sync (BOT_SYNC_SITEMAP): schedule, whether one is running, and the "
+        "last sync's time, counts and errors; null when the corpus was never synced.",
+    )
 
 
 class FeedbackRequest(BaseModel):
