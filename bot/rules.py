@@ -25,6 +25,12 @@ class Rule:
     counterexamples: tuple[str, ...] = ()
     keywords: tuple[str, ...] = ()  # words the pattern relies on: typo targets
     accepts: str = "words"  # name slots: "words" (any) or "names" (not everyday words)
+    # A frame that turns the rule off wherever it appears in the text ("suicide" is a
+    # crisis word unless the message asks about research, rates or a story).
+    unless: re.Pattern[str] | None = None
+
+    def matches(self, text: str) -> bool:
+        return bool(self.pattern.search(text)) and not (self.unless and self.unless.search(text))
 
 
 class RuleError(ValueError):
@@ -43,10 +49,9 @@ def compile_rules(records: Iterable[dict], source: str = "rules") -> tuple[Rule,
         if rule_id in seen:
             raise RuleError(f"{where}: duplicate id {rule_id!r}")
         seen.add(rule_id)
-        if isinstance(pattern, list):  # a long alternation written one branch per line
-            pattern = "|".join(f"(?:{p})" for p in pattern)
         try:
-            compiled = re.compile(pattern)
+            compiled = re.compile(_joined(pattern))
+            unless = re.compile(_joined(record["unless"])) if record.get("unless") else None
         except re.error as exc:
             raise RuleError(f"{where} ({rule_id}): bad pattern: {exc}") from exc
         rules.append(
@@ -59,9 +64,17 @@ def compile_rules(records: Iterable[dict], source: str = "rules") -> tuple[Rule,
                 counterexamples=tuple(record.get("counterexamples", ())),
                 keywords=tuple(record.get("keywords", ())),
                 accepts=str(record.get("accepts", "words")),
+                unless=unless,
             )
         )
     return tuple(rules)
+
+
+def _joined(pattern: str | list[str]) -> str:
+    """A long alternation may be written one branch per line."""
+    if isinstance(pattern, list):
+        return "|".join(f"(?:{p})" for p in pattern)
+    return pattern
 
 
 @cache
@@ -77,11 +90,13 @@ def load(name: str) -> tuple[Rule, ...]:
 
 
 def first(rules: Iterable[Rule], text: str) -> Rule | None:
-    return next((r for r in rules if r.pattern.search(text)), None)
+    return next((r for r in rules if r.matches(text)), None)
 
 
 def matching(rules: Iterable[Rule], text: str) -> Iterator[tuple[Rule, re.Match[str]]]:
     for rule in rules:
+        if rule.unless and rule.unless.search(text):
+            continue
         for m in rule.pattern.finditer(text):
             yield rule, m
 

@@ -1,6 +1,6 @@
 """Soak: a real `bot serve` (PostgreSQL audit log, Redis sessions, as deployed on several
 instances) under a steady stream of conversations over loopback: follow-ups in sessions,
-clarify choices, crisis and dosing messages, feedback on answers.
+choices from a listing, crisis and dosing messages, feedback on answers.
 
 Zero 5xx (zero errors of any kind), every follow-up answered with its context, and no lost
 audit record: the 200 replies are exactly the answers in the log, the feedback posts
@@ -48,7 +48,8 @@ CONVERSATIONS = [
         ("Are there clinical trials?", "answered", "Quorvastin"),
     ],
     [
-        ("What do you have on stage IV testcase syndrome?", "clarify", None),
+        # A listing of both pages; "the second one" picks from it.
+        ("What do you have on stage IV testcase syndrome?", "answered", None),
         ("the second one", "answered", "Zelnoprine"),
         ("and how does it work?", "answered", "Zelnoprine"),
     ],

@@ -242,6 +242,23 @@ def test_urgent_wins_over_declined_and_mention() -> None:
     assert _kind("Is ketamine studied for overdose? I overdosed last night") == "urgent"
 
 
+def test_happening_now_counts_as_a_person_for_person_rules() -> None:
+    # No "I" or "my", but nobody asks about research "right now".
+    assert _kind("crushing chest pain right now") == "urgent"
+    assert _kind("chest pain in trials") is None
+
+
+def test_an_unless_frame_turns_only_its_own_rule_off() -> None:
+    from bot import rules
+
+    topic = next(r for r in rules.load("triage") if r.id == "sh-crisis-topic")
+    assert topic.pattern.search("suicide rates in cancer") and not topic.matches(
+        "suicide rates in cancer"
+    )
+    # Another rule still catches a crisis that mentions research.
+    assert _kind("I'm suicidal and I read the research on ketamine") == "urgent"
+
+
 def test_declined_wins_over_mention() -> None:
     assert _kind("What is the right dose of ketamine, and the overdose risk?") == "declined"
 

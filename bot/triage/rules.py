@@ -24,6 +24,11 @@ PERSON = re.compile(
     r"he|he'?s|him|his|himself|she|she'?s|her|hers|herself|someone|somebody|"
     r"yo|mi|me|el|ella|mama|papa|esposo|esposa)\b"
 )
+# Happening now ("crushing chest pain right now"): as good as a person being named, since
+# a research question is not asked in the present moment.
+NOW = re.compile(
+    r"\b(right\s+now|just\s+now|at\s+the\s+moment|this\s+(minute|second)|as\s+we\s+speak)\b"
+)
 # Requests to the bot ("tell me about ...") are not a person in the story.
 REQUEST_PHRASES = re.compile(
     r"\b((can|could|would|will)\s+you\s+)?(please\s+)?"
@@ -108,7 +113,7 @@ def triage(message: str | Normalised) -> Triage | None:
 @lru_cache(maxsize=4096)
 def _triage(folded: str) -> Triage | None:
     text = plain(folded)
-    person = bool(PERSON.search(REQUEST_PHRASES.sub(" ", text)))
+    person = bool(PERSON.search(REQUEST_PHRASES.sub(" ", text)) or NOW.search(text))
     history = bool(PAST.search(text) and RESOLVED.search(text) and not STILL.search(text))
     fired: dict[TriageKind, list[_Rule]] = {}
     for r in compiled():
@@ -116,7 +121,7 @@ def _triage(folded: str) -> Triage | None:
             continue
         if history and r.crisis is CrisisKind.EMERGENCY:
             continue
-        if r.rule.pattern.search(text):
+        if r.rule.matches(text):
             fired.setdefault(r.kind, []).append(r)
     for kind in ORDER:
         found = fired.get(kind)
