@@ -167,6 +167,7 @@ def serve(corpus: Path | None, index: Path | None, host: str | None, port: int |
     import uvicorn
 
     from bot.service import create_app
+    from bot.service.server import uvicorn_options
 
     settings = _settings(corpus=corpus, index=index, host=host, port=port)
     # First, so that an unreachable database stops the start at once, with its reason.
@@ -186,22 +187,13 @@ def serve(corpus: Path | None, index: Path | None, host: str | None, port: int |
             "bot.service.app:worker_app",
             factory=True,
             workers=settings.workers,
-            host=settings.host,
-            port=settings.port,
-            log_level="info",
-            access_log=settings.access_log,
+            **uvicorn_options(settings),
         )
         return
     assistant = _assistant(settings)
     assistant.warm_up()
     app = create_app(settings, assistant, audit)
-    uvicorn.run(
-        app,
-        host=settings.host,
-        port=settings.port,
-        log_level="info",
-        access_log=settings.access_log,
-    )
+    uvicorn.run(app, **uvicorn_options(settings))
 
 
 @main.command()

@@ -61,6 +61,14 @@ class Guard:
             await send(message)
 
         refusal = self._refusal(Request(scope))
+        if refusal is None:
+            # Content-Length can be absent (chunked) or lie: the body is read here, up to
+            # the limit, before anything parses it; past the limit the rest is never read.
+            body = await _read_body(receive)
+            if body is None:
+                refusal = _too_large()
+            elif isinstance(body, bytes):
+                receive = _replay(body, receive)
         if refusal is not None:
             await refusal(scope, receive, send_with_headers)
         else:
@@ -70,9 +78,7 @@ class Guard:
         # Messages are at most 1000 characters: refuse huge bodies before parsing them.
         length = request.headers.get("content-length")
         if length and (not length.isdigit() or int(length) > MAX_BODY):
-            return JSONResponse(
-                status_code=413, content={"detail": f"request body over {MAX_BODY} bytes"}
-            )
+            return _too_large()
         origin = request.headers.get("origin")
         if (
             request.url.path.startswith("/api/")
@@ -87,6 +93,47 @@ class Guard:
                 content={"detail": f"This site ({origin}) is not allowed to use the assistant."},
             )
         return None
+
+
+def _too_large() -> JSONResponse:
+    # Connection: close, so the server stops taking in the rest of the body.
+    return JSONResponse(
+        status_code=413,
+        content={"detail": f"request body over {MAX_BODY} bytes"},
+        headers={"Connection": "close"},
+    )
+
+
+async def _read_body(receive: Receive) -> bytes | Message | None:
+    """The whole request body, or None once it passes MAX_BODY (the rest stays unread);
+    a disconnect before the end is returned as it came (nothing to replay)."""
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            return message
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > MAX_BODY:
+            return None
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            return b"".join(chunks)
+
+
+def _replay(body: bytes, receive: Receive) -> Receive:
+    """A receive that hands the app the body already read, then waits as the server does."""
+    sent = False
+
+    async def replay() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return replay
 
 
 def install(app: FastAPI, settings: Settings) -> None:

@@ -1,0 +1,79 @@
+"""A real `bot serve` attacked over loopback: oversized heads and bodies."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from servers import bot_env, serve, stop
+
+from bot.embedding import FakeEmbedder
+from bot.index import build
+from bot.pages import corpus_hash, load_corpus
+from bot.service.server import MAX_HEADER_BYTES
+
+FIXTURE_CORPUS = Path(__file__).parent / "fixtures" / "corpus"
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, int, Path]]:
+    tmp = tmp_path_factory.mktemp("server")
+    index = tmp / "index"
+    pages = load_corpus(FIXTURE_CORPUS).assessments
+    build(pages, FakeEmbedder(), index, corpus_hash(FIXTURE_CORPUS))
+    env = bot_env(FIXTURE_CORPUS, index) | {"BOT_DATABASE_URL": f"sqlite:///{tmp / 'a.sqlite3'}"}
+    log = tmp / "server.log"
+    proc, url = serve(env, log)
+    host, port = url.removeprefix("http://").split(":")
+    yield host, int(port), log
+    stop(proc)
+
+
+def _exchange(address: tuple[str, int], head: bytes, chunks: Iterator[bytes]) -> tuple[bytes, int]:
+    """Send a head, then chunks until the server answers or hangs up; returns the start of
+    the answer and how many body bytes were sent."""
+    sent = 0
+    with socket.create_connection(address, timeout=10) as s:
+        try:
+            s.sendall(head)
+            for chunk in chunks:
+                s.sendall(chunk)
+                sent += len(chunk)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+        try:
+            return s.recv(200), sent
+        except ConnectionResetError:
+            return b"", sent
+
+
+def _megabytes(n: int, size: int = 1 << 20) -> Iterator[bytes]:
+    for _ in range(n):
+        yield b"%x\r\n" % size + b"x" * size + b"\r\n"
+
+
+def test_oversized_request_headers_get_431_and_the_connection_closes(
+    server: tuple[str, int, Path],
+) -> None:
+    host, port, _ = server
+    head = b"GET /healthz HTTP/1.1\r\nHost: x\r\n"
+    filler = (b"X-Filler: " + b"a" * 8000 + b"\r\n" for _ in range(40_000))  # ~300 MB
+    answer, _ = _exchange((host, port), head, filler)
+    assert answer.startswith(b"HTTP/1.1 431"), answer
+    # A head just under the cap is still served.
+    fits = b"X-Ok: " + b"b" * (MAX_HEADER_BYTES - 200) + b"\r\n\r\n"
+    answer, _ = _exchange((host, port), head + fits, iter(()))
+    assert answer.startswith(b"HTTP/1.1 200"), answer
+
+
+def test_a_chunked_body_is_cut_off_at_the_limit(server: tuple[str, int, Path]) -> None:
+    host, port, _ = server
+    head = (
+        b"POST /api/chat HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        b"Transfer-Encoding: chunked\r\n\r\n"
+    )
+    answer, sent = _exchange((host, port), head, _megabytes(200))
+    assert answer.startswith(b"HTTP/1.1 413"), answer
+    assert sent < 50 << 20  # refused long before the 200 MB were all sent
