@@ -322,7 +322,9 @@ def _audit_log(settings: Settings) -> AuditLog:
     from bot.audit import AuditLog, AuditUnavailable
 
     try:
-        return AuditLog.open(settings.database_url, settings.redact_questions)
+        return AuditLog.open(
+            settings.database_url, settings.redact_questions, settings.audit_key or None
+        )
     except AuditUnavailable as exc:
         raise click.ClickException(str(exc)) from exc
 
@@ -360,6 +362,8 @@ def audit_verify(head: str | None) -> None:
             f"({verdict.checked} records checked before it)"
         )
     click.echo(f"OK: {verdict.checked} records verified; head {log.head().to_json()}")
+    for note in verdict.notes:
+        click.echo(f"Note: {note}.")
 
 
 @audit.command("purge")

@@ -118,6 +118,12 @@ class Settings(BaseSettings):
         description="Processes `bot serve` answers with (one per core is the most that helps). "
         "Above 1, conversations must live in Redis (`BOT_SESSION_STORE=redis`).",
     )
+    audit_key: str = Field(
+        "",
+        description="Key (kept outside the database) of the audit chain's HMAC: records "
+        "written with it cannot be rewritten, nor anything before them, without it. Empty: "
+        "plain SHA-256, which only an exported head protects.",
+    )
     access_log: bool = Field(
         False,
         description="Print uvicorn's line per request. Off by default: it shows client "

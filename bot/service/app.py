@@ -13,7 +13,7 @@ from sqlalchemy.exc import OperationalError
 
 from bot import __version__
 from bot.assistant import Assistant, RetrievalUnavailable
-from bot.audit import AuditLog, AuditUnavailable
+from bot.audit import AuditLog, AuditRefused, AuditUnavailable
 from bot.service import ratelimit, security
 from bot.service.audit_pages import router as audit_pages
 from bot.service.audit_routes import router as audit_api
@@ -63,7 +63,9 @@ def create_app(
     )
     app.state.settings = settings
     app.state.assistant = assistant
-    app.state.audit = audit or AuditLog.open(settings.database_url, settings.redact_questions)
+    app.state.audit = audit or AuditLog.open(
+        settings.database_url, settings.redact_questions, settings.audit_key or None
+    )
     app.state.staff = Staff(app.state.audit.engine)
     templates = Jinja2Templates(directory=str(WEB / "templates"))
     templates.env.globals["static_url"] = lambda path: app.url_path_for("static", path=path)
@@ -89,6 +91,13 @@ def create_app(
                 "answer. Please try again in a moment."
             },
             headers={"Retry-After": "5"},
+        )
+
+    @app.exception_handler(AuditRefused)
+    async def unstorable(request: Request, exc: AuditRefused) -> JSONResponse:
+        # This request's own text cannot be logged (the others in its batch were).
+        return JSONResponse(
+            status_code=422, content={"detail": f"the request cannot be logged as sent: {exc}"}
         )
 
     @app.exception_handler(OperationalError)

@@ -23,7 +23,7 @@ from fastapi.responses import (
     StreamingResponse,
 )
 
-from bot.audit import AuditLog, canonical, record_hash
+from bot.audit import AuditLog
 from bot.service.audit_login import (
     NO_STORE,
     DownloadUser,
@@ -78,7 +78,7 @@ def answers(request: Request, user: PageUser, audit: AuditDep, assistant: Assist
     items: list[dict[str, Any]] = []
     following = None
     if not errors:
-        items, following = audit.search_ui(**filters.search_args(), cursor=cursor, limit=PAGE)
+        items, following = audit.search(filters.audit_filter(), cursor=cursor, limit=PAGE)
         payload = {"what": "answers", "filters": filters.used(), "cursor": cursor}
         audit.event("view", None, payload, actor=user.name)
     known = assistant.index.assessments.values()
@@ -101,11 +101,6 @@ def answers(request: Request, user: PageUser, audit: AuditDep, assistant: Assist
         labels=LABELS,
         titles=titles,
     )
-
-
-def _intact(record: dict[str, Any]) -> bool:
-    """The record still matches its own hash (else its HTML is shown as text only)."""
-    return record_hash({**record, "data": canonical(record["data"])}) == record["hash"]
 
 
 def _hits(record: dict[str, Any], assistant: Any) -> list[dict[str, Any]]:
@@ -136,7 +131,7 @@ def answer_page(
         user=user,
         section="detail",
         r=record,
-        intact=_intact(record),
+        intact=audit.intact(record),  # else its HTML is shown as text only
         hits=_hits(record, assistant),
         feedback=[e for e in events if e["kind"] == "feedback"],
         reviews=[e for e in events if e["kind"] == "review"],

@@ -13,7 +13,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
-from bot.audit import AuditLog
+from bot.audit import AuditFilter, AuditLog
 
 STATUSES = ("answered", "clarify", "not_found", "urgent", "declined")
 CHANNELS = ("page", "form", "widget", "embed", "api", "cli")
@@ -81,14 +81,14 @@ class Filters:
             errors.append("the start date is after the end date")
         return cls(**raw), errors
 
-    def search_args(self) -> dict[str, Any]:
-        """Keyword arguments for `AuditLog.search_ui`."""
+    def audit_filter(self) -> AuditFilter:
+        """The audit log's filter (dates become the bounds of their UTC days)."""
         args: dict[str, Any] = {
             k: v or None for k, v in asdict(self).items() if k not in ("since", "until")
         }
         args["since"] = f"{self.since}T00:00:00.000000Z" if self.since else None
         args["until"] = f"{self.until}T23:59:59.999999Z" if self.until else None
-        return args
+        return AuditFilter(**args)
 
     def used(self) -> dict[str, str]:
         """The filters set, as logged in the view and export events."""
@@ -121,7 +121,7 @@ def all_items(audit: AuditLog, filters: Filters, page: int = 500) -> Iterator[di
     """Every answer the filters match, newest first, read a page at a time."""
     cursor = None
     while True:
-        items, cursor = audit.search_ui(**filters.search_args(), cursor=cursor, limit=page)
+        items, cursor = audit.search(filters.audit_filter(), cursor=cursor, limit=page)
         yield from items
         if cursor is None:
             return

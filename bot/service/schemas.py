@@ -14,6 +14,17 @@ ANSWER_ID = r"^[A-Za-z0-9_.:-]+$"
 NO_NUL = r"^[^\x00]*$"
 
 
+def storable(value: object) -> object:
+    """Text that can be logged: JSON may carry lone surrogates ("\\ud800"), which are not
+    Unicode text and which no database column can store."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            raise ValueError("text must be valid Unicode (it has a lone surrogate)") from exc
+    return value
+
+
 class ChatRequest(BaseModel):
     message: str = Field(description=f"The question, 1-{MAX_MESSAGE} characters after trimming.")
     session_id: str | None = Field(
@@ -23,6 +34,7 @@ class ChatRequest(BaseModel):
         description="Returned by a previous reply; omit or null to start a conversation.",
     )
 
+    _storable = field_validator("message", "session_id", mode="before")(storable)
     _clean = field_validator("message")(clean_message)
 
 
@@ -70,6 +82,8 @@ class FeedbackRequest(BaseModel):
     comment: str | None = Field(
         None, max_length=MAX_MESSAGE, description="Optional words from the person."
     )
+
+    _storable = field_validator("comment", mode="before")(storable)
 
 
 class FeedbackReply(BaseModel):
