@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import secrets
 import sys
 import time
 from collections.abc import Callable
@@ -176,6 +177,10 @@ def serve(corpus: Path | None, index: Path | None, host: str | None, port: int |
         # Built (if stale) once here; each worker then loads it (memory-mapped: shared).
         ensure_index(settings, make_embedder(settings.embedder))
         audit.engine.dispose()
+        if not settings.secret_key:
+            # One key for all workers: each drawing its own would key a client differently
+            # in the shared counters, multiplying its rate limit by the number of workers.
+            os.environ["BOT_SECRET_KEY"] = secrets.token_hex(32)
         # Workers read their settings from the environment: pass on the resolved ones.
         os.environ.update(
             BOT_CORPUS=str(settings.corpus),

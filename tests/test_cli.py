@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,7 @@ from fastapi.testclient import TestClient
 import bot.pages
 from bot.cli import main
 from bot.index import CURRENT, load, read_manifest
+from bot.settings import Settings
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -259,3 +261,22 @@ def test_a_rebuild_parses_only_the_pages_that_changed(
     parsed.clear()
     run("build")
     assert sorted(parsed) == sorted(p.name for p in corpus_dir.iterdir())
+
+
+def test_workers_share_one_rate_limit_key_without_bot_secret_key(
+    run, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("BOT_WORKERS", "2")
+    monkeypatch.setenv("BOT_SESSION_STORE", "redis")
+    # `serve` hands its workers their settings through the environment: keep it to this test.
+    monkeypatch.setattr(os, "environ", os.environ.copy())
+    seen: list[str] = []
+
+    def workers(*args: Any, **kwargs: Any) -> None:
+        # What each worker process will read: its settings come from the environment.
+        seen.extend(Settings().secret_key for _ in range(kwargs["workers"]))
+
+    monkeypatch.setattr("uvicorn.run", workers)
+    result = run("serve")
+    assert result.exit_code == 0, result.output
+    assert len(seen) == 2 and seen[0] and seen[0] == seen[1]

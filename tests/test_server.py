@@ -6,6 +6,7 @@ import socket
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 from servers import bot_env, serve, stop
 
@@ -77,3 +78,53 @@ def test_a_chunked_body_is_cut_off_at_the_limit(server: tuple[str, int, Path]) -
     answer, sent = _exchange((host, port), head, _megabytes(200))
     assert answer.startswith(b"HTTP/1.1 413"), answer
     assert sent < 50 << 20  # refused long before the 200 MB were all sent
+
+
+@pytest.fixture(scope="module")
+def limited_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    tmp = tmp_path_factory.mktemp("limited")
+    index = tmp / "index"
+    pages = load_corpus(FIXTURE_CORPUS).assessments
+    build(pages, FakeEmbedder(), index, corpus_hash(FIXTURE_CORPUS))
+    return bot_env(FIXTURE_CORPUS, index) | {
+        "BOT_DATABASE_URL": f"sqlite:///{tmp / 'a.sqlite3'}",
+        "BOT_RATE_LIMIT": "2/minute",
+    }
+
+
+def _codes(url: str, forwarded: list[str | None]) -> list[int]:
+    codes = []
+    with httpx.Client(base_url=url, timeout=10) as client:
+        for hop in forwarded:
+            headers = {"X-Forwarded-For": hop} if hop else {}
+            r = client.post("/api/chat", json={"message": "quorvastin?"}, headers=headers)
+            codes.append(r.status_code)
+    return codes
+
+
+def test_x_forwarded_for_from_an_untrusted_peer_names_no_client(
+    limited_env: dict[str, str], tmp_path: Path
+) -> None:
+    proc, url = serve(limited_env, tmp_path / "server.log")  # BOT_TRUSTED_PROXIES unset
+    try:
+        # uvicorn would trust 127.0.0.1's header and make each forged address a new client.
+        codes = _codes(url, [None, None, None, "203.0.113.1", "203.0.113.2", "198.51.100.9"])
+        assert codes == [200, 200, 429, 429, 429, 429]
+    finally:
+        stop(proc)
+
+
+def test_trusted_proxies_are_read_once_and_garbage_is_no_new_client(
+    limited_env: dict[str, str], tmp_path: Path
+) -> None:
+    env = limited_env | {"BOT_TRUSTED_PROXIES": "127.0.0.1"}
+    proc, url = serve(env, tmp_path / "server.log")
+    try:
+        # Through our proxy: the forwarded client is counted, per client.
+        assert _codes(url, ["198.51.100.7"] * 3) == [200, 200, 429]
+        # A client-supplied hop left of the real one changes nothing.
+        assert _codes(url, ["10.1.1.1, 198.51.100.7"]) == [429]
+        # Garbage is not a client: it counts as the proxy, whatever the garbage says.
+        assert _codes(url, ["not-an-ip", "also garbage", "x" * 40]) == [200, 200, 429]
+    finally:
+        stop(proc)

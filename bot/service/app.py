@@ -14,7 +14,7 @@ from sqlalchemy.exc import OperationalError
 from bot import __version__
 from bot.assistant import Assistant, RetrievalUnavailable
 from bot.audit import AuditLog, AuditRefused, AuditUnavailable
-from bot.service import ratelimit, security
+from bot.service import proxies, ratelimit, security
 from bot.service.audit_pages import router as audit_pages
 from bot.service.audit_routes import router as audit_api
 from bot.service.reload import watch_index
@@ -126,6 +126,7 @@ def create_app(
 
     ratelimit.install(app, settings)
     security.install(app, settings)
+    proxies.install(app, settings)  # last added, so first to run: the client is settled
     app.include_router(api)
     app.include_router(audit_api)
     app.include_router(audit_pages)

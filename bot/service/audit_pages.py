@@ -22,6 +22,7 @@ from fastapi.responses import (
     Response,
     StreamingResponse,
 )
+from starlette.concurrency import run_in_threadpool
 
 from bot.audit import AuditLog
 from bot.service.audit_login import (
@@ -148,6 +149,13 @@ def answer_page(
 async def review(answer_id: str, request: Request, user: PageUser, audit: AuditDep) -> Response:
     """Append a review label (and an optional note) as a chained event."""
     form = await request.form()
+    # The audit write waits for its commit: not on the event loop.
+    return await run_in_threadpool(_review, answer_id, request, form, user, audit)
+
+
+def _review(
+    answer_id: str, request: Request, form: Any, user: StaffUser, audit: AuditLog
+) -> Response:
     refused = refused_post(request, form, user)
     if refused is not None:
         return refused

@@ -9,6 +9,7 @@ from typing import Any
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
+from starlette.concurrency import run_in_threadpool
 
 from bot.answer import Reply
 from bot.assistant import Assistant
@@ -162,6 +163,18 @@ async def chat_form(
 ) -> HTMLResponse:
     """The chat without JavaScript: a plain form post that renders the page again."""
     form = await request.form()
+    # Embedding, retrieval and the audit commit block: run them where /api/chat runs.
+    return await run_in_threadpool(_chat_form, request, form, assistant, audit, templates, settings)
+
+
+def _chat_form(
+    request: Request,
+    form: Any,
+    assistant: Assistant,
+    audit: AuditLog,
+    templates: Any,
+    settings: Any,
+) -> HTMLResponse:
     # A suggestion button submits its own `message` before the (empty) textarea's.
     messages = [str(m) for m in form.getlist("message") if str(m).strip()]
     raw_session = form.get("session_id")
