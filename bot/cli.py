@@ -328,7 +328,10 @@ def _audit_log(settings: Settings) -> AuditLog:
 
     try:
         return AuditLog.open(
-            settings.database_url, settings.redact_questions, settings.audit_key or None
+            settings.database_url,
+            settings.redact_questions,
+            settings.audit_key or None,
+            settings.database_timeout,
         )
     except AuditUnavailable as exc:
         raise click.ClickException(str(exc)) from exc

@@ -118,6 +118,13 @@ class Settings(BaseSettings):
         description="Processes `bot serve` answers with (one per core is the most that helps). "
         "Above 1, conversations must live in Redis (`BOT_SESSION_STORE=redis`).",
     )
+    database_timeout: float = Field(
+        5.0,
+        gt=0,
+        le=300,
+        description="Seconds the audit database gets to connect, to hand out a pooled "
+        "connection and to run a statement (PostgreSQL); past it the reply is a 503.",
+    )
     audit_key: str = Field(
         "",
         description="Key (kept outside the database) of the audit chain's HMAC: records "

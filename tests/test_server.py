@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 from collections.abc import Iterator
 from pathlib import Path
@@ -128,3 +129,52 @@ def test_trusted_proxies_are_read_once_and_garbage_is_no_new_client(
         assert _codes(url, ["not-an-ip", "also garbage", "x" * 40]) == [200, 200, 429]
     finally:
         stop(proc)
+
+
+def _current_build(index: Path) -> Path:
+    return index / "builds" / (index / "CURRENT").read_text().strip()
+
+
+@pytest.mark.parametrize("damage", ["truncate", "overwrite"])
+def test_index_files_damaged_while_serving_give_503_not_a_crash(
+    limited_env: dict[str, str], tmp_path: Path, damage: str
+) -> None:
+    index = tmp_path / "index"
+    build(
+        load_corpus(FIXTURE_CORPUS).assessments, FakeEmbedder(), index, corpus_hash(FIXTURE_CORPUS)
+    )
+    env = limited_env | {
+        "BOT_INDEX": str(index),
+        "BOT_RATE_LIMIT": "off",
+        "BOT_RELOAD_INTERVAL": "0",
+    }
+    log = tmp_path / "server.log"
+    proc, url = serve(env, log)
+    try:
+        with httpx.Client(base_url=url, timeout=10) as client:
+            assert (
+                client.post("/api/chat", json={"message": "How does brimadol work?"}).status_code
+                == 200
+            )
+            served = _current_build(index)
+            for name in ("passages.jsonl", "vectors.faiss", "bm25.indices.npy", "bm25.indptr.npy"):
+                path = served / name
+                if damage == "truncate":
+                    os.truncate(path, path.stat().st_size // 3)
+                else:
+                    data = bytearray(path.read_bytes())
+                    data[len(data) // 2 : len(data) // 2 + 40] = b"\xff" * 40
+                    path.write_bytes(bytes(data))
+            r = client.post("/api/chat", json={"message": "How does quorvastin work?"})
+            assert r.status_code == 503 and "cannot answer right now" in r.json()["detail"]
+            health = client.get("/healthz")
+            assert health.status_code == 503 and health.json()["status"] == "unavailable"
+            # A crisis needs no index: still answered.
+            crisis = client.post("/api/chat", json={"message": "I want to kill myself tonight"})
+            assert crisis.status_code == 200 and crisis.json()["status"] == "urgent"
+        assert proc.poll() is None, f"the server died (exit {proc.returncode})"
+    finally:
+        stop(proc)
+    text = log.read_text()
+    assert "index is damaged" in text or "cannot answer" in text
+    assert "Traceback" not in text

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import threading
+import time
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -15,7 +17,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.answer import Reply
-from bot.audit import queries
+from bot.audit import queries, timeouts
 from bot.audit.chain import Chain, Head, Verdict
 from bot.audit.queries import AuditFilter
 from bot.audit.redaction import redact
@@ -62,21 +64,33 @@ class AuditLog:
         redact_questions: bool = True,
         key: str | None = None,
         writers_lock: Path | None = None,
+        timeout: float | None = None,
     ) -> None:
         self.engine = engine
         self.redact_questions = redact_questions
         self.chain = Chain(key)
-        self.writer = GroupWriter(engine, self.chain, writers_lock)
+        self.writer = GroupWriter(engine, self.chain, writers_lock, timeout)
+        self._probed: tuple[float, bool] = (0.0, True)
+        self._probe_lock = threading.Lock()
 
     @classmethod
-    def open(cls, url: str, redact_questions: bool = True, key: str | None = None) -> AuditLog:
+    def open(
+        cls,
+        url: str,
+        redact_questions: bool = True,
+        key: str | None = None,
+        timeout: float = 5.0,
+    ) -> AuditLog:
+        """Open (and migrate) the log; `timeout` bounds connecting, waiting for a pooled
+        connection and each statement, so a silent database costs seconds (a 503)."""
         if url.startswith("sqlite:///"):
             Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
         try:
             # A pre-ping finds dropped server connections; a SQLite file has none.
-            engine = create_engine(url, pool_pre_ping=not url.startswith("sqlite"))
+            engine = create_engine(url, **timeouts.engine_options(url, timeout))
         except SQLAlchemyError as exc:  # not a URL, or a driver that is not installed
             raise AuditUnavailable(f"the audit log URL is not usable: {exc}") from exc
+        timeouts.install(engine, timeout)
         try:
             lock = None
             if engine.dialect.name == "sqlite":
@@ -86,7 +100,7 @@ class AuditLog:
                     # Writers of other processes (BOT_WORKERS) queue on this lock instead of
                     # SQLite's busy handler, which sleeps and retries (100 ms+ tails).
                     lock = Path(f"{database}.writer-lock")
-            log = cls(engine, redact_questions, key, lock)
+            log = cls(engine, redact_questions, key, lock, timeout)
             log.migrate()
         except SQLAlchemyError as exc:
             raise AuditUnavailable(f"cannot open the audit log at {engine.url!r}: {exc}") from exc
@@ -98,9 +112,29 @@ class AuditLog:
 
         config = Config()
         config.set_main_option("script_location", str(MIGRATIONS))
-        with self.writer.transaction() as conn:
+        with self.writer.transaction(bounded=False) as conn:
             config.attributes["connection"] = conn
             command.upgrade(config, "head")
+
+    def health(self, every: float = 2.0) -> bool:
+        """Whether the database answers: the last write said so, or a probe at most every
+        `every` seconds (a health check polled by a balancer costs no more than that)."""
+        if self.writer.healthy is False:
+            return False
+        at, ok = self._probed
+        if time.monotonic() - at < every:
+            return ok
+        with self._probe_lock:
+            try:
+                with self.engine.connect() as conn:
+                    conn.execute(select(1))
+                ok = True
+            except SQLAlchemyError:
+                ok = False
+            self._probed = (time.monotonic(), ok)
+        if ok:
+            self.writer.healthy = None  # a later write says again
+        return ok
 
     # -- Writing -----------------------------------------------------------------------
 

@@ -33,6 +33,7 @@ from bot.audit.schema import (
     derived,
     records,
 )
+from bot.audit.timeouts import WATCHDOG, transaction_fd
 from bot.locks import file_lock
 from bot.throttled_log import ThrottledLog
 
@@ -84,10 +85,18 @@ class GroupWriter:
     """One writer per process; processes take the chain in turn (a file lock for SQLite,
     an advisory lock for PostgreSQL), so there is one chain however many write."""
 
-    def __init__(self, engine: Engine, chain: Chain, lock_path: Path | None = None) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        chain: Chain,
+        lock_path: Path | None = None,
+        timeout: float | None = None,
+    ) -> None:
         self.engine = engine
         self.chain = chain
         self.lock_path = lock_path
+        self.timeout = timeout  # seconds a transaction may take (PostgreSQL's watchdog)
+        self.healthy: bool | None = None  # the last write's outcome; None before any
         self._lock = threading.Lock()
         self._queue_lock = threading.Lock()
         self._queue: list[_Pending] = []
@@ -95,13 +104,19 @@ class GroupWriter:
         self._failures = ThrottledLog(log, "audit log write failed")
 
     @contextlib.contextmanager
-    def transaction(self) -> Iterator[Connection]:
-        """A transaction that holds the chain (this process's writers, other processes)."""
+    def transaction(self, bounded: bool = True) -> Iterator[Connection]:
+        """A transaction that holds the chain (this process's writers, other processes),
+        cut off (commit included) when the database has not finished it in time."""
         across = file_lock(self.lock_path) if self.lock_path else contextlib.nullcontext()
-        with self._lock, across, self.engine.begin() as conn:
-            if conn.dialect.name == "postgresql":
-                conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": CHAIN_LOCK})
-            yield conn
+        with self._lock, across, self.engine.connect() as conn:
+            limit = self.timeout + 1 if bounded and self.timeout else None
+            fd = transaction_fd(conn) if limit else None
+            with WATCHDOG.guard(fd, limit or 0), conn.begin():
+                if conn.dialect.name == "postgresql":
+                    if not bounded:  # migrations may take as long as they take
+                        conn.execute(text("SET LOCAL statement_timeout = 0"))
+                    conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": CHAIN_LOCK})
+                yield conn
 
     def insert(self, conn: Connection, rows: list[dict[str, Any]]) -> list[int]:
         """Chain prepared rows after the head and insert them (inside `transaction`)."""
@@ -133,7 +148,9 @@ class GroupWriter:
             lead = not self._writing
             self._writing = True
         if not lead:
-            mine.done.wait()
+            # Bounded: a writer stuck on a silent database must not hold every request.
+            if not mine.done.wait(self.timeout * 2 + 1 if self.timeout else None):
+                raise AuditUnavailable("the audit log did not answer in time")
         else:
             try:
                 while True:
@@ -168,11 +185,13 @@ class GroupWriter:
                     self._write([pending])
                 return
             self._failures.warning("%s", exc)
+            self.healthy = False
             for pending in batch:
                 pending.seq, pending.error = None, AuditUnavailable(str(exc))
                 pending.done.set()
             return
         self._failures.recovered()
+        self.healthy = True
         for pending in batch:
             pending.done.set()
 

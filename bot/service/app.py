@@ -14,6 +14,7 @@ from sqlalchemy.exc import OperationalError
 from bot import __version__
 from bot.assistant import Assistant, RetrievalUnavailable
 from bot.audit import AuditLog, AuditRefused, AuditUnavailable
+from bot.index import IndexUnavailable
 from bot.service import proxies, ratelimit, security
 from bot.service.audit_pages import router as audit_pages
 from bot.service.audit_routes import router as audit_api
@@ -21,9 +22,13 @@ from bot.service.reload import watch_index
 from bot.service.routes import api, pages
 from bot.settings import ROOT, Settings
 from bot.staff import Staff
+from bot.throttled_log import ThrottledLog
 
 WEB = ROOT / "web"
 log = logging.getLogger(__name__)
+# An outage answers thousands of 503s: a few log lines say so, with how many.
+_unlogged = ThrottledLog(log, "audit log unavailable, replies refused")
+_cannot_answer = ThrottledLog(log, "cannot answer (model or index failing)")
 
 
 def _describe(errors: list[dict]) -> str:
@@ -64,7 +69,10 @@ def create_app(
     app.state.settings = settings
     app.state.assistant = assistant
     app.state.audit = audit or AuditLog.open(
-        settings.database_url, settings.redact_questions, settings.audit_key or None
+        settings.database_url,
+        settings.redact_questions,
+        settings.audit_key or None,
+        settings.database_timeout,
     )
     app.state.staff = Staff(app.state.audit.engine)
     templates = Jinja2Templates(directory=str(WEB / "templates"))
@@ -84,6 +92,7 @@ def create_app(
     @app.exception_handler(AuditUnavailable)
     async def unlogged(request: Request, exc: AuditUnavailable) -> JSONResponse:
         # Never an answer that staff could not audit later.
+        _unlogged.warning("%s", exc)
         return JSONResponse(
             status_code=503,
             content={
@@ -104,7 +113,7 @@ def create_app(
     async def database_down(request: Request, exc: OperationalError) -> JSONResponse:
         # The audit database is unreachable outside a logged write (staff token checks,
         # audit reads): unavailable, not an internal error.
-        log.warning("audit database unavailable: %s", exc.orig or exc)
+        _unlogged.warning("%s", exc.orig or exc)
         return JSONResponse(
             status_code=503,
             content={"detail": "The audit log cannot be reached right now. Please try again."},
@@ -112,8 +121,9 @@ def create_app(
         )
 
     @app.exception_handler(RetrievalUnavailable)
-    async def cannot_answer(request: Request, exc: RetrievalUnavailable) -> JSONResponse:
-        log.error("cannot answer: %s", exc, exc_info=exc.__cause__ or exc)
+    @app.exception_handler(IndexUnavailable)
+    async def cannot_answer(request: Request, exc: Exception) -> JSONResponse:
+        _cannot_answer.warning("%r", exc.__cause__ or exc)
         return JSONResponse(
             status_code=503,
             content={

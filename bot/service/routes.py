@@ -4,16 +4,18 @@ iframe embed and the widget script."""
 from __future__ import annotations
 
 import json
+import logging
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from bot.answer import Reply
 from bot.assistant import Assistant
 from bot.audit import AuditLog
+from bot.index import IndexCorrupt
 from bot.service.deps import AssistantDep, AuditDep, SettingsDep, TemplatesDep
 from bot.service.schemas import (
     MAX_MESSAGE,
@@ -25,8 +27,12 @@ from bot.service.schemas import (
     errors,
 )
 from bot.settings import ROOT
+from bot.throttled_log import ThrottledLog
 
 api = APIRouter()
+log = logging.getLogger(__name__)
+_index_damage = ThrottledLog(log, "the served index is damaged")
+_sessions_down = ThrottledLog(log, "the session store is unreachable")
 pages = APIRouter(include_in_schema=False)
 
 CHANNELS = frozenset({"widget", "embed", "page"})
@@ -43,6 +49,10 @@ def _answer(
 ) -> Reply:
     """Reply, and record it before it is returned (AuditUnavailable -> 503)."""
     reply = assistant.reply(message, session_id)
+    if reply.citations and (damage := assistant.index.damage()) is not None:
+        # Passages read from files changed under us may not be what was checked at load.
+        # Replies that cite nothing (urgent ones first of all) are still given.
+        raise IndexCorrupt(damage)
     audit.record(
         reply,
         message,
@@ -85,20 +95,36 @@ def feedback(body: FeedbackRequest, audit: AuditDep) -> dict[str, str]:
     return {"status": "recorded"}
 
 
-@api.get("/healthz", response_model=Health, tags=["ops"])
-def healthz(assistant: AssistantDep) -> dict[str, Any]:
-    """200 when the index is loaded. Also 200 while degraded: with Redis down the bot
-    answers with each instance's own conversation context, and `sessions` says so
-    (`ok` false, `fallback` "memory")."""
+@api.get("/healthz", response_model=Health, tags=["ops"], responses=errors(503))
+def healthz(assistant: AssistantDep, audit: AuditDep) -> Any:
+    """200 while the index is loaded and intact; 503 once its files changed on disk under
+    the running server. Degraded states stay 200 and say so: with Redis down the bot
+    answers with each instance's own conversation context (`sessions.ok` false,
+    `fallback` "memory"); with the audit database unreachable no reply can be logged, so
+    none is given (`status` "degraded", `audit.ok` false). Error details go to the log,
+    not to whoever asks."""
+    damage = assistant.index.damage()
+    if damage is not None:
+        _index_damage.warning("%s", damage)
+        return JSONResponse(
+            status_code=503,
+            content={"status": "unavailable", "detail": "The search index is damaged."},
+            headers={"Retry-After": "5"},
+        )
+    sessions = dict(assistant.sessions.health())
+    if error := sessions.pop("error", None):  # it names the Redis address
+        _sessions_down.warning("%s", error)
+    audit_ok = audit.health()
     m = assistant.index.manifest
     return {
-        "status": "ok",
+        "status": "ok" if audit_ok else "degraded",
         "assessments": m.assessments,
         "passages": m.passages,
         "model": m.model,
         "built_at": m.built_at,
         "index": m.digest,
-        "sessions": assistant.sessions.health(),
+        "sessions": sessions,
+        "audit": {"ok": audit_ok},
     }
 
 

@@ -63,7 +63,9 @@ class ChatReply(BaseModel):
 
 
 class Health(BaseModel):
-    status: Literal["ok"]
+    status: Literal["ok", "degraded"] = Field(
+        description="`degraded`: the audit log cannot be reached, so no reply can be given."
+    )
     assessments: int
     passages: int
     model: str
@@ -72,6 +74,7 @@ class Health(BaseModel):
     sessions: dict[str, object] = Field(
         description="Conversation store: backend, ok, and the fallback in use while degraded."
     )
+    audit: dict[str, bool] = Field(description="Whether the audit database answers (`ok`).")
 
 
 class FeedbackRequest(BaseModel):
