@@ -477,12 +477,19 @@ def staff_add(name: str, password_stdin: bool) -> None:
 
 @staff.command("token")
 @click.argument("name")
-def staff_token(name: str) -> None:
+@click.option(
+    "--days",
+    type=click.IntRange(1, 3660),
+    default=90,
+    show_default=True,
+    help="Days until the token stops working.",
+)
+def staff_token(name: str, days: int) -> None:
     """Print a new API token for NAME on stdout (shown once; only its hash is kept)."""
     from bot.staff import StaffError
 
     try:
-        click.echo(_staff(_settings()).new_token(name))
+        click.echo(_staff(_settings()).new_token(name, days))
     except StaffError as exc:
         raise click.ClickException(str(exc)) from exc
 
@@ -498,6 +505,29 @@ def staff_remove(name: str) -> None:
     except StaffError as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(f"Removed staff member {name}.", err=True)
+
+
+@staff.command("tokens")
+@click.argument("name", required=False)
+def staff_tokens(name: str | None) -> None:
+    """List API tokens (id, staff member, created, expires), of NAME or of everyone."""
+    for t in _staff(_settings()).tokens(name):
+        click.echo(
+            f"{t['token_id']}  {t['name']}  created {t['created_at']}  expires {t['expires_at']}"
+        )
+
+
+@staff.command("revoke")
+@click.argument("token_id")
+def staff_revoke(token_id: str) -> None:
+    """Revoke one API token by the id `bot staff tokens` shows."""
+    from bot.staff import StaffError
+
+    try:
+        _staff(_settings()).revoke(token_id)
+    except StaffError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"Revoked token {token_id}.", err=True)
 
 
 @staff.command("list")

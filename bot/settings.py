@@ -85,6 +85,11 @@ class Settings(BaseSettings):
         "embed the widget or the iframe; every other origin is refused (the bot's own is "
         "always allowed).",
     )
+    trusted_hosts: str = Field(
+        "*",
+        description="Comma-separated host names this server answers for (`bot.example.org`, "
+        "`*.example.org`); other Host headers get 400. `*` (the default) accepts any.",
+    )
     rate_limit: str = Field(
         "30/minute",
         description="Questions and feedback per client (e.g. `30/minute`, `500/hour`), "
@@ -165,6 +170,10 @@ class Settings(BaseSettings):
             if not re.fullmatch(r"https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?/?", origin):
                 raise ValueError(f"{origin!r} is not an origin like https://www.example.org")
         return value
+
+    @property
+    def hosts(self) -> list[str]:
+        return [h.strip().lower() for h in self.trusted_hosts.split(",") if h.strip()] or ["*"]
 
     @property
     def origins(self) -> list[str]:

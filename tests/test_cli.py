@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 from pathlib import Path
@@ -280,3 +281,23 @@ def test_workers_share_one_rate_limit_key_without_bot_secret_key(
     result = run("serve")
     assert result.exit_code == 0, result.output
     assert len(seen) == 2 and seen[0] and seen[0] == seen[1]
+
+
+def test_an_unreadable_page_is_skipped_with_a_warning(
+    run, corpus_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Permissions do not stop root (these tests' user): refuse the reads themselves.
+    locked = corpus_dir / "locked.txt"
+    locked.write_text((corpus_dir / "quorvastin--chronic-fakeitis.md").read_text())
+    real_open = io.open
+
+    def refusing(file: Any, *args: Any, **kwargs: Any) -> Any:
+        if str(file).endswith("locked.txt"):
+            raise PermissionError(13, "Permission denied", str(file))
+        return real_open(file, *args, **kwargs)
+
+    monkeypatch.setattr("builtins.open", refusing)
+    monkeypatch.setattr("io.open", refusing)
+    result = run("build")
+    assert result.exit_code == 0, result.output
+    assert "warning: skipped locked.txt" in result.output and "cannot read" in result.output

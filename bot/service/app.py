@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.resources
 import logging
 
 from fastapi import FastAPI, Request
@@ -65,6 +66,10 @@ def create_app(
         version=__version__,
         description="Cited, templated answers about evidence level assessments. "
         "Not medical advice.",
+        # FastAPI's own /docs loads Swagger UI from a CDN with an inline script, which our
+        # CSP refuses: ours serves it from the installed package (routes.docs).
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.assistant = assistant
@@ -142,4 +147,6 @@ def create_app(
     app.include_router(audit_pages)
     app.include_router(pages)
     app.mount("/static", StaticFiles(directory=str(WEB / "static")), name="static")
+    docs_assets = importlib.resources.files("fastapi_offline") / "static"
+    app.mount("/docs-assets", StaticFiles(directory=str(docs_assets)), name="docs-assets")
     return app

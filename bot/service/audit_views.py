@@ -74,6 +74,9 @@ class Filters:
             errors.append("channel: unknown value")
             raw["channel"] = ""
         for name in ("q", "assessment"):
+            if "\x00" in raw[name]:  # no PostgreSQL text can hold it
+                errors.append(f"{name}: must not contain NUL characters")
+                raw[name] = raw[name].replace("\x00", "")
             if len(raw[name]) > MAX_TEXT:
                 errors.append(f"{name}: at most {MAX_TEXT} characters")
                 raw[name] = raw[name][:MAX_TEXT]
@@ -117,14 +120,20 @@ def day_range(params: Mapping[str, str], default_days: int = 30) -> tuple[str, s
 # -- Exports ---------------------------------------------------------------------------
 
 
-def all_items(audit: AuditLog, filters: Filters, page: int = 500) -> Iterator[dict[str, Any]]:
-    """Every answer the filters match, newest first, read a page at a time."""
-    cursor = None
+def all_items(
+    audit: AuditLog,
+    filters: Filters,
+    page: int = 500,
+    first: tuple[list[dict[str, Any]], int | None] | None = None,
+) -> Iterator[dict[str, Any]]:
+    """Every answer the filters match, newest first, read a page at a time (`first`: the
+    first page, already read)."""
+    items, cursor = first or audit.search(filters.audit_filter(), limit=page)
     while True:
-        items, cursor = audit.search(filters.audit_filter(), cursor=cursor, limit=page)
         yield from items
         if cursor is None:
             return
+        items, cursor = audit.search(filters.audit_filter(), cursor=cursor, limit=page)
 
 
 CSV_COLUMNS = (

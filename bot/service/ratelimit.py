@@ -30,7 +30,7 @@ from bot.settings import Settings
 from bot.throttled_log import ThrottledLog
 
 log = logging.getLogger(__name__)
-LIMITED = ("/api/chat", "/api/feedback", "/chat")
+LIMITED = ("/api/chat", "/api/feedback", "/chat", "/embed")
 REDIS_TIMEOUT = 0.25  # seconds: a Redis that does not answer costs a request this, once
 RETRY_REDIS = 5.0  # seconds of counting in memory before Redis is tried again
 T = TypeVar("T")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import logging
 from typing import Any
+from urllib.parse import urlsplit
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
@@ -26,6 +27,7 @@ from bot.service.schemas import (
     Health,
     errors,
 )
+from bot.service.security import own_origin
 from bot.settings import ROOT
 from bot.throttled_log import ThrottledLog
 
@@ -168,6 +170,13 @@ def _page(
     )
 
 
+@pages.get("/docs", response_class=HTMLResponse)
+def docs(request: Request, templates: TemplatesDep) -> HTMLResponse:
+    """The OpenAPI schema in Swagger UI."""
+    context = {"title": request.app.title, "openapi_url": request.app.openapi_url}
+    return templates.TemplateResponse(request, "docs.html", context)
+
+
 @pages.get("/", response_class=HTMLResponse)
 def chat_page(request: Request, templates: TemplatesDep, settings: SettingsDep) -> HTMLResponse:
     return _page(request, templates, settings)
@@ -188,9 +197,42 @@ async def chat_form(
     settings: SettingsDep,
 ) -> HTMLResponse:
     """The chat without JavaScript: a plain form post that renders the page again."""
-    form = await request.form()
-    # Embedding, retrieval and the audit commit block: run them where /api/chat runs.
-    return await run_in_threadpool(_chat_form, request, form, assistant, audit, templates, settings)
+    async with request.form() as form:  # closes any uploaded file, even an unwanted one
+        # Embedding, retrieval and the audit commit block: run them where /api/chat runs.
+        return await run_in_threadpool(
+            _chat_form, request, form, assistant, audit, templates, settings
+        )
+
+
+@pages.post("/embed", response_class=HTMLResponse)
+async def embed_form(
+    request: Request,
+    assistant: AssistantDep,
+    audit: AuditDep,
+    templates: TemplatesDep,
+    settings: SettingsDep,
+) -> HTMLResponse:
+    """The iframe's form post: answered under /embed, whose headers let allowed sites
+    frame it (the page it replaces was framed there)."""
+    async with request.form() as form:
+        return await run_in_threadpool(
+            _chat_form, request, form, assistant, audit, templates, settings, True
+        )
+
+
+def _cross_site(request: Request) -> bool:
+    """A form post that a browser sent from another site (Sec-Fetch-Site, else Origin or
+    Referer); scripts and tools that send neither are not browsers acting for a visitor."""
+    fetch_site = request.headers.get("sec-fetch-site")
+    if fetch_site is not None:
+        return fetch_site not in ("same-origin", "none")
+    claimed = request.headers.get("origin") or request.headers.get("referer")
+    if not claimed:
+        return False
+    if claimed == "null":  # a sandboxed or opaque origin
+        return True
+    parts = urlsplit(claimed)
+    return f"{parts.scheme}://{parts.netloc}".lower() != own_origin(request)
 
 
 def _chat_form(
@@ -200,12 +242,32 @@ def _chat_form(
     audit: AuditLog,
     templates: Any,
     settings: Any,
+    embed: bool = False,
 ) -> HTMLResponse:
+    template = "embed.html" if embed or form.get("embed") == "1" else "chat.html"
+    if _cross_site(request):
+        return _page(
+            request,
+            templates,
+            settings,
+            status_code=403,
+            template=template,
+            error="Questions can only be sent from this site's own chat form.",
+        )
+    values = form.getlist("message") + form.getlist("session_id")
+    if any(not isinstance(v, str) for v in values):  # a file where text belongs
+        return _page(
+            request,
+            templates,
+            settings,
+            status_code=422,
+            template=template,
+            error="message must be text, not a file",
+        )
     # A suggestion button submits its own `message` before the (empty) textarea's.
-    messages = [str(m) for m in form.getlist("message") if str(m).strip()]
+    messages = [m for m in form.getlist("message") if m.strip()]
     raw_session = form.get("session_id")
     session = str(raw_session) if raw_session else None
-    template = "embed.html" if form.get("embed") == "1" else "chat.html"
     try:
         body = ChatRequest(message=messages[0] if messages else "", session_id=session)
     except ValidationError as exc:

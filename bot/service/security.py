@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from fastapi import FastAPI, Request, Response
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
@@ -10,6 +12,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bot.settings import Settings
 
+log = logging.getLogger(__name__)
 MAX_BODY = 64 * 1024
 # Our pages load nothing from elsewhere and run no inline script.
 CSP = (
@@ -18,6 +21,8 @@ CSP = (
     "form-action 'self'; frame-ancestors {ancestors}"
 )
 EMBEDDABLE = ("/embed",)
+# Swagger UI sets inline style attributes: /docs alone allows inline styles (never scripts).
+DOCS = "/docs"
 
 
 def own_origin(request: Request) -> str:
@@ -31,9 +36,10 @@ class Guard:
     task and stream, which cost more than the rest of a cached reply.
     """
 
-    def __init__(self, app: ASGIApp, allowed: list[str]) -> None:
+    def __init__(self, app: ASGIApp, allowed: list[str], hosts: list[str] | None = None) -> None:
         self.app = app
         self.allowed = allowed
+        self.hosts = hosts or ["*"]
         ancestors = " ".join(["'self'", *allowed])
         common = {
             "X-Content-Type-Options": "nosniff",
@@ -46,12 +52,24 @@ class Guard:
             "Content-Security-Policy": CSP.format(ancestors="'none'"),
             "X-Frame-Options": "DENY",
         }
+        self.docs = self.framed_nowhere | {
+            "Content-Security-Policy": CSP.format(ancestors="'none'").replace(
+                "style-src 'self'", "style-src 'self' 'unsafe-inline'"
+            )
+        }
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        extra = self.embeddable if scope["path"] in EMBEDDABLE else self.framed_nowhere
+        path = scope["path"]
+        extra = (
+            self.embeddable
+            if path in EMBEDDABLE
+            else self.docs
+            if path == DOCS
+            else self.framed_nowhere
+        )
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -71,10 +89,41 @@ class Guard:
                 receive = _replay(body, receive)
         if refusal is not None:
             await refusal(scope, receive, send_with_headers)
-        else:
-            await self.app(scope, receive, send_with_headers)
+            return
+        started = False
+
+        async def watched(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send_with_headers(message)
+
+        try:
+            await self.app(scope, receive, watched)
+        except Exception:
+            # Here rather than in Starlette's outermost handler, so a 500 carries the
+            # security headers too; logged with its traceback, never shown.
+            log.exception("unhandled error in %s %s", scope.get("method"), scope["path"])
+            if started:
+                raise
+            error = JSONResponse(
+                status_code=500, content={"detail": "Internal error: it has been logged."}
+            )
+            await error(scope, receive, send_with_headers)
+
+    def _host_ok(self, request: Request) -> bool:
+        host = (request.url.hostname or "").lower()
+        return any(
+            pattern == "*"
+            or host == pattern
+            or (pattern.startswith("*.") and host.endswith(pattern[1:]))
+            for pattern in self.hosts
+        )
 
     def _refusal(self, request: Request) -> Response | None:
+        if not self._host_ok(request):
+            # A Host we do not serve: no page of ours may be rendered with it (links, own
+            # origin checks, cookies).
+            return JSONResponse(status_code=400, content={"detail": "Invalid Host header."})
         # Messages are at most 1000 characters: refuse huge bodies before parsing them.
         length = request.headers.get("content-length")
         if length and (not length.isdigit() or int(length) > MAX_BODY):
@@ -149,4 +198,4 @@ def install(app: FastAPI, settings: Settings) -> None:
         max_age=600,
     )
     # Added last, so outermost: refusals and error replies carry the headers too.
-    app.add_middleware(Guard, allowed=allowed)
+    app.add_middleware(Guard, allowed=allowed, hosts=settings.hosts)
