@@ -98,12 +98,14 @@ class Settings(BaseSettings):
     trusted_proxies: str = Field(
         "",
         description="Comma-separated addresses or networks of reverse proxies whose "
-        "X-Forwarded-For is trusted to name the client (none by default).",
+        "X-Forwarded-For (client) and X-Forwarded-Proto (scheme) are trusted (none by "
+        "default; uvicorn's own proxy handling is off).",
     )
     secret_key: str = Field(
         "",
-        description="Key for the keyed hash of client addresses used by rate limiting; "
-        "instances sharing Redis counters must share it (random per process if empty).",
+        description="Key for the keyed hash of client addresses (and staff names) used by "
+        "rate limiting and login throttling; instances sharing Redis counters must share it "
+        "(random per `bot serve` if empty, shared by its workers).",
     )
     session_store: Literal["memory", "redis"] = Field(
         "memory",
