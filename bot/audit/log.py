@@ -119,22 +119,20 @@ class AuditLog:
     def health(self, every: float = 2.0) -> bool:
         """Whether the database answers: the last write said so, or a probe at most every
         `every` seconds (a health check polled by a balancer costs no more than that)."""
-        if self.writer.healthy is False:
-            return False
         at, ok = self._probed
-        if time.monotonic() - at < every:
-            return ok
-        with self._probe_lock:
-            try:
-                with self.engine.connect() as conn:
-                    conn.execute(select(1))
-                ok = True
-            except SQLAlchemyError:
-                ok = False
-            self._probed = (time.monotonic(), ok)
-        if ok:
-            self.writer.healthy = None  # a later write says again
-        return ok
+        if time.monotonic() - at >= every:
+            with self._probe_lock:
+                try:
+                    with self.engine.connect() as conn:
+                        conn.execute(select(1))
+                    ok = True
+                except SQLAlchemyError:
+                    ok = False
+                self._probed = (time.monotonic(), ok)
+        # A failed write counts until one succeeds, or for a while if none is tried (a
+        # full disk still answers SELECT 1).
+        failed = self.writer.failed_at
+        return ok and (failed is None or time.monotonic() - failed > 30)
 
     # -- Writing -----------------------------------------------------------------------
 
@@ -337,7 +335,7 @@ class AuditLog:
         transaction: an anchor without one fails `verify`."""
         cutoff = (datetime.now(UTC) - older_than).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
         try:
-            with self.writer.transaction() as conn:
+            with self.writer.transaction(bounded=False) as conn:  # may delete a lot
                 last_old = conn.execute(
                     select(records.c.seq, records.c.hash)
                     .where(records.c.created_at < cutoff)

@@ -13,6 +13,7 @@ import contextlib
 import json
 import logging
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -96,7 +97,7 @@ class GroupWriter:
         self.chain = chain
         self.lock_path = lock_path
         self.timeout = timeout  # seconds a transaction may take (PostgreSQL's watchdog)
-        self.healthy: bool | None = None  # the last write's outcome; None before any
+        self.failed_at: float | None = None  # monotonic time of a failure no write has undone
         self._lock = threading.Lock()
         self._queue_lock = threading.Lock()
         self._queue: list[_Pending] = []
@@ -185,13 +186,13 @@ class GroupWriter:
                     self._write([pending])
                 return
             self._failures.warning("%s", exc)
-            self.healthy = False
+            self.failed_at = time.monotonic()
             for pending in batch:
                 pending.seq, pending.error = None, AuditUnavailable(str(exc))
                 pending.done.set()
             return
         self._failures.recovered()
-        self.healthy = True
+        self.failed_at = None
         for pending in batch:
             pending.done.set()
 
