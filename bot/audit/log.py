@@ -119,7 +119,14 @@ class AuditLog:
     def health(self, every: float = 2.0) -> bool:
         """Whether the database answers: the last write said so, or a probe at most every
         `every` seconds (a health check polled by a balancer costs no more than that)."""
+        # A failed write counts until one succeeds, or for a while if none is tried (a
+        # full disk still answers SELECT 1).
+        failed = self.writer.failed_at
+        if failed is not None and time.monotonic() - failed <= 30:
+            return False
         at, ok = self._probed
+        if self.writer.written_at > at:  # a commit since the last probe says enough
+            return True
         if time.monotonic() - at >= every:
             with self._probe_lock:
                 try:
@@ -129,10 +136,7 @@ class AuditLog:
                 except SQLAlchemyError:
                     ok = False
                 self._probed = (time.monotonic(), ok)
-        # A failed write counts until one succeeds, or for a while if none is tried (a
-        # full disk still answers SELECT 1).
-        failed = self.writer.failed_at
-        return ok and (failed is None or time.monotonic() - failed > 30)
+        return ok
 
     # -- Writing -----------------------------------------------------------------------
 

@@ -98,6 +98,7 @@ class GroupWriter:
         self.lock_path = lock_path
         self.timeout = timeout  # seconds a transaction may take (PostgreSQL's watchdog)
         self.failed_at: float | None = None  # monotonic time of a failure no write has undone
+        self.written_at = 0.0  # monotonic time of the last commit
         self._lock = threading.Lock()
         self._queue_lock = threading.Lock()
         self._queue: list[_Pending] = []
@@ -192,7 +193,7 @@ class GroupWriter:
                 pending.done.set()
             return
         self._failures.recovered()
-        self.failed_at = None
+        self.failed_at, self.written_at = None, time.monotonic()
         for pending in batch:
             pending.done.set()
 
