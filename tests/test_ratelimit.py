@@ -152,11 +152,11 @@ def test_a_redis_that_never_answers_does_not_freeze_the_server(
             # The limiter is waiting on Redis right now: the event loop must not be.
             before = time.monotonic()
             assert client.get("/static/chat.css").status_code == 200
-            assert time.monotonic() - before < 0.2
+            assert time.monotonic() - before < 1  # (was: the length of Redis's silence)
             assert chat.result(timeout=10).status_code == 200  # counted in memory
-            assert time.monotonic() - started < 2
-            # Meanwhile Redis is not asked again for every request.
+            assert time.monotonic() - started < 5
+            # The next ones are answered as quickly (Redis is left alone for a while).
             codes = [client.post("/api/chat", json={"message": "q?"}).status_code for _ in range(3)]
-            assert codes == [200, 200, 200] and time.monotonic() - started < 3
+            assert codes == [200, 200, 200] and time.monotonic() - started < 8
     finally:
         hole.close()

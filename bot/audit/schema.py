@@ -84,7 +84,10 @@ def canonical(value: Any) -> str:
 
 
 def derived(kind: str, data: dict[str, Any]) -> dict[str, Any]:
-    """The filterable columns of a record, from its (hashed) data."""
+    """The filterable columns of a record, from its (hashed) data.
+
+    `verify` checks every record's columns against this, whatever its hash format: change
+    it only together with a migration that recomputes the columns of existing records."""
     helpful = data.get("helpful") if kind == "feedback" else None
     label = data.get("label") if kind == "review" else None
     cited = None
