@@ -172,7 +172,7 @@ def reserved_words() -> frozenset[str]:
     """Words no invented name may resemble: the shipped corpus's names and text, the
     vocabularies and synonyms of bot/data, the template and the question wording."""
     words: set[str] = set()
-    for name in ("compounds.txt", "conditions.txt", "synonyms.txt"):
+    for name in ("vocab/remedies.yaml", "vocab/conditions.yaml", "synonyms.txt"):
         text = resources.files("bot.data").joinpath(name).read_text(encoding="utf-8")
         words.update(_words(text))
     words.update(shipped_names())

@@ -11,22 +11,16 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from enum import StrEnum
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup, escape
 
+from bot.model import CrisisKind, Status, Trace
 from bot.retrieval import Hit
 from bot.triage import Contact
 
-
-class Status(StrEnum):
-    ANSWERED = "answered"
-    CLARIFY = "clarify"
-    NOT_FOUND = "not_found"
-    URGENT = "urgent"
-    DECLINED = "declined"
+__all__ = ["Citation", "Renderer", "Reply", "Status", "Trace"]
 
 
 @dataclass(frozen=True)
@@ -95,7 +89,8 @@ class Reply:
     answer_id: str
     template: str
     # What produced the reply, kept for the audit trail (not part of the HTTP object).
-    trace: dict[str, Any] = field(default_factory=dict, compare=False)
+    trace: Trace = field(default_factory=Trace, compare=False)
+    crisis_kind: CrisisKind | None = None  # urgent replies: whose contacts come first
 
     def to_json(self) -> dict[str, Any]:
         """Exactly the HTTP reply object of the design contract."""
@@ -107,6 +102,7 @@ class Reply:
             "disclaimer": self.disclaimer,
             "citations": [c.to_json() for c in self.citations],
             "suggestions": list(self.suggestions),
+            "crisis_kind": self.crisis_kind.value if self.crisis_kind else None,
             "session_id": self.session_id,
             "answer_id": self.answer_id,
         }
@@ -124,6 +120,10 @@ def _text_helpers() -> dict[str, Callable[..., str]]:
         "level": lambda text: f"Evidence level: {text}\n\n",
         "link": lambda text, url: f"{text} ({url})" if _safe_url(url) else str(text),
         "contacts": lambda items: "".join(f"{c.text}\n" for c in items) + "\n",
+        # One listed assessment: its title and its level on one line, then its address.
+        "entry": lambda title, url, level: (
+            f"{title} — Evidence level: {level}" + (f" ({url})" if _safe_url(url) else "") + "\n\n"
+        ),
     }
 
 
@@ -161,6 +161,11 @@ def _html_helpers() -> dict[str, Callable[..., Markup]]:
         )
         return Markup('<ul class="crisis">{}</ul>\n').format(inner)
 
+    def entry(title: str, url: str | None, value: str) -> Markup:
+        return Markup('<p class="listing">{} — <strong>Evidence level:</strong> {}</p>\n').format(
+            link(title, url), value
+        )
+
     return {
         "para": para,
         "quote": quote,
@@ -168,6 +173,7 @@ def _html_helpers() -> dict[str, Callable[..., Markup]]:
         "level": level,
         "link": link,
         "contacts": contacts,
+        "entry": entry,
     }
 
 
@@ -192,6 +198,7 @@ class Renderer:
     def __init__(self) -> None:
         self.text_env = _environment(html=False)
         self.html_env = _environment(html=True)
+        self._templates = frozenset(self.text_env.list_templates())
 
     def render(
         self,
@@ -206,7 +213,10 @@ class Renderer:
         suggestions: Sequence[str] = (),
         crisis: Sequence[Contact] = (),
         notes: Sequence[str] = (),
-        trace: dict[str, Any] | None = None,
+        lead_notes: Sequence[str] = (),
+        trace: Trace | None = None,
+        crisis_kind: CrisisKind | None = None,
+        language: str = "en",
         **context: Any,
     ) -> Reply:
         ctx = {
@@ -216,9 +226,11 @@ class Renderer:
             "citations": citations,
             "crisis": crisis,
             "notes": notes,
+            "lead_notes": lead_notes,
+            "inline_citations": False,
             **context,
         }
-        name = f"{template}.j2"
+        name = self._name(template, language)
         text = self.text_env.get_template(name).render(ctx)
         html = self.html_env.get_template(name).render(ctx)
         return Reply(
@@ -232,5 +244,14 @@ class Renderer:
             session_id=session_id,
             answer_id=answer_id,
             template=template,
-            trace=trace or {},
+            trace=trace if trace is not None else Trace(),
+            crisis_kind=crisis_kind,
         )
+
+    def _name(self, template: str, language: str) -> str:
+        """The template in the reply's language where one is written ("urgent.es.j2")."""
+        if language != "en":
+            localised = f"{template}.{language}.j2"
+            if localised in self._templates:
+                return localised
+        return f"{template}.j2"

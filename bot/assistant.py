@@ -11,23 +11,41 @@ import re
 import threading
 import time
 import uuid
-from dataclasses import asdict, dataclass, field, replace
-from typing import Any
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
 
 from cachetools import LRUCache
 
-from bot.answer import Citation, Renderer, Reply, Status
+from bot.answer import Citation, Renderer, Reply
 from bot.chunks import Passage
-from bot.dialogue import Context, Option, SessionStore, follow_up, make_store, next_context
+from bot.dialogue import (
+    CONTINUATION,
+    LISTING,
+    Context,
+    Option,
+    SessionStore,
+    follow_up,
+    make_store,
+    next_context,
+)
 from bot.embedding import Embedder, make_embedder
-from bot.entities import Entities, Lexicon
+from bot.entities import Analysis, Lexicon
 from bot.index import Index, load
+from bot.model import CrisisKind, Entities, Status, Trace, TriageKind
 from bot.pages import Assessment
+from bot.policy import Catalogue, Decision, Verdict, decide, hierarchy_note
 from bot.retrieval import Hit, Retriever, intent_of, missing_subject
 from bot.settings import Settings
-from bot.triage import Contact, Triage, crisis_contacts, triage
+from bot.text import Normalised
+from bot.triage import Contact, ContactBook, Triage, load_contacts, triage
+from bot.triage.language import detect
 
 MAX_LISTED = 8
+# Said first when a message both shows distress and asks about a page.
+SUPPORT_LINE = (
+    "I'm sorry you're going through this. Your care team can help with how you're feeling "
+    "too, not only with treatment."
+)
 FIRST_TURNS = 2048  # first messages whose replies are kept (a few KB each)
 MAX_MESSAGE = 1000
 
@@ -94,7 +112,8 @@ class Assistant:
     lexicon: Lexicon
     renderer: Renderer
     sessions: SessionStore
-    contacts: tuple[Contact, ...]
+    contacts: tuple[Contact, ...]  # the self-harm crisis line, added to "mention" answers
+    book: ContactBook | None = None  # every kind's contacts, in each language
 
     @classmethod
     def create(
@@ -113,7 +132,10 @@ class Assistant:
             renderer=Renderer(),
             sessions=sessions
             or make_store(settings.session_store, settings.redis_url, settings.session_ttl),
-            contacts=crisis_contacts(settings.locale, settings.crisis_contacts_file),
+            contacts=(
+                book := load_contacts(settings.locale, settings.crisis_contacts_file)
+            ).for_kind(CrisisKind.SELF_HARM),
+            book=book,
         )
 
     def __post_init__(self) -> None:
@@ -121,7 +143,8 @@ class Assistant:
         self._pairs = {(a.compound, a.condition) for a in self.index.assessments.values()}
         self._compounds = {c for c, _ in self._pairs}
         self._conditions = {d for _, d in self._pairs}
-        self._everything = sorted(self.index.assessments.values(), key=lambda a: a.title)
+        self.catalogue = Catalogue.of(self.index.assessments.values())
+        self._everything = self.catalogue.pages
         # First messages already answered from this index (the same text, the same reply).
         self._first_turns: LRUCache[str, tuple[Reply, Context]] = LRUCache(FIRST_TURNS)
         self._first_turns_lock = threading.Lock()
@@ -143,6 +166,7 @@ class Assistant:
             conditions=known_d,
             unknown_compounds=tuple(dict.fromkeys(unknown_c + entities.unknown_compounds)),
             unknown_conditions=tuple(dict.fromkeys(unknown_d + entities.unknown_conditions)),
+            matches=tuple(m for m in entities.matches if m.condition in conditions),
         )
 
     def warm_up(self) -> None:
@@ -159,13 +183,19 @@ class Assistant:
             "answer_id": new_id(),
             "disclaimer": self.settings.disclaimer,
         }
-        check = triage(text)
-        trace: dict[str, Any] = {"triage": check.reason if check else None}
-        if check and check.kind == "urgent":
+        # One normalisation for every stage: triage, names, intent and dialogue read it.
+        norm = self.lexicon.normalise_message(text)
+        check = triage(norm)
+        language = detect(text, self._english)
+        trace = Trace(
+            triage=check.reason if check else None,
+            rules=list(check.rules) if check else [],
+            language=None if language == "en" else language,
+            corrections=list(norm.corrections),
+        )
+        if check and check.kind is TriageKind.URGENT:
             # Nothing is retrieved and the conversation's topic is left as it was.
-            reply = self.renderer.render(
-                "urgent", status=Status.URGENT, crisis=self.contacts, trace=trace, **base
-            )
+            reply = self._urgent(check, language, trace, base)
             return self._timed(reply, started)
 
         context = self.sessions.get(session_id)
@@ -177,38 +207,98 @@ class Assistant:
             if known is not None:
                 reply, after = known
                 self.sessions.put(session_id, after)
-                trace = {**reply.trace, "repeat_of": reply.answer_id}
+                trace = replace(reply.trace, repeat_of=reply.answer_id)
                 reply = replace(
                     reply, session_id=session_id, answer_id=base["answer_id"], trace=trace
                 )
                 return self._timed(reply, started)
-        reply, after = self._respond(text, check, context, trace, base)
+        reply, after = self._respond(norm, check, language, context, trace, base)
         self.sessions.put(session_id, after)
         if context is None:
             with self._first_turns_lock:
                 self._first_turns[text] = (reply, after)
         return self._timed(reply, started)
 
+    @property
+    def _book(self) -> ContactBook:
+        if self.book is None:
+            self.book = load_contacts(self.settings.locale, self.settings.crisis_contacts_file)
+        return self.book
+
+    def _english(self, word: str) -> bool:
+        vocab = self.lexicon.vocabulary
+        return vocab is None or word in vocab.english
+
+    def _urgent(self, check: Triage, language: str, trace: Trace, base: dict[str, str]) -> Reply:
+        crisis = check.crisis or CrisisKind.SELF_HARM
+        return self.renderer.render(
+            "urgent",
+            status=Status.URGENT,
+            crisis=self._book.for_kind(crisis, language),
+            crisis_kind=crisis,
+            language=language,
+            trace=trace,
+            **base,
+        )
+
     def _respond(
         self,
-        text: str,
+        norm: Normalised,
         check: Triage | None,
+        language: str,
         context: Context | None,
-        trace: dict[str, Any],
+        trace: Trace,
         base: dict[str, str],
     ) -> tuple[Reply, Context]:
         """The reply to a message that is not urgent, and the conversation's next context."""
-        analysis = self.lexicon.analyse(text)
+        text = norm.raw
+        analysis = self.lexicon.analyse(norm)
         asked = analysis.entities
-        entities = self._sorted(follow_up(asked, context, self.covered, text))
-        candidates = self.retriever.candidates(entities)
-        trace["entities"] = _entities_trace(asked)
+        entities = self._sorted(
+            follow_up(asked, context, self.covered, norm.folded, analysis.refers)
+        )
+        trace.entities = asked.to_trace()
+        trace.corrections = list(dict.fromkeys([*trace.corrections, *analysis.corrections]))
+        trace.negated = list(analysis.negated)
+        trace.conditions = [
+            {"condition": m.condition, "relation": m.relation.name.lower(), "mention": m.mention}
+            for m in entities.matches
+        ]
         if entities != asked:
-            trace["from_context"] = _entities_trace(entities)
-        crisis = self.contacts if check and check.kind == "mention" else ()
+            trace.from_context = entities.to_trace()
+        crisis = self.contacts if check and check.kind is TriageKind.MENTION else ()
+        decision = decide(entities, self.catalogue, listing=bool(LISTING.search(norm.folded)))
+        trace.policy = (
+            decision.rule if analysis.rule is None else f"{decision.rule}/{analysis.rule}"
+        )
+        # Distress next to a compound's name is answered (with a warm word); a condition
+        # alone ("just got the diagnosis, stage 4 pancreatic, I'm overwhelmed") is support.
+        names_a_page = bool(asked.compounds)
 
-        if check and check.kind == "declined":
-            outcome = self._declined(candidates, crisis, trace, base)
+        if check and check.kind is TriageKind.SUPPORT and not names_a_page:
+            # Distress with no question about a page: a warm word, the topic kept.
+            reply = self.renderer.render(
+                "support",
+                status=Status.SUPPORT,
+                support_contacts=self._book.for_kind("support", language),
+                language=language,
+                trace=trace,
+                **base,
+            )
+            return reply, context or Context()
+        if language != "en" and not check and asked.empty:
+            # Written in another language, with no crisis in it: say we answer in English.
+            reply = self.renderer.render(
+                "other_language",
+                status=Status.NOT_FOUND,
+                support_contacts=self._book.for_kind(CrisisKind.SELF_HARM, language),
+                language=language,
+                trace=trace,
+                **base,
+            )
+            return reply, context or Context()
+        if check and check.kind is TriageKind.DECLINED:
+            outcome = self._declined(decision, context, check, crisis, trace, base)
         elif SMALLTALK.match(text) and asked.empty:
             reply = self.renderer.render(
                 "smalltalk",
@@ -221,15 +311,25 @@ class Assistant:
             # Thanks or hello keeps the conversation's topic.
             return reply, context or Context()
         else:
-            # Nothing but names and filler ("velorin", "the second one"): the overview.
-            intent = intent_of(text) if analysis.leftover else "evidence_level"
-            outcome = self._answer(text, intent, entities, candidates, crisis, trace, base)
+            # A message in another language that names a page gets its evidence level.
+            intent = _intent(norm, analysis) if language == "en" else "evidence_level"
+            outcome = self._answer(norm, intent, entities, decision, crisis, trace, base)
+            if (
+                check
+                and check.kind is TriageKind.SUPPORT
+                and outcome.reply.status is Status.ANSWERED
+            ):
+                outcome.reply = replace(
+                    outcome.reply,
+                    answer=f"{SUPPORT_LINE}\n\n{outcome.reply.answer}",
+                    html=f'<p class="note">{SUPPORT_LINE}</p>\n{outcome.reply.html}',
+                )
 
         a = outcome.assessment
         compound, condition = (a.compound, a.condition) if a else outcome.topic
         after = next_context(
             context,
-            outcome.reply.status.value,
+            outcome.reply.status,
             compound,
             condition,
             [Option(o.compound, o.condition) for o in outcome.options],
@@ -238,22 +338,36 @@ class Assistant:
 
     @staticmethod
     def _timed(reply: Reply, started: float) -> Reply:
-        reply.trace["latency_ms"] = round((time.perf_counter() - started) * 1000, 2)
+        reply.trace.latency_ms = round((time.perf_counter() - started) * 1000, 2)
         return reply
 
     def _declined(
         self,
-        candidates: list[Assessment],
+        decision: Decision,
+        context: Context | None,
+        check: Triage,
         crisis: tuple[Contact, ...],
-        trace: dict[str, Any],
+        trace: Trace,
         base: dict[str, str],
     ) -> Outcome:
-        a = candidates[0] if len(candidates) == 1 else None
+        a = decision.pages[0] if decision.verdict is Verdict.ANSWER else None
+        if a is None and context is not None and context.compound and context.condition:
+            # "can she take it with her morphine?": "it" is the page being discussed.
+            a = next(
+                (
+                    p
+                    for p in self.catalogue.by_compound.get(context.compound, ())
+                    if p.condition == context.condition
+                ),
+                None,
+            )
         if a is not None:
             base = {**base, "disclaimer": a.disclaimer or base["disclaimer"]}
+        symptom = check.topic == "symptom"
         reply = self.renderer.render(
-            "declined",
+            "declined_symptom" if symptom else "declined",
             status=Status.DECLINED,
+            emergency=self._book.for_kind(CrisisKind.EMERGENCY)[:1] if symptom else (),
             a=a,
             evidence_level=a.evidence_level if a else None,
             citations=[self._classification_citation(a)] if a else [],
@@ -278,10 +392,10 @@ class Assistant:
     def _not_found(
         self,
         missing: str | None,
-        covered: list[Assessment],
+        covered: Sequence[Assessment],
         intro: str,
         crisis: tuple[Contact, ...],
-        trace: dict[str, Any],
+        trace: Trace,
         base: dict[str, str],
         off_scope: Assessment | None = None,
         topic: tuple[str | None, str | None] = (None, None),
@@ -303,45 +417,74 @@ class Assistant:
         )
         return Outcome(reply, off_scope, topic=topic)
 
+    def _listing(
+        self,
+        pages: Sequence[Assessment],
+        entities: Entities,
+        crisis: tuple[Contact, ...],
+        trace: Trace,
+        base: dict[str, str],
+        topic: tuple[str | None, str | None],
+    ) -> Outcome:
+        """Several assessments, each with its own level: what we have for a condition (or
+        a compound's conditions). No page is picked for a compound nobody named."""
+        shown = list(pages[:MAX_LISTED])
+        if entities.compounds and not entities.conditions:
+            what = entities.compounds[0]
+            intro = f"We have {len(pages)} assessments of {what}:"
+        else:
+            what = entities.matches[0].mention if entities.matches else topic[1] or ""
+            count = "one assessment" if len(pages) == 1 else f"{len(pages)} assessments"
+            intro = f"For {what} we have {count}:"
+        notes = []
+        generic = [
+            a for a in shown if (m := entities.match(a.condition)) and m.relation.name == "BROADER"
+        ]
+        if generic:
+            notes.append(
+                f"Assessments for {generic[0].condition} are about it in general, not specific "
+                f"to {entities.match(generic[0].condition).mention}."  # type: ignore[union-attr]
+            )
+        only = shown[0] if len(pages) == 1 else None
+        reply = self.renderer.render(
+            "answered_listing",
+            status=Status.ANSWERED,
+            evidence_level=only.evidence_level if only else None,
+            citations=[self._classification_citation(a) for a in shown],
+            suggestions=[_ask_about(a) for a in shown[:3]],
+            crisis=crisis,
+            notes=notes,
+            trace=trace,
+            intro=intro,
+            more=max(0, len(pages) - MAX_LISTED),
+            inline_citations=True,
+            **{
+                **base,
+                "disclaimer": only.disclaimer if only and only.disclaimer else base["disclaimer"],
+            },
+        )
+        return Outcome(reply, only, options=shown if only is None else [], topic=topic)
+
     def _answer(
         self,
-        text: str,
+        norm: Normalised,
         intent: str,
         entities: Entities,
-        candidates: list[Assessment],
+        decision: Decision,
         crisis: tuple[Contact, ...],
-        trace: dict[str, Any],
+        trace: Trace,
         base: dict[str, str],
     ) -> Outcome:
-        everything = self._everything
         args = (crisis, trace, base)
-        compound = (entities.compounds + entities.unknown_compounds or (None,))[0]
-        condition = (entities.conditions + entities.unknown_conditions or (None,))[0]
-        topic = (compound, condition)
-        if not entities.compounds and entities.unknown_compounds:
-            names = " or ".join(entities.unknown_compounds)
-            scope = [a for a in everything if a.condition in entities.conditions] or everything
-            where = f" for {entities.conditions[0]}" if entities.conditions else ""
+        topic = decision.topic
+        if decision.verdict is Verdict.NOT_FOUND:
             return self._not_found(
-                names, scope, f"Assessments we do have{where}:", *args, topic=topic
+                decision.missing, decision.scope, decision.scope_intro, *args, topic=topic
             )
-        if entities.compounds and not entities.conditions and entities.unknown_conditions:
-            pair = f"{entities.compounds[0]} for {' or '.join(entities.unknown_conditions)}"
-            scope = [a for a in everything if a.compound in entities.compounds]
-            return self._not_found(
-                pair, scope, f"For {entities.compounds[0]} we have:", *args, topic=topic
-            )
-        if not entities.compounds and not entities.conditions:
-            missing = " or ".join(entities.unknown_conditions) or None
-            return self._not_found(missing, everything, "Assessments we have:", *args)
-        if not candidates:
-            pair = f"{entities.compounds[0]} for {entities.conditions[0]}"
-            scope = [a for a in everything if a.compound in entities.compounds]
-            return self._not_found(
-                pair, scope, f"For {entities.compounds[0]} we have:", *args, topic=topic
-            )
-        if len(candidates) > 1:
-            options = candidates[:MAX_LISTED]
+        if decision.verdict is Verdict.LIST:
+            return self._listing(decision.pages, entities, *args, topic=topic)
+        if decision.verdict is Verdict.CLARIFY:
+            options = list(decision.pages[:MAX_LISTED])
             reply = self.renderer.render(
                 "clarify",
                 status=Status.CLARIFY,
@@ -353,10 +496,12 @@ class Assistant:
             )
             return Outcome(reply, options=options)
 
-        a = candidates[0]
-        subject = missing_subject(text, self._passages_of(a))
+        a = decision.pages[0]
+        text = norm.raw
+        asked_text = " ".join(t for t, q in zip(norm.sentences, norm.asking, strict=True) if q)
+        subject = missing_subject(asked_text or norm.folded, self._passages_of(a))
         if subject is not None:
-            trace["missing_subject"] = subject
+            trace.missing_subject = subject
             return self._not_found(
                 None, [a], "You can ask me about:", *args, off_scope=a, subject=subject
             )
@@ -364,34 +509,35 @@ class Assistant:
             hits = self.retriever.search(text, [a], intent)
         except Exception as exc:  # the embedding model or the index, not the question
             raise RetrievalUnavailable(f"retrieval failed: {exc!r}") from exc
-        trace.update(
-            intent=intent,
-            min_score=self.settings.min_score,
-            hits=[(h.passage.id, round(h.score, 4)) for h in hits],
-        )
+        trace.intent = intent
+        trace.min_score = self.settings.min_score
+        trace.hits = [(h.passage.id, round(h.score, 4)) for h in hits]
         best = hits[0] if hits else None
         relevance = max((h.score for h in hits), default=0.0)
         if best is None or (not best.on_target and relevance < self.settings.min_score):
             return self._not_found(None, [a], "You can ask me about:", *args, off_scope=a)
 
+        lead = [note] if (note := hierarchy_note(a, decision.match)) else []
         notes = [f"We have no assessment of {n} yet." for n in entities.unknown_compounds]
         notes += [
             f"We have no assessment of {a.compound} for {n} specifically."
             for n in entities.unknown_conditions
         ]
         template, extra = _template_for(intent, best)
-        suggestions = [
+        suggestions = [_ask_about(o) for o in decision.also[:2]]
+        suggestions += [
             q.format(c=a.compound, d=a.condition) for i, q in FOLLOW_UPS.items() if i != intent
-        ][:3]
+        ]
         reply = self.renderer.render(
             template,
             status=Status.ANSWERED,
             a=a,
             evidence_level=a.evidence_level,
             citations=[Citation.from_hit(best)],
-            suggestions=suggestions,
+            suggestions=suggestions[:3],
             crisis=crisis,
             notes=notes,
+            lead_notes=lead,
             trace=trace,
             **{**base, "disclaimer": a.disclaimer or base["disclaimer"]},
             **extra,
@@ -399,8 +545,22 @@ class Assistant:
         return Outcome(reply, a)
 
 
-def _entities_trace(entities: Entities) -> dict[str, Any]:
-    return {k: list(v) for k, v in asdict(entities).items()}
+def _intent(norm: Normalised, analysis: Analysis) -> str:
+    """What the message asks of a page. Read from the sentences that ask (a story around
+    the question mentions trials and changes of its own); a message that names a page and
+    asks nothing else ("orsecanib for colorectal, she had surgery", "the second one")
+    asks for its evidence level."""
+    asking = [i for i, q in enumerate(norm.asking) if q]
+    text = " ".join(norm.sentences[i] for i in asking) if asking else norm.folded
+    kind = intent_of(text)
+    if kind != "general" or CONTINUATION.match(norm.folded):
+        # "and for other stage 4 cancers, like colon?" asks the same of another page.
+        return "evidence_level" if kind == "general" else kind
+    asked = [i for i in analysis.leftover_at if asking and norm.asking[norm.sentence[i]]]
+    named_condition = bool(analysis.entities.matches or analysis.entities.unknown_conditions)
+    if not asked and (named_condition or not analysis.leftover):
+        return "evidence_level"
+    return "general"
 
 
 # Section title prefix -> template, for sections with a template of their own.

@@ -535,3 +535,46 @@ def staff_list() -> None:
     """List staff members."""
     for name in _staff(_settings()).names():
         click.echo(name)
+
+
+@main.group()
+def vocab() -> None:
+    """The vocabularies of names the corpus may lack (bot/data/vocab/)."""
+
+
+@vocab.command("show")
+def vocab_show() -> None:
+    """Print each generated vocabulary's source and size, and the curated files'."""
+    from bot.vocab import load
+    from bot.vocab.generate import sources
+
+    for name, source in sources().items():
+        click.echo(f"{name}: {source}")
+    v = load()
+    click.echo(
+        f"loaded: {len(v.drugs)} drug names, {len(v.diseases)} disease names, "
+        f"{len(v.english)} English words (with remedies.yaml and conditions.yaml)"
+    )
+
+
+@vocab.command("update")
+def vocab_update() -> None:
+    """Regenerate drugs.tsv.gz, diseases.tsv.gz and english.txt.gz from the installed
+    packages (pip install -e '.[vocab]'), then review the diff and run the tests."""
+    from bot.vocab.generate import VOCAB_DIR, update
+
+    try:
+        counts = update()
+    except metadata_errors() as exc:
+        raise click.ClickException(
+            f"{exc}: install the vocabulary sources with pip install -e '.[vocab]'"
+        ) from exc
+    for name, count in counts.items():
+        click.echo(f"{name}: {count} entries")
+    click.echo(f"written to {VOCAB_DIR}")
+
+
+def metadata_errors() -> tuple[type[Exception], ...]:
+    from importlib.metadata import PackageNotFoundError
+
+    return (PackageNotFoundError, ModuleNotFoundError, FileNotFoundError)

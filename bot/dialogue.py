@@ -17,7 +17,7 @@ from typing import Protocol, TypeVar
 from cachetools import TTLCache
 from rapidfuzz import fuzz, utils
 
-from bot.entities import Entities
+from bot.model import ConditionMatch, Entities, Relation, Status
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -308,11 +308,19 @@ CONTINUATION = re.compile(
 
 # Asking what is covered, not about the compound discussed.
 LISTING = re.compile(
-    r"\bwhat\s+(do|else\s+do|does|else\s+does)\s+(you|the\s+site)\s+(have|cover)|"
-    r"\bwhat\s+(have\s+you\s+got|is\s+covered|do\s+you\s+cover|else\s+is\s+there)|"
-    r"\bwhich\s+(compounds|ones|treatments|drugs)\b",
+    r"\bwhat\s+(do|else\s+do|does|else\s+does)\s+(you|the\s+site|this\s+site)\s+(have|cover)|"
+    r"\bwhat\s+(have\s+you\s+got|is\s+covered|do\s+you\s+cover|else\s+is\s+there|is\s+there)|"
+    r"\bwhich\s+(compounds|ones|treatments|drugs|conditions|assessments)\b|"
+    r"\b(list|show)\s+(me\s+)?(all|everything|the\s+assessments)\b|"
+    r"\banything\s+(on\s+your\s+site\s+)?(for|on|about)\b",
     re.IGNORECASE,
 )
+
+
+def _inherit(entities: Entities, condition: str) -> Entities:
+    """The entities with the conversation's condition, which fits as named before."""
+    match = ConditionMatch(condition, Relation.EXACT, condition, (condition,), (1, 3, 0))
+    return replace(entities, conditions=(condition,), matches=(match,))
 
 
 def follow_up(
@@ -320,6 +328,7 @@ def follow_up(
     context: Context | None,
     covered: Callable[[str, str], bool],
     question: str = "",
+    refers: bool = False,
 ) -> Entities:
     """Entities for this turn, completed from the conversation so far. Never invents a pair:
     a named page name only inherits the other half when an assessment covers the pair."""
@@ -328,20 +337,19 @@ def follow_up(
     if context.options:
         picked = pick_option(question, entities, context.options)
         if picked is not None:
-            return Entities(compounds=(picked.compound,), conditions=(picked.condition,))
+            return _inherit(Entities(compounds=(picked.compound,)), picked.condition)
     if entities.empty and LISTING.search(question) and context.condition:
         # "what DO you have for that then?": the condition, with whatever we have for it.
-        return Entities(conditions=(context.condition,))
+        return _inherit(Entities(), context.condition)
     if entities.empty:  # "and how does it work?"
-        return Entities(
-            compounds=(context.compound,) if context.compound else (),
-            conditions=(context.condition,) if context.condition else (),
-        )
+        inherited = Entities(compounds=(context.compound,) if context.compound else ())
+        return _inherit(inherited, context.condition) if context.condition else inherited
     names_compound = bool(entities.compounds or entities.unknown_compounds)
     names_condition = bool(entities.conditions or entities.unknown_conditions)
     # "and for MS?" / "what about brimadol?" continue the topic even where we have no page
-    # for the pair (the reply then says so); a fresh question only inherits a covered pair.
-    continuing = bool(CONTINUATION.match(question))
+    # for the pair (the reply then says so); so does "could it help her lung cancer?", where
+    # "it" is the compound discussed. A fresh question only inherits a covered pair.
+    continuing = bool(CONTINUATION.match(question)) or refers
     if names_compound and not names_condition and context.condition:
         known = entities.compounds
         if (
@@ -349,7 +357,7 @@ def follow_up(
             or (continuing and len(known) == 1)
             or (len(known) == 1 and covered(known[0], context.condition))
         ):
-            return replace(entities, conditions=(context.condition,))
+            return _inherit(entities, context.condition)
     if names_condition and not names_compound and context.compound:
         known = entities.conditions
         if (
@@ -363,17 +371,22 @@ def follow_up(
 
 def next_context(
     previous: Context | None,
-    status: str,
+    status: Status,
     compound: str | None,
     condition: str | None,
     options: Sequence[Option] = (),
 ) -> Context:
     """Context to store after a reply with this status."""
-    previous, status = previous or Context(), str(status)
-    if status in ("answered", "declined"):
+    previous, status = previous or Context(), Status(status)
+    if status is Status.ANSWERED and options:
+        # A listing: "the second one" picks from it; the condition listed stays the topic.
+        conditions = {o.condition for o in options}
+        shared = conditions.pop() if len(conditions) == 1 else condition
+        return Context(None, shared, tuple(options))
+    if status in (Status.ANSWERED, Status.DECLINED):
         # A declined reply with no single assessment may be about a new, unclear subject.
         return Context(compound, condition) if compound else Context()
-    if status == "clarify":
+    if status is Status.CLARIFY:
         # The topic becomes what every option shares ("Brimadol: for which condition?"): the
         # earlier one is dropped, or "how does it work?" would answer for a compound left.
         if not options:
@@ -384,11 +397,11 @@ def next_context(
             conditions.pop() if len(conditions) == 1 else None,
             tuple(options),
         )
-    if status == "not_found":
+    if status is Status.NOT_FOUND:
         # Keep the pair the person asked about, even if we have no page for it ("ketamine for
         # depression"): "and how does it work?" then gets the same honest not_found, and "what
         # about stage 4 cancer then?" continues with ketamine. Never the older topic.
         return Context(compound, condition) if compound else Context()
-    if status == "urgent":
+    if status in (Status.URGENT, Status.SUPPORT):
         return previous
     raise ValueError(f"unknown reply status {status!r}")

@@ -12,9 +12,9 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 
-from bot.answer import Citation, Reply, Status
+from bot.answer import Citation, Reply, Status, Trace
 from bot.assistant import Assistant, _template_for, new_id, short_title
 from bot.retrieval import Hit, intent_of
 from bot.triage import triage
@@ -88,7 +88,7 @@ class Baseline:
         else:
             ranked = index.lexical_search(message, 10)
             floor = 0.0
-        trace: dict[str, Any] = {"hits": [(p.id, round(s, 4)) for p, s in ranked]}
+        trace = Trace(hits=[(p.id, round(s, 4)) for p, s in ranked])
         base = {
             "session_id": session_id or new_id(),
             "answer_id": new_id(),
@@ -165,13 +165,18 @@ def invariant_violations(reply: Reply, assistant: Assistant) -> list[str]:
         found.append("missing disclaimer")
     cited = {c.page_id for c in reply.citations}
     if reply.status is Status.ANSWERED:
-        if len(cited) != 1:
-            found.append("answered without exactly one cited page")
-        else:
-            level = pages[next(iter(cited))].evidence_level
-            if reply.evidence_level != level or f"Evidence level: {level}" not in reply.answer:
-                found.append("answered with a wrong or missing evidence level")
-    if reply.status in (Status.NOT_FOUND, Status.CLARIFY, Status.URGENT) and (
+        if not cited:
+            found.append("answered without a cited page")
+        for pid in cited:
+            a = pages[pid]
+            if f"Evidence level: {a.evidence_level}" not in reply.answer:
+                found.append("answered without a cited page's evidence level")
+            elif len(cited) > 1 and not _level_next_to_title(reply.answer, a):
+                found.append("a listed page's level is not next to its title")
+        one = pages[next(iter(cited))].evidence_level if len(cited) == 1 else None
+        if reply.evidence_level != one:
+            found.append("answered with a wrong evidence_level field")
+    if reply.status in (Status.NOT_FOUND, Status.CLARIFY, Status.URGENT, Status.SUPPORT) and (
         cited or reply.evidence_level
     ):
         found.append(f"{reply.status.value} reply cites a page")
@@ -179,9 +184,21 @@ def invariant_violations(reply: Reply, assistant: Assistant) -> list[str]:
     others -= {pages[pid].evidence_level for pid in cited}
     if any(level in reply.answer for level in others):
         found.append("states the evidence level of a page it does not cite")
-    if reply.status is Status.URGENT and not reply.answer.startswith(assistant.contacts[0].text):
-        found.append("urgent reply does not start with crisis contacts")
+    if reply.status is Status.URGENT:
+        book = assistant._book
+        first = {c[0].text for c in book.by_kind[str(reply.crisis_kind)].values()}
+        if reply.crisis_kind is None or not any(reply.answer.startswith(t) for t in first):
+            found.append("urgent reply does not start with its kind's crisis contacts")
+    if reply.status in (Status.SUPPORT, Status.URGENT) and reply.evidence_level:
+        found.append(f"{reply.status.value} reply states an evidence level")
     return found
+
+
+def _level_next_to_title(answer: str, a: object) -> bool:
+    """ "<Compound> for <Condition> — Evidence level: <level>" on one line."""
+    title = f"{a.compound} for {a.condition}"  # type: ignore[attr-defined]
+    level = f"Evidence level: {a.evidence_level}"  # type: ignore[attr-defined]
+    return any(title in line and level in line for line in answer.splitlines())
 
 
 def run(cases: Sequence[Case], responder: Responder, assistant: Assistant) -> list[Result]:

@@ -41,7 +41,7 @@ from bot.chunks import Passage, chunk
 from bot.embedding import Embedder
 from bot.pages import Assessment
 
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 CURRENT = "CURRENT"
 BUILDS = "builds"
 BM25_FILES = ("bm25.vocab.json", "bm25.counts.npy", "bm25.indices.npy", "bm25.indptr.npy")

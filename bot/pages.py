@@ -58,6 +58,9 @@ class Assessment:
     disclaimer: str | None
     url: str | None
     byline: str | None = None
+    # Other names of the compound the page itself gives (brands in its introduction,
+    # `aliases:` in front matter). Derived from the content, so not part of the id.
+    aliases: tuple[str, ...] = ()
     id: str = field(default="", compare=False)
 
     def __post_init__(self) -> None:
@@ -84,6 +87,7 @@ class Assessment:
             "disclaimer": self.disclaimer,
             "url": self.url,
             "byline": self.byline,
+            "aliases": list(self.aliases),
             "id": self.id,
         }
 
@@ -104,6 +108,7 @@ class Assessment:
             disclaimer=data["disclaimer"],
             url=data["url"],
             byline=data.get("byline"),
+            aliases=tuple(data.get("aliases", ())),
             id=data["id"],
         )
 
@@ -117,6 +122,7 @@ def content_id(assessment: Assessment) -> str:
     data = assessment.to_dict()
     data.pop("id")
     data.pop("source")
+    data.pop("aliases")
     payload = json.dumps(data, sort_keys=True, ensure_ascii=False).encode()
     return hashlib.sha256(payload).hexdigest()[:16]
 
@@ -296,6 +302,7 @@ def parse_text(text: str, fmt: str, source: str) -> Assessment:
         raise PageError(source, "empty file")
     url: str | None = None
     fallback_title: str | None = None
+    aliases: list[str] = []
     if fmt == "txt":
         blocks = _txt_blocks(text)
     elif fmt == "md":
@@ -305,9 +312,13 @@ def parse_text(text: str, fmt: str, source: str) -> Assessment:
         url = (raw_url.strip() or None) if isinstance(raw_url, str) else None
         if isinstance(meta.get("title"), str):
             fallback_title = meta["title"]
+        listed = meta.get("aliases")
+        if isinstance(listed, list):
+            aliases = [str(a).strip() for a in listed if str(a).strip()]
     else:
         blocks, url, fallback_title = _html_blocks(text)
-    return _assemble(blocks, source, url, fallback_title)
+    page = _assemble(blocks, source, url, fallback_title)
+    return replace(page, aliases=tuple(dict.fromkeys([*aliases, *_intro_aliases(page)])))
 
 
 def load_corpus(
@@ -573,6 +584,28 @@ def _split_sections(blocks: list[Block]) -> tuple[list[Section], list[FAQ]]:
     if paragraphs:
         sections.append(Section(title, tuple(paragraphs), anchor))
     return sections, faqs
+
+
+# How a page names a compound's brands or other names in its text: "sold under the brand
+# name Orsivex", "marketed as Paxorva and Paxorva XR", "also known as ...", "(brand name X)".
+ALIAS_RE = re.compile(
+    r"(?:(?:sold|marketed|available|known|distributed)\s+(?:commercially\s+)?"
+    r"(?:under|as)\s+(?:the\s+)?(?:(?:brand|trade)(?:\s+|-)names?\s+)?"
+    r"|\b(?:brand|trade)(?:\s+|-)names?\s*(?:include|includes|such\s+as|:|is|are)?\s*"
+    r"|also\s+called\s+)"
+    r"(?P<names>[A-Z0-9][\w-]*(?:\s[A-Z0-9][\w-]*)?"
+    r"(?:(?:,\s*|\s+(?:and|or)\s+)[A-Z0-9][\w-]*(?:\s[A-Z0-9][\w-]*)?)*)"
+)
+
+
+def _intro_aliases(page: Assessment) -> list[str]:
+    """Names the page's introduction gives the compound (brands, other names)."""
+    intro = page.section("Introduction")
+    text = " ".join(intro.paragraphs) if intro else ""
+    found: list[str] = []
+    for m in ALIAS_RE.finditer(text):
+        found += [n.strip() for n in re.split(r",\s*|\s+(?:and|or)\s+", m["names"]) if n.strip()]
+    return found
 
 
 def _assemble(

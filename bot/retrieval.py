@@ -14,55 +14,19 @@ from functools import lru_cache
 
 import numpy as np
 
+from bot import rules
 from bot.chunks import Passage
 from bot.embedding import Embedder
-from bot.entities import Entities, Lexicon
+from bot.entities import Lexicon
 from bot.index import Index
+from bot.model import Entities
 from bot.pages import Assessment
+from bot.policy import Catalogue
+from bot.text import Normalised, fold
 
-# Checked in order: the first intent whose question pattern matches wins.
-INTENTS: tuple[tuple[str, str], ...] = (
-    (
-        "hierarchy",
-        r"\bhierarch|\blevels of evidence\b|\bwhat do (the )?(evidence )?levels "
-        r"mean|\blevel [1-5]\b|\bmeta[- ]?analys|\bcase reports?\b|\bpreclinical\b",
-    ),
-    (
-        "mechanism",
-        r"\bhow (does|do|would|might|could|can|is|are) [\w'-]+(\s[\w'-]+){0,6}? "
-        r"(work|act|help)|\bsupposed to work\b|\bmechani[sz]|\bmode of action\b|"
-        r"\bpathways?\b|\breceptors?\b|\bhow it works\b|\bwhat does [\w'-]+(\s[\w'-]+){0,4}? "
-        r"do\b|\bbiolog|\bin the body\b",
-    ),
-    (
-        "trials",
-        r"\btrials?\b|\benrol|\bstud(y|ies) (going on|ongoing|recruiting)\b|"
-        r"\bclinicaltrials|\b(join|participate|take part|sign up)\b|"
-        r"\b(running|recruiting|ongoing|open) (studies|research)\b",
-    ),
-    ("consider", r"\bconsider|\bstrong enough\b|\bworth (trying|it|a try)\b|\bright for me\b"),
-    (
-        "meaning",
-        r"\bmean(s|ing)?\b[^?.!]*\bfor (me|patients?|us|my|someone|people|a patient)\b|"
-        r"\bwhat does (this|that|it|the (evidence|level|rating|classification)( level)?) "
-        r"mean\b|\bin practice\b|\blike me\b",
-    ),
-    (
-        "evolve",
-        r"\bchang(e|es|ing)\b|\bevolv|\bimprov|\bfuture\b|\bupdat|\bover time\b|"
-        r"\bnew (evidence|research|studies)\b|\b(get|become|grow)s? (stronger|better|weaker)\b|"
-        r"\blater on\b",
-    ),
-    ("intro", r"\bpage (about|cover)|\b(this|the) (page|assessment) (about|cover)|\boverview\b"),
-    ("grade", r"\bgrade\b"),
-    (
-        "evidence_level",
-        r"\bevidence\b|\blevel\b|\brating\b|\bclassif|"
-        r"\bhow (strong|good|solid|reliable)\b|\bproven\b|\bany good\b|\beffective|\bwork\b|"
-        r"\bworks\b|\bhelp|\bresearch|\bstud(y|ies|ied)\b|\bdata\b",
-    ),
-)
-_INTENT_RE = [(name, re.compile(p)) for name, p in INTENTS]
+# Intents are rules as data (bot/data/rules/intents.yaml), checked in file order.
+INTENTS = rules.load("intents")
+
 
 # Where each intent's answer lives on a page: a section title prefix or an FAQ question
 # pattern (tried in order).
@@ -120,12 +84,12 @@ def missing_subject(question: str, passages: Sequence[Passage]) -> str | None:
     return None
 
 
-def intent_of(question: str) -> str:
-    text = question.lower()
-    for name, pattern in _INTENT_RE:
-        if pattern.search(text):
-            return name
-    return "general"
+def intent_of(question: str | Normalised) -> str:
+    """The kind of the first intent rule the message matches (typos corrected), else
+    "general"."""
+    text = question.folded if isinstance(question, Normalised) else fold(question)
+    rule = rules.first(INTENTS, text)
+    return rule.kind if rule else "general"
 
 
 def _fits(passage: Passage, target: str) -> bool:
@@ -163,11 +127,7 @@ class Retriever:
         self.embedder = embedder
         self.lexicon = lexicon
         self.top_k = top_k
-        self._by_compound: dict[str, list[Assessment]] = {}
-        self._by_condition: dict[str, list[Assessment]] = {}
-        for a in index.assessments.values():
-            self._by_compound.setdefault(a.compound, []).append(a)
-            self._by_condition.setdefault(a.condition, []).append(a)
+        self.catalogue = Catalogue.of(index.assessments.values())
         # Repeated questions (suggestion chips, the same FAQ asked by many) skip the model.
         self._embed = lru_cache(maxsize=cache_size)(self._embed_uncached)
 
@@ -176,16 +136,7 @@ class Retriever:
 
     def candidates(self, entities: Entities) -> list[Assessment]:
         """Assessments whose compound and condition fit every half the question names."""
-        if not (entities.compounds or entities.conditions):
-            return []
-        # Looked up by name, so the cost does not grow with the corpus.
-        by_compound = {a.id for c in entities.compounds for a in self._by_compound.get(c, ())}
-        by_condition = {a.id for d in entities.conditions for a in self._by_condition.get(d, ())}
-        if entities.compounds and entities.conditions:
-            ids = by_compound & by_condition
-        else:
-            ids = by_compound or by_condition
-        return sorted((self.index.assessments[i] for i in ids), key=lambda a: a.title)
+        return self.catalogue.fitting(entities)
 
     def embed(self, question: str) -> np.ndarray:
         return self._embed(question)

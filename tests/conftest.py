@@ -30,8 +30,8 @@ SEED_CORPUS = ROOT / "corpus"
 
 # The HTTP reply object of the design contract, spelled out once for every test.
 REPLY_KEYS = frozenset(
-    "status answer html evidence_level disclaimer citations suggestions session_id "
-    "answer_id".split()
+    "status answer html evidence_level disclaimer citations suggestions crisis_kind "
+    "session_id answer_id".split()
 )
 CITATION_KEYS = frozenset(
     "page_id title compound condition evidence_level section url passage score".split()

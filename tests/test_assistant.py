@@ -10,6 +10,7 @@ import pytest
 from bot.answer import Reply, Status
 from bot.assistant import Assistant, clean_message
 from bot.embedding import FakeEmbedder
+from bot.evaluate import invariant_violations
 from bot.index import build
 from bot.pages import corpus_hash, load_corpus
 from bot.settings import Settings
@@ -34,21 +35,11 @@ QUESTIONS = [
 
 
 def assert_invariants(reply: Reply, assistant: Assistant) -> None:
-    assert reply.disclaimer.startswith("Medical Disclaimer:")
-    assert reply.disclaimer in reply.answer
+    # The rules every reply keeps are written once, in the evaluation harness.
+    assert invariant_violations(reply, assistant) == []
     assert "not medical advice" in reply.html
-    levels = {a.evidence_level for a in assistant.index.assessments.values()}
-    if reply.status is Status.ANSWERED:
-        assert reply.citations
-        cited = {c.page_id for c in reply.citations}
-        assert len(cited) == 1
-        page = assistant.index.assessments[cited.pop()]
-        assert reply.evidence_level == page.evidence_level
-        assert f"Evidence level: {page.evidence_level}" in reply.answer
-        assert all(c.evidence_level == page.evidence_level for c in reply.citations)
-    if reply.status in (Status.NOT_FOUND, Status.CLARIFY, Status.URGENT):
-        assert reply.evidence_level is None and not reply.citations
-        assert not any(level in reply.answer for level in levels)
+    pages = assistant.index.assessments
+    assert all(c.evidence_level == pages[c.page_id].evidence_level for c in reply.citations)
     assert "<img" not in reply.html and "<script" not in reply.html
 
 
@@ -95,15 +86,26 @@ def test_uncovered_compound_is_named_and_never_answered_with_another_page(
 def test_same_compound_other_condition_is_not_found(assistant: Assistant) -> None:
     reply = assistant.reply("Does brimadol help with chronic fakeitis?")
     assert reply.status is Status.NOT_FOUND
-    assert "no assessment of Brimadol (Low-Dose) for Chronic Fakeitis" in reply.answer
+    assert "no assessment of Brimadol (Low-Dose) for chronic fakeitis" in reply.answer
     unknown = assistant.reply("Does brimadol help with depression?")
     assert unknown.status is Status.NOT_FOUND
     assert "Brimadol (Low-Dose) for depression" in unknown.answer
 
 
-def test_condition_only_question_asks_which_compound(assistant: Assistant) -> None:
+def test_condition_only_question_lists_what_we_have(assistant: Assistant) -> None:
+    """Only a condition named: every page for it, each with its own level next to its title;
+    no page is picked for a compound the question did not name."""
     reply = assistant.reply("What do you have on stage IV testcase syndrome?")
-    assert reply.status is Status.CLARIFY
+    assert reply.status is Status.ANSWERED
+    assert reply.template == "answered_listing" and reply.evidence_level is None
+    pages = assistant.index.assessments
+    assert {c.compound for c in reply.citations} == {
+        "Brimadol (Low-Dose)",
+        "Zelnoprine (Oral / Inhaled)",
+    }
+    for c in reply.citations:
+        line = f"{c.compound} for {c.condition} — Evidence level: {pages[c.page_id].evidence_level}"
+        assert line in reply.answer
     assert sorted(reply.suggestions) == [
         "What is the evidence level for Brimadol (Low-Dose) in Stage IV Testcase Syndrome?",
         "What is the evidence level for Zelnoprine (Oral / Inhaled) in Stage IV Testcase Syndrome?",
@@ -156,7 +158,7 @@ def test_subject_the_page_never_discusses_is_not_found(
     assert reply.status is Status.NOT_FOUND and not reply.citations
     assert f"does not discuss {subject}" in reply.answer
     assert "Quorvastin for Chronic Fakeitis" in reply.answer
-    assert reply.trace["missing_subject"] == subject
+    assert reply.trace.missing_subject == subject
     assert_invariants(reply, assistant)
 
 
@@ -192,10 +194,10 @@ def test_session_and_answer_ids(assistant: Assistant) -> None:
 
 def test_trace_records_what_produced_the_reply(assistant: Assistant) -> None:
     reply = assistant.reply("How does brimadol work?")
-    assert reply.trace["intent"] == "mechanism"
-    assert reply.trace["entities"]["compounds"] == ["Brimadol (Low-Dose)"]
-    assert reply.trace["hits"][0][0] == reply.citations[0].passage_id
-    assert reply.trace["latency_ms"] >= 0
+    assert reply.trace.intent == "mechanism"
+    assert reply.trace.entities["compounds"] == ["Brimadol (Low-Dose)"]
+    assert reply.trace.hits[0][0] == reply.citations[0].passage_id
+    assert reply.trace.latency_ms >= 0
 
 
 @pytest.mark.parametrize("bad", ["", "   ", "x" * 1001])
@@ -227,7 +229,7 @@ def test_a_repeated_first_message_gets_the_same_reply_under_new_ids(
     again = assistant.reply(question)
     assert again == replace(first, session_id=again.session_id, answer_id=again.answer_id)
     assert again.session_id != first.session_id and again.answer_id != first.answer_id
-    assert again.trace["repeat_of"] == first.answer_id and "repeat_of" not in first.trace
+    assert again.trace.repeat_of == first.answer_id and first.trace.repeat_of is None
     # The repeat starts its own conversation, as the first one did.
     follow = assistant.reply("and how does it work?", again.session_id)
     assert follow.citations[0].compound == "Quorvastin"
@@ -240,13 +242,13 @@ def test_a_message_within_a_conversation_is_answered_in_its_context(
     assert fresh.status is Status.NOT_FOUND
     topic = assistant.reply("What is the evidence level for quorvastin?")
     in_context = assistant.reply("how does it work?", topic.session_id)
-    assert in_context.status is Status.ANSWERED and "repeat_of" not in in_context.trace
+    assert in_context.status is Status.ANSWERED and in_context.trace.repeat_of is None
     assert assistant.reply("how does it work?").status is Status.NOT_FOUND
 
 
-def test_clarify_then_pick_continues_the_conversation(assistant: Assistant) -> None:
+def test_listing_then_pick_continues_the_conversation(assistant: Assistant) -> None:
     ask = assistant.reply("What do you have for stage IV testcase syndrome?")
-    assert ask.status is Status.CLARIFY
+    assert ask.status is Status.ANSWERED and len(ask.citations) == 2
     picked = assistant.reply("the second one", ask.session_id)
     assert picked.status is Status.ANSWERED
     assert picked.citations[0].compound == "Zelnoprine (Oral / Inhaled)"

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import event, text
 
-from bot.answer import Renderer, Reply, Status
+from bot.answer import Renderer, Reply, Status, Trace
 from bot.audit import GENESIS, AuditLog, AuditUnavailable, Head, redact
 
 
@@ -28,7 +28,7 @@ def _reply(n: int = 0, question: str = "q") -> Reply:
         session_id=f"s{n}",
         answer_id=f"a{n}-{uuid.uuid4().hex[:6]}",
         covered=[],
-        trace={"latency_ms": 1.5, "entities": {"compounds": ["X"]}},
+        trace=Trace(latency_ms=1.5, entities={"compounds": ["X"]}),
     )
 
 

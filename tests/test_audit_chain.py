@@ -23,6 +23,7 @@ from bot.answer import Renderer, Reply, Status
 from bot.audit import FORMATS, GENESIS, AuditLog, Head, canonical
 from bot.audit.schema import MIGRATIONS
 from bot.cli import main
+from bot.model import Trace
 
 
 def _reply(n: int) -> Reply:
@@ -33,7 +34,7 @@ def _reply(n: int) -> Reply:
         session_id=f"s{n}",
         answer_id=f"a{n}-{uuid.uuid4().hex[:6]}",
         covered=[],
-        trace={"latency_ms": 1.0},
+        trace=Trace(latency_ms=1.0),
     )
 
 

@@ -15,7 +15,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select, text
 
-from bot.answer import Citation, Reply, Status
+from bot.answer import Citation, Reply, Status, Trace
 from bot.assistant import Assistant
 from bot.audit import AuditLog, records
 from bot.service import audit_pages, create_app
@@ -74,7 +74,7 @@ def asked(client: TestClient) -> dict[str, str]:
         "How does brimadol work?": None,
         "turmeric?": None,
         "Turmeric": None,
-        "stage iv testcase syndrome": None,
+        "brimadol or zelnoprine for testcase syndrome": None,
         "zelnoprine": "widget",
         SCRIPT: None,
         "=HYPERLINK(1) quorvastin?": None,
@@ -379,7 +379,7 @@ def test_the_list_filters_and_pages(
         return set(_ids(r.text))
 
     turmeric = {asked["turmeric?"], asked["Turmeric"]}
-    assert only("status=clarify") == {asked["stage iv testcase syndrome"]}
+    assert only("status=clarify") == {asked["brimadol or zelnoprine for testcase syndrome"]}
     assert only("status=not_found&q=TURMERIC") == turmeric
     assert only("channel=widget") == {asked["zelnoprine"]}
     assert only("assessment=brimadol") == {asked["How does brimadol work?"]}
@@ -482,7 +482,9 @@ def test_content_gaps_group_unanswered_questions(client: TestClient, asked: dict
     rows = re.findall(r"<tr>\s*<td class=\"question-cell\">.*?</tr>", r.text, re.S)
     turmeric = next(row for row in rows if ">turmeric</a>" in row)
     assert '<td class="num">2</td>' in turmeric  # "turmeric?" and "Turmeric"
-    assert any("stage iv testcase syndrome" in row and "clarify" in row for row in rows)
+    assert any(
+        "brimadol or zelnoprine for testcase syndrome" in row and "clarify" in row for row in rows
+    )
     assert not any("thanks" in row for row in rows)
     assert "Names we have no assessment for" in r.text
     assert client.get("/audit/gaps?since=2025-02-01&until=2025-01-01").status_code == 422
@@ -512,7 +514,7 @@ def test_exports_contain_the_filtered_rows(client: TestClient, asked: dict[str, 
     assert r.headers["content-disposition"].startswith('attachment; filename="evidence-audit-')
     rows = list(csv.DictReader(io.StringIO(r.text)))
     expected = [i for q, i in asked.items() if q not in ("How does brimadol work?", "zelnoprine")]
-    expected.remove(asked["stage iv testcase syndrome"])
+    expected.remove(asked["brimadol or zelnoprine for testcase syndrome"])
     assert sorted(row["answer_id"] for row in rows) == sorted(expected)
     assert {row["status"] for row in rows} == {"not_found"}
     formula = next(row for row in rows if "HYPERLINK" in row["question"])
@@ -590,7 +592,7 @@ def _record(log: AuditLog, question: str, status: Status, compound: str | None =
         session_id="s",
         answer_id=uuid.uuid4().hex,
         template="answered_faq" if compound else "not_found",
-        trace={"entities": {"unknown_compounds": ["Turmeric"] if "turmeric" in question else []}},
+        trace=Trace(entities={"unknown_compounds": ["Turmeric"] if "turmeric" in question else []}),
     )
     log.record(reply, question, "api", None, "digest", "model")
     return reply.answer_id

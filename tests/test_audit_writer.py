@@ -13,6 +13,7 @@ from sqlalchemy import event
 from bot.answer import Renderer, Reply, Status
 from bot.assistant import Assistant
 from bot.audit import AuditLog, AuditRefused, AuditUnavailable
+from bot.model import Trace
 from bot.service import create_app
 from bot.settings import Settings
 
@@ -25,7 +26,7 @@ def _reply(n: int) -> Reply:
         session_id=f"s{n}",
         answer_id=f"a{n}-{uuid.uuid4().hex[:6]}",
         covered=[],
-        trace={"latency_ms": 1.0},
+        trace=Trace(latency_ms=1.0),
     )
 
 

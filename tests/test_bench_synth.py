@@ -89,10 +89,10 @@ def test_no_name_resembles_the_shipped_corpus_or_vocabularies() -> None:
     shipped: set[str] = set()
     for a in load_corpus(ROOT / "corpus").assessments:
         shipped |= set(re.findall(r"[a-z]+", f"{a.compound} {a.condition}".lower()))
-    for name in ("compounds.txt", "conditions.txt"):
-        text = (ROOT / "bot" / "data" / name).read_text(encoding="utf-8")
+    for name in ("remedies.yaml", "conditions.yaml"):
+        text = (ROOT / "bot" / "data" / "vocab" / name).read_text(encoding="utf-8")
         for line in text.splitlines():
-            if line.strip() and not line.startswith("#"):
+            if line.strip() and not line.lstrip().startswith("#"):
                 shipped |= set(re.findall(r"[a-z]+", line.lower()))
     assert not words & shipped
     real = sorted(w for w in shipped if len(w) >= 4)

@@ -18,6 +18,7 @@ from bot.answer import Renderer, Status
 from bot.assistant import Assistant
 from bot.audit import AuditLog, AuditUnavailable
 from bot.cli import main
+from bot.model import Trace
 from bot.service import create_app
 from bot.settings import Settings
 from bot.staff import Staff, StaffError
@@ -117,7 +118,7 @@ def test_write_failures_leave_a_log_line(tmp_path: Path, caplog: pytest.LogCaptu
         session_id="s",
         answer_id=uuid.uuid4().hex,
         covered=[],
-        trace={},
+        trace=Trace(),
     )
     with caplog.at_level(logging.WARNING), pytest.raises(AuditUnavailable):
         log.record(reply, "q", "api", None, "d", "m")

@@ -462,7 +462,8 @@ def test_to_dict_is_asdict_as_json_and_the_id_is_unchanged() -> None:
     a = parse_page(SEED)
     assert a.to_dict() == json.loads(json.dumps(asdict(a)))
     data = asdict(a)
-    del data["id"], data["source"]
+    # aliases are read from the content, so the id (a hash of the content) leaves them out
+    del data["id"], data["source"], data["aliases"]
     payload = json.dumps(data, sort_keys=True, ensure_ascii=False).encode()
     assert a.id == hashlib.sha256(payload).hexdigest()[:16]
     for p in chunk(a):

@@ -12,6 +12,8 @@ import dataclasses
 
 import pytest
 
+from bot import rules
+from bot.model import CrisisKind
 from bot.triage import Triage, triage
 
 URGENT = [
@@ -255,3 +257,53 @@ def test_result_carries_a_reason_for_the_audit_trail() -> None:
         assert result.reason.strip()
     with pytest.raises(dataclasses.FrozenInstanceError):
         result.kind = "urgent"  # type: ignore[misc]
+
+
+# --- the rules' own examples and counterexamples -------------------------------------
+
+
+def _cases(field: str) -> list:
+    return [
+        pytest.param(record, text, id=f"{record['id']}: {text}")
+        for record in rules.records("triage")
+        for text in record.get(field, ())
+    ]
+
+
+@pytest.mark.parametrize(("record", "text"), _cases("examples"))
+def test_every_rule_catches_its_examples(record: dict, text: str) -> None:
+    result = triage(text)
+    assert result is not None and record["id"] in result.rules, (text, result)
+    if record["kind"] == "urgent":
+        assert result.kind == "urgent"
+
+
+@pytest.mark.parametrize(("record", "text"), _cases("counterexamples"))
+def test_no_rule_fires_on_its_counterexamples(record: dict, text: str) -> None:
+    result = triage(text)
+    assert result is None or record["id"] not in result.rules, (text, result)
+
+
+def test_every_rule_has_a_note_examples_and_counterexamples() -> None:
+    for record in rules.records("triage"):
+        assert record.get("note") and record.get("examples") and record.get("counterexamples")
+        if record["kind"] == "urgent":
+            assert CrisisKind(record["crisis"])
+
+
+@pytest.mark.parametrize(
+    ("message", "crisis"),
+    [
+        ("I want to kill myself", CrisisKind.SELF_HARM),
+        ("I am having a heart attack", CrisisKind.EMERGENCY),
+        ("I took too many pills because I want to die", CrisisKind.EMERGENCY),
+        ("I was raped", CrisisKind.VIOLENCE),
+        ("my husband hit me and says he is going to kill me", CrisisKind.VIOLENCE),
+        ("quiero morirme", CrisisKind.SELF_HARM),
+    ],
+)
+def test_the_kind_of_crisis_decides_which_contacts_come_first(
+    message: str, crisis: CrisisKind
+) -> None:
+    result = triage(message)
+    assert result is not None and result.kind == "urgent" and result.crisis is crisis

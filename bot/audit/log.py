@@ -157,7 +157,7 @@ class AuditLog:
         data = {
             "citations": [{**c.to_json(), "passage_id": c.passage_id} for c in reply.citations],
             "suggestions": list(reply.suggestions),
-            "trace": json.loads(canonical(reply.trace)),
+            "trace": json.loads(canonical(reply.trace.to_dict())),
             "redacted": self.redact_questions,
         }
         return self._append(

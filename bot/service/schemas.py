@@ -51,13 +51,14 @@ class CitationOut(BaseModel):
 
 
 class ChatReply(BaseModel):
-    status: Literal["answered", "clarify", "not_found", "urgent", "declined"]
+    status: Literal["answered", "info", "clarify", "not_found", "urgent", "support", "declined"]
     answer: str
     html: str
     evidence_level: str | None
     disclaimer: str
     citations: list[CitationOut]
     suggestions: list[str]
+    crisis_kind: Literal["self_harm", "emergency", "violence"] | None = None
     session_id: str
     answer_id: str
 

@@ -1,0 +1,180 @@
+"""Which page(s) a reply may cite, decided once, from what the question names.
+
+The rules, in the order they are tried (each decision names its rule in the trace):
+
+1. `unknown-compound`  A compound no page covers is named, and no covered one: not_found
+   naming it ("We have no assessment of Keytruda (pembrolizumab)"), never another page.
+2. `no-names`          Nothing we know is named: not_found (off-topic), or smalltalk.
+3. `unknown-condition` A covered compound for a condition none of its pages fits:
+   not_found naming the pair ("Metformin for diabetes").
+4. `condition-only`    Only a condition: the pages that fit it, listed with their levels;
+   a page is never picked for a compound the question did not name.
+5. `compound-only`     Only a compound: its page, or a listing when asked "what do you
+   have on X", or clarify when it has several.
+6. `pair`              A compound and a condition: the compound's page whose condition fits
+   best. A page for the specific condition wins over a general one (offered as a
+   suggestion); a general page (Stage IV Cancer for stage 4 lung cancer) is used with a
+   note that it is not specific; equally good fits -> clarify; none -> not_found.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from enum import Enum
+
+from bot.model import ConditionMatch, Entities, Relation
+from bot.pages import Assessment
+
+
+class Verdict(Enum):
+    ANSWER = "answer"  # one page
+    LIST = "list"  # several pages, each with its level
+    CLARIFY = "clarify"
+    NOT_FOUND = "not_found"
+
+
+@dataclass(frozen=True)
+class Decision:
+    verdict: Verdict
+    rule: str
+    pages: tuple[Assessment, ...] = ()  # the page answered, listed or offered
+    match: ConditionMatch | None = None  # how the answered page's condition fits
+    missing: str | None = None  # what we have no assessment of, as the reply names it
+    also: tuple[Assessment, ...] = ()  # other pages to suggest (a general page, ...)
+    scope: tuple[Assessment, ...] = ()  # for not_found: what we do have, nearest first
+    scope_intro: str = ""
+    topic: tuple[str | None, str | None] = (None, None)  # the pair asked about
+
+
+@dataclass
+class Catalogue:
+    """The corpus's pages by compound and by condition (looked up by name, so a decision
+    costs the same whatever the corpus size)."""
+
+    pages: list[Assessment]
+    by_compound: dict[str, list[Assessment]] = field(default_factory=dict)
+    by_condition: dict[str, list[Assessment]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.pages = sorted(self.pages, key=lambda a: a.title)
+        for a in self.pages:
+            self.by_compound.setdefault(a.compound, []).append(a)
+            self.by_condition.setdefault(a.condition, []).append(a)
+
+    @classmethod
+    def of(cls, pages: Iterable[Assessment]) -> Catalogue:
+        return cls(list(pages))
+
+    def of_compounds(self, names: Sequence[str]) -> list[Assessment]:
+        return [a for n in names for a in self.by_compound.get(n, ())]
+
+    def of_conditions(self, names: Sequence[str]) -> list[Assessment]:
+        return [a for n in names for a in self.by_condition.get(n, ())]
+
+    def fitting(self, entities: Entities) -> list[Assessment]:
+        """Pages whose compound and condition fit every half the question names."""
+        if entities.compounds and entities.conditions:
+            wanted = set(entities.conditions)
+            return [a for a in self.of_compounds(entities.compounds) if a.condition in wanted]
+        if entities.compounds:
+            return self.of_compounds(entities.compounds)
+        return self.of_conditions(entities.conditions)
+
+
+def decide(entities: Entities, catalogue: Catalogue, listing: bool = False) -> Decision:
+    e = entities
+    topic = (
+        (e.compounds + e.unknown_compounds or (None,))[0],
+        (e.conditions + e.unknown_conditions or (None,))[0],
+    )
+    if e.unknown_compounds and not e.compounds:
+        listed = _listed(e, catalogue)
+        where = f" for {e.matches[0].mention}" if e.matches else ""
+        return Decision(
+            Verdict.NOT_FOUND,
+            "unknown-compound",
+            missing=" or ".join(e.unknown_compounds),
+            scope=tuple(listed or catalogue.pages),
+            scope_intro=f"Assessments we do have{where}:",
+            topic=topic,
+        )
+    if not e.compounds and not e.matches:
+        missing = " or ".join(e.unknown_conditions) or None
+        return Decision(
+            Verdict.NOT_FOUND,
+            "no-names",
+            missing=missing,
+            scope=tuple(catalogue.pages),
+            scope_intro="Assessments we have:",
+        )
+    if not e.compounds:
+        listed = _listed(e, catalogue)
+        return Decision(Verdict.LIST, "condition-only", pages=tuple(listed), topic=topic)
+
+    own = catalogue.of_compounds(e.compounds)
+    if not e.conditions:
+        if e.unknown_conditions:
+            return Decision(
+                Verdict.NOT_FOUND,
+                "unknown-condition",
+                missing=f"{e.compounds[0]} for {' or '.join(e.unknown_conditions)}",
+                scope=tuple(own),
+                scope_intro=f"For {e.compounds[0]} we have:",
+                topic=topic,
+            )
+        if len(own) == 1:
+            return Decision(Verdict.ANSWER, "compound-only", pages=(own[0],), topic=topic)
+        verdict = Verdict.LIST if listing else Verdict.CLARIFY
+        return Decision(verdict, "compound-only", pages=tuple(own), topic=topic)
+
+    rank = {m.condition: m for m in e.matches if m.answerable}
+    fitting = sorted(
+        (a for a in own if a.condition in rank),
+        key=lambda a: rank[a.condition].rank,
+        reverse=True,
+    )
+    if not fitting:
+        asked = e.matches[0].mention if e.matches else e.conditions[0]
+        return Decision(
+            Verdict.NOT_FOUND,
+            "pair",
+            missing=f"{e.compounds[0]} for {asked}",
+            scope=tuple(own),
+            scope_intro=f"For {e.compounds[0]} we have:",
+            topic=topic,
+        )
+    best = rank[fitting[0].condition].rank
+    top = [a for a in fitting if rank[a.condition].rank == best]
+    if len(top) > 1:
+        return Decision(Verdict.CLARIFY, "pair", pages=tuple(top), topic=topic)
+    chosen = top[0]
+    others = [a for a in own if a is not chosen and (a in fitting or e.match(a.condition))]
+    return Decision(
+        Verdict.ANSWER,
+        "pair",
+        pages=(chosen,),
+        match=rank[chosen.condition],
+        also=tuple(others),
+        topic=topic,
+    )
+
+
+def _listed(e: Entities, catalogue: Catalogue) -> list[Assessment]:
+    """Pages for the conditions named, the best fitting first (specific before general)."""
+    order = {m.condition: i for i, m in enumerate(e.matches)}
+    pages = catalogue.of_conditions([m.condition for m in e.matches])
+    return sorted(pages, key=lambda a: (order[a.condition], a.title))
+
+
+def hierarchy_note(a: Assessment, match: ConditionMatch | None) -> str | None:
+    """What the reply must say when the page fits the question's condition only broadly
+    or narrowly."""
+    if match is None or match.relation is Relation.EXACT:
+        return None
+    if match.relation is Relation.BROADER:
+        return (
+            f"This assessment is about {a.condition} in general; it is not specific to "
+            f"{match.mention}."
+        )
+    return f"This assessment is about {a.condition} specifically, not {match.mention} in general."

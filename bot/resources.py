@@ -1,0 +1,32 @@
+"""Data files shipped inside the package (`bot/data/`): vocabularies, rules, contacts."""
+
+from __future__ import annotations
+
+import gzip
+from importlib import resources
+from typing import Any
+
+import yaml
+
+
+def _file(name: str):
+    return resources.files("bot.data").joinpath(name)
+
+
+def read_text(name: str) -> str:
+    """A data file's text; `.gz` files are decompressed."""
+    target = _file(name)
+    if name.endswith(".gz"):
+        return gzip.decompress(target.read_bytes()).decode("utf-8")
+    return target.read_text(encoding="utf-8")
+
+
+def read_lines(name: str) -> list[str]:
+    """Non-empty lines that are not `#` comments, stripped."""
+    return [
+        ln.strip() for ln in read_text(name).splitlines() if ln.strip() and not ln.startswith("#")
+    ]
+
+
+def read_yaml(name: str) -> Any:
+    return yaml.safe_load(read_text(name))

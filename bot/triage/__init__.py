@@ -1,0 +1,23 @@
+"""Safety triage, before anything is retrieved: which messages need crisis contacts first
+(and which kind), which are for the patient's own doctor, which need a warm word.
+
+- rules.py      rules as data (bot/data/rules/triage.yaml), urgent / declined / support /
+                mention, with the kind of crisis
+- contacts.py   the contacts of each locale and kind, in each language
+- language.py   which language a message is in (replies in Spanish where we can)
+- semantic.py   each sentence compared with labelled exemplars (the loaded MiniLM model),
+                so a crisis said in words no rule has is still caught
+"""
+
+from bot.triage.contacts import Contact, ContactBook, crisis_contacts, load_contacts
+from bot.triage.rules import Triage, plain, triage
+
+__all__ = [
+    "Contact",
+    "ContactBook",
+    "Triage",
+    "crisis_contacts",
+    "load_contacts",
+    "plain",
+    "triage",
+]

@@ -1,0 +1,138 @@
+"""Safety triage by rules (bot/data/rules/triage.yaml), before anything is retrieved.
+
+Misses are worse than false alarms here, so the rules lean towards catching; each names
+itself in the trace. The kinds, in the order they win: urgent (crisis contacts first),
+declined (ask your doctor), support (distress, a warm reply), mention (a research question
+naming a crisis topic, answered with the crisis line added).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from functools import cache, lru_cache
+
+from bot import rules
+from bot.model import CrisisKind, TriageKind
+from bot.text import NegationRules, Normalised, Normaliser, Speller, Synonyms, fold
+
+# Someone is present in the message: the writer ("I", "my") or a person with them ("he",
+# "she", "someone"). Rules marked `person` count only then; alone their words are a topic.
+PERSON = re.compile(
+    r"\b(i|i'?m|im|i'?ve|ive|i'?ll|i'?d|me|my|myself|mine|we|we'?re|us|our|"
+    r"he|he'?s|him|his|himself|she|she'?s|her|hers|herself|someone|somebody|"
+    r"yo|mi|me|el|ella|mama|papa|esposo|esposa)\b"
+)
+# Requests to the bot ("tell me about ...") are not a person in the story.
+REQUEST_PHRASES = re.compile(
+    r"\b((can|could|would|will)\s+you\s+)?(please\s+)?"
+    r"(tell\s+me|show\s+me|explain\s+to\s+me|help\s+me\s+understand)\b"
+)
+# An emergency told as past and over ("last month dad had neutropenic fever and was
+# admitted, he's home and doing fine now") is history, not an emergency now. Only for
+# emergencies: thoughts of self-harm or violence are never waved off as past.
+PAST = re.compile(
+    r"\b(last\s+(week|month|year|time|summer|winter|spring|autumn|fall)|"
+    r"(\d+|a|an|one|two|three|few|several|couple\s+of)\s+(days?|weeks?|months?|years?)\s+ago|"
+    r"back\s+in|in\s+(19|20)\d\d|years\s+ago)\b"
+)
+RESOLVED = re.compile(
+    r"\b(now|since)\b[^.?!]*\b(fine|ok|okay|better|sorted|home|stable|recovered|well|safer)\b|"
+    r"\b(fine|ok|okay|better|sorted|home|stable|recovered|doing\s+well)\b[^.?!]*\bnow\b|"
+    r"\ball\s+sorted\b|\bno\s+longer\b"
+)
+STILL = re.compile(r"\b(right\s+now|tonight|at\s+the\s+moment|currently|again|still)\b")
+# Which contacts come first when rules of several kinds fire: danger to life right now,
+# then someone hurting the writer, then thoughts of self-harm.
+PRIORITY = (CrisisKind.EMERGENCY, CrisisKind.VIOLENCE, CrisisKind.SELF_HARM)
+ORDER = (TriageKind.URGENT, TriageKind.DECLINED, TriageKind.SUPPORT, TriageKind.MENTION)
+
+
+@dataclass(frozen=True)
+class Triage:
+    kind: TriageKind
+    reason: str  # the deciding rule's note, for the audit trail
+    rules: tuple[str, ...] = ()  # every rule of that kind that fired
+    crisis: CrisisKind | None = None
+    topic: str | None = None  # for declined: dosing | treatment | symptom
+
+
+@dataclass(frozen=True)
+class _Rule:
+    rule: rules.Rule
+    kind: TriageKind
+    crisis: CrisisKind | None
+    topic: str | None
+    person: bool
+
+
+@cache
+def compiled() -> tuple[_Rule, ...]:
+    records = rules.load("triage")
+    meta = {r["id"]: r for r in rules.records("triage")}
+    out = []
+    for r in records:
+        m = meta[r.id]
+        crisis = CrisisKind(m["crisis"]) if m.get("crisis") else None
+        out.append(_Rule(r, TriageKind(r.kind), crisis, m.get("topic"), bool(m.get("person"))))
+    return tuple(out)
+
+
+def plain(text: str) -> str:
+    """Lower case, one kind of apostrophe, no accents, single spaces: what rules read."""
+    text = unicodedata.normalize("NFKD", fold(text))
+    text = "".join(c for c in text if not unicodedata.combining(c))
+    return re.sub(r"\s+", " ", text).strip()
+
+
+@cache
+def _normaliser() -> Normaliser:
+    """The shared pipeline for a message triaged on its own (no corpus names known)."""
+    from bot.vocab import load
+
+    vocab = load()
+    return Normaliser(
+        Synonyms.load(), NegationRules.load(), Speller(rules.keywords(), vocab.known_word)
+    )
+
+
+def triage(message: str | Normalised) -> Triage | None:
+    """The triage of a message (raw, or as the shared normaliser read it)."""
+    if isinstance(message, Normalised):
+        return _triage(message.folded)
+    return _triage(_normaliser().normalise(message).folded)
+
+
+# A pure function of the text, asked the same few questions over and over.
+@lru_cache(maxsize=4096)
+def _triage(folded: str) -> Triage | None:
+    text = plain(folded)
+    person = bool(PERSON.search(REQUEST_PHRASES.sub(" ", text)))
+    history = bool(PAST.search(text) and RESOLVED.search(text) and not STILL.search(text))
+    fired: dict[TriageKind, list[_Rule]] = {}
+    for r in compiled():
+        if r.person and not person:
+            continue
+        if history and r.crisis is CrisisKind.EMERGENCY:
+            continue
+        if r.rule.pattern.search(text):
+            fired.setdefault(r.kind, []).append(r)
+    for kind in ORDER:
+        found = fired.get(kind)
+        if not found:
+            continue
+        first = found[0]
+        crisis = None
+        if kind is TriageKind.URGENT:
+            kinds = {r.crisis for r in found}
+            crisis = next(k for k in PRIORITY if k in kinds)
+            first = next(r for r in found if r.crisis is crisis)
+        return Triage(
+            kind,
+            first.rule.note or first.rule.id,
+            tuple(r.rule.id for r in found),
+            crisis,
+            first.topic,
+        )
+    return None

@@ -1,0 +1,88 @@
+"""Rules as data (bot/data/rules/*.yaml): each file compiles, and every rule does what its
+own examples and counterexamples say. The tests are generated from the records, so a rule
+added to a file is tested by the examples written with it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot import rules
+from bot.entities import Lexicon
+from bot.pages import Assessment, parse_page
+from bot.retrieval import intent_of
+from bot.settings import ROOT
+from bot.text import basic
+
+FIXTURES = Path(__file__).parent / "fixtures" / "corpus"
+
+
+@pytest.fixture(scope="module")
+def lexicon() -> Lexicon:
+    pages: list[Assessment] = [parse_page(p) for p in sorted(FIXTURES.iterdir())]
+    pages.append(parse_page(ROOT / "corpus" / "ketamine-iv-esketamine--stage-iv-cancer.txt"))
+    return Lexicon.build(pages)
+
+
+def _cases(name: str, field: str) -> list[tuple[str, str]]:
+    return [
+        pytest.param(rule.id, text, id=f"{rule.id}: {text}")
+        for rule in rules.load(name)
+        for text in getattr(rule, field)
+    ]
+
+
+@pytest.mark.parametrize("name", rules.RULE_FILES)
+def test_every_rule_file_compiles_with_unique_ids_and_examples(name: str) -> None:
+    loaded = rules.load(name)
+    assert loaded and len({r.id for r in loaded}) == len(loaded)
+    for rule in loaded:
+        assert rule.note and rule.examples and rule.counterexamples, rule.id
+
+
+def test_a_bad_record_is_refused_with_its_place() -> None:
+    with pytest.raises(rules.RuleError, match="record 2: needs id, kind and pattern"):
+        rules.compile_rules([{"id": "a", "kind": "k", "pattern": "x"}, {"id": "b"}])
+    with pytest.raises(rules.RuleError, match="duplicate id 'a'"):
+        rules.compile_rules([{"id": "a", "kind": "k", "pattern": "x"}] * 2)
+    with pytest.raises(rules.RuleError, match=r"\(a\): bad pattern"):
+        rules.compile_rules([{"id": "a", "kind": "k", "pattern": "("}])
+
+
+def _kind(rule_id: str, name: str) -> str:
+    return next(r.kind for r in rules.load(name) if r.id == rule_id)
+
+
+@pytest.mark.parametrize(("rule_id", "text"), _cases("intents", "examples"))
+def test_intent_examples(lexicon: Lexicon, rule_id: str, text: str) -> None:
+    # Through the shared normaliser: "how does ketamin wrk" is read as "work".
+    assert intent_of(lexicon.normalise_message(text)) == _kind(rule_id, "intents")
+
+
+@pytest.mark.parametrize(("rule_id", "text"), _cases("intents", "counterexamples"))
+def test_intent_counterexamples(lexicon: Lexicon, rule_id: str, text: str) -> None:
+    assert intent_of(lexicon.normalise_message(text)) != _kind(rule_id, "intents")
+
+
+@pytest.mark.parametrize(("rule_id", "text"), _cases("name_slots", "examples"))
+def test_name_slot_examples(lexicon: Lexicon, rule_id: str, text: str) -> None:
+    question, _, name = text.partition(" => ")
+    entities = lexicon.resolve(question)
+    kind = _kind(rule_id, "name_slots")
+    found = entities.unknown_compounds if kind == "compound" else entities.unknown_conditions
+    assert [basic(f.partition(" (")[0]) for f in found] == [name], entities
+
+
+@pytest.mark.parametrize(("rule_id", "text"), _cases("name_slots", "counterexamples"))
+def test_name_slot_counterexamples(lexicon: Lexicon, rule_id: str, text: str) -> None:
+    entities = lexicon.resolve(text)
+    kind = _kind(rule_id, "name_slots")
+    found = entities.unknown_compounds if kind == "compound" else entities.unknown_conditions
+    assert found == (), entities
+
+
+def test_keywords_are_the_typo_targets(lexicon: Lexicon) -> None:
+    assert {"work", "mechanism", "trials", "evidence"} <= rules.keywords()
+    n = lexicon.normalise_message("how does it wrk, any triels?")
+    assert ("wrk", "work") in n.corrections and ("triels", "trials") in n.corrections
