@@ -192,7 +192,7 @@ def serve(corpus: Path | None, index: Path | None, host: str | None, port: int |
             "bot.service.app:worker_app",
             factory=True,
             workers=settings.workers,
-            **uvicorn_options(settings),
+            **uvicorn_options(settings, workers=True),
         )
         return
     assistant = _assistant(settings)

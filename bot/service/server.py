@@ -18,6 +18,7 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from bot.settings import Settings
 
 MAX_HEADER_BYTES = 32 * 1024
+WORKER_HEALTHCHECK = 60
 log = logging.getLogger(__name__)
 
 
@@ -57,9 +58,16 @@ class HeaderLimitedProtocol(HttpToolsProtocol):
         super().data_received(data)
 
 
-def uvicorn_options(settings: Settings) -> dict[str, Any]:
+def uvicorn_options(settings: Settings, workers: bool = False) -> dict[str, Any]:
     """Keyword arguments of `uvicorn.run` for every way `bot serve` starts."""
-    return {
+    extra: dict[str, Any] = {}
+    if workers:
+        # uvicorn kills a worker that does not answer its ping within this many seconds. A
+        # starting worker loads the index, the model and the vocabularies; during a full
+        # test run on a 2-core machine workers missed the default 5 s and were killed and
+        # restarted in a loop ("Child process died", no traceback), never serving.
+        extra["timeout_worker_healthcheck"] = WORKER_HEALTHCHECK
+    return extra | {
         "host": settings.host,
         "port": settings.port,
         "http": HeaderLimitedProtocol,
