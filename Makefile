@@ -2,15 +2,17 @@
 PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
-# The stamp changes with pyproject.toml, so `make install` is idempotent and re-runs
-# only when dependencies change.
+# The stamps change with pyproject.toml, so `make install` is idempotent and re-runs
+# only when dependencies change. `install` is what the server needs (`make run`);
+# `install-dev` adds the test and lint tools (`make test` and the other targets).
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha256sum | cut -c1-12)
+DEV_STAMP := $(VENV)/.dev-installed-$(shell cat pyproject.toml | sha256sum | cut -c1-12)
 
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: install install-browser index run test test-fast eval eval-safety soak bench lint format clean
+.PHONY: install install-dev install-browser index run test test-fast eval eval-safety soak bench lint format clean
 
 install: $(STAMP)
 
@@ -19,8 +21,15 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet --upgrade pip
 	# torch first and pinned: the local CPU build, never the multi-GB CUDA one.
 	$(BIN)/pip install --quiet torch==2.13.0
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet -e .
 	rm -f $(VENV)/.installed-*
+	touch $@
+
+install-dev: $(DEV_STAMP)
+
+$(DEV_STAMP): $(STAMP)
+	$(BIN)/pip install --quiet -e '.[dev]'
+	rm -f $(VENV)/.dev-installed-*
 	touch $@
 
 # Browser tests: Debian's Chromium (never a downloaded browser), Playwright for Python
@@ -28,7 +37,7 @@ $(STAMP): pyproject.toml
 BROWSER_STAMP := $(VENV)/.browser-ready
 install-browser: $(BROWSER_STAMP)
 
-$(BROWSER_STAMP): tests/browser/package.json tests/browser/package-lock.json | $(STAMP)
+$(BROWSER_STAMP): tests/browser/package.json tests/browser/package-lock.json | $(DEV_STAMP)
 	test -x /usr/bin/chromium || (apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null)
 	cd tests/browser && npm ci --no-audit --no-fund --silent
@@ -40,15 +49,15 @@ index: install
 run: install
 	$(BIN)/bot serve --host 127.0.0.1 --port 8000
 
-test: install install-browser
+test: install-dev install-browser
 	$(BIN)/ruff check bot tests bench
 	$(BIN)/python -m pytest
 
-test-fast: install
+test-fast: install-dev
 	$(BIN)/python -m pytest -m "not integration"
 
 # The labelled set against the real model; prints the table (also in test-artifacts/eval.txt).
-eval: install
+eval: install-dev
 	$(BIN)/python -m pytest tests/test_eval_set.py -q
 	cat test-artifacts/eval.txt
 
@@ -62,18 +71,18 @@ eval-safety: install
 
 # The benchmark (bench/README.md): synthetic 1k and 10k pages, one table, and
 # bench/results/latest.json. BENCH_ARGS=--quick for a smoke run; --large adds 100k pages.
-bench: install
+bench: install-dev
 	$(BIN)/python -m bench.run $(BENCH_ARGS)
 
 # The long load test (5 minutes at a steady rate); `make test` runs a 20-second version.
-soak: install
+soak: install-dev
 	SOAK_SECONDS=300 $(BIN)/python -m pytest tests/test_soak.py -q -s
 
-lint: install
+lint: install-dev
 	$(BIN)/ruff check bot tests bench
 	$(BIN)/ruff format --check bot tests bench
 
-format: install
+format: install-dev
 	$(BIN)/ruff format bot tests
 	$(BIN)/ruff check --fix bot tests
 

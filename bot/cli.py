@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import secrets
 import sys
 import time
 from collections.abc import Callable
@@ -167,6 +168,7 @@ def serve(corpus: Path | None, index: Path | None, host: str | None, port: int |
     import uvicorn
 
     from bot.service import create_app
+    from bot.service.server import uvicorn_options
 
     settings = _settings(corpus=corpus, index=index, host=host, port=port)
     # First, so that an unreachable database stops the start at once, with its reason.
@@ -175,6 +177,10 @@ def serve(corpus: Path | None, index: Path | None, host: str | None, port: int |
         # Built (if stale) once here; each worker then loads it (memory-mapped: shared).
         ensure_index(settings, make_embedder(settings.embedder))
         audit.engine.dispose()
+        if not settings.secret_key:
+            # One key for all workers: each drawing its own would key a client differently
+            # in the shared counters, multiplying its rate limit by the number of workers.
+            os.environ["BOT_SECRET_KEY"] = secrets.token_hex(32)
         # Workers read their settings from the environment: pass on the resolved ones.
         os.environ.update(
             BOT_CORPUS=str(settings.corpus),
@@ -186,22 +192,13 @@ def serve(corpus: Path | None, index: Path | None, host: str | None, port: int |
             "bot.service.app:worker_app",
             factory=True,
             workers=settings.workers,
-            host=settings.host,
-            port=settings.port,
-            log_level="info",
-            access_log=settings.access_log,
+            **uvicorn_options(settings, workers=True),
         )
         return
     assistant = _assistant(settings)
     assistant.warm_up()
     app = create_app(settings, assistant, audit)
-    uvicorn.run(
-        app,
-        host=settings.host,
-        port=settings.port,
-        log_level="info",
-        access_log=settings.access_log,
-    )
+    uvicorn.run(app, **uvicorn_options(settings))
 
 
 @main.command()
@@ -422,7 +419,12 @@ def _audit_log(settings: Settings) -> AuditLog:
     from bot.audit import AuditLog, AuditUnavailable
 
     try:
-        return AuditLog.open(settings.database_url, settings.redact_questions)
+        return AuditLog.open(
+            settings.database_url,
+            settings.redact_questions,
+            settings.audit_key or None,
+            settings.database_timeout,
+        )
     except AuditUnavailable as exc:
         raise click.ClickException(str(exc)) from exc
 
@@ -460,6 +462,8 @@ def audit_verify(head: str | None) -> None:
             f"({verdict.checked} records checked before it)"
         )
     click.echo(f"OK: {verdict.checked} records verified; head {log.head().to_json()}")
+    for note in verdict.notes:
+        click.echo(f"Note: {note}.")
 
 
 @audit.command("purge")
@@ -565,12 +569,19 @@ def staff_add(name: str, password_stdin: bool) -> None:
 
 @staff.command("token")
 @click.argument("name")
-def staff_token(name: str) -> None:
+@click.option(
+    "--days",
+    type=click.IntRange(1, 3660),
+    default=90,
+    show_default=True,
+    help="Days until the token stops working.",
+)
+def staff_token(name: str, days: int) -> None:
     """Print a new API token for NAME on stdout (shown once; only its hash is kept)."""
     from bot.staff import StaffError
 
     try:
-        click.echo(_staff(_settings()).new_token(name))
+        click.echo(_staff(_settings()).new_token(name, days))
     except StaffError as exc:
         raise click.ClickException(str(exc)) from exc
 
@@ -586,6 +597,29 @@ def staff_remove(name: str) -> None:
     except StaffError as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(f"Removed staff member {name}.", err=True)
+
+
+@staff.command("tokens")
+@click.argument("name", required=False)
+def staff_tokens(name: str | None) -> None:
+    """List API tokens (id, staff member, created, expires), of NAME or of everyone."""
+    for t in _staff(_settings()).tokens(name):
+        click.echo(
+            f"{t['token_id']}  {t['name']}  created {t['created_at']}  expires {t['expires_at']}"
+        )
+
+
+@staff.command("revoke")
+@click.argument("token_id")
+def staff_revoke(token_id: str) -> None:
+    """Revoke one API token by the id `bot staff tokens` shows."""
+    from bot.staff import StaffError
+
+    try:
+        _staff(_settings()).revoke(token_id)
+    except StaffError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"Revoked token {token_id}.", err=True)
 
 
 @staff.command("list")

@@ -17,11 +17,11 @@ The manifest records a SHA-256 for every file, so a truncated or altered file is
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import json
 import math
-import mmap
 import os
 import re
 import shutil
@@ -106,8 +106,10 @@ class Index:
         vectors: faiss.Index,
         rows: dict[str, tuple[int, int]] | None = None,
         lexical: LexicalIndex | None = None,
+        vector_rows: VectorRows | None = None,
     ) -> None:
         self.path = path
+        self.vector_rows = vector_rows
         self.manifest = manifest
         self.assessments = {a.id: a for a in assessments}
         self.passages = passages
@@ -118,6 +120,20 @@ class Index:
         self._lexical = lexical
         self._lexical_lock = threading.Lock()
         self._row_of_id: dict[str, int] | None = None
+        # Each served file's (inode, size, mtime) when it was checked at load; see damage().
+        self.files: dict[str, tuple[int, int, int]] = {}
+
+    def damage(self) -> str | None:
+        """Why the loaded build's files can no longer be trusted (changed on disk since they
+        were loaded and checked), or None. A few stat() calls: cheap enough for /healthz."""
+        for name, identity in self.files.items():
+            try:
+                now = _identity(self.path / name)
+            except OSError:
+                return f"{name} of build {self.path.name} is gone"
+            if now != identity:
+                return f"{name} of build {self.path.name} changed on disk while being served"
+        return None
 
     def passage_ids(self) -> list[str]:
         """Every passage's id in row order (without decoding a memory-mapped passages file)."""
@@ -157,7 +173,10 @@ class Index:
         rows = self._scope_rows(assessment_ids)
         if rows.size == 0:
             return []
-        vectors = self.faiss.reconstruct_batch(rows)
+        if self.vector_rows is not None:
+            vectors = self.vector_rows.rows(rows)
+        else:
+            vectors = self.faiss.reconstruct_batch(rows)
         scores = vectors @ query[0]
         order = np.argsort(-scores)[:k]
         return [(self.passages[int(rows[i])], float(scores[i])) for i in order]
@@ -298,11 +317,13 @@ class LexicalIndex:
 
     @classmethod
     def load(cls, folder: Path) -> LexicalIndex:
-        def array(name: str) -> np.ndarray:
-            return np.load(folder / f"bm25.{name}.npy", mmap_mode="r")
+        def array(name: str, mapped: bool) -> np.ndarray:
+            return np.load(folder / f"bm25.{name}.npy", mmap_mode="r" if mapped else None)
 
         vocab = json.loads((folder / "bm25.vocab.json").read_text())
-        return cls(vocab, array("indptr"), array("indices"), array("counts"))
+        # What questions read is in memory (a mapped file truncated while serving kills the
+        # process); the counts are read once here and again only by the next build.
+        return cls(vocab, array("indptr", False), array("indices", False), array("counts", True))
 
     def _token_ids(self, question: str) -> np.ndarray:
         [tokens] = _tokenize([question], ids=False)
@@ -332,17 +353,73 @@ class LexicalIndex:
         return self._sum(np.arange(int(self.indptr[-1])), np.diff(self.indptr), ids)
 
 
+class VectorRows:
+    """Rows of a flat vectors.faiss read with pread, for scoped search: faiss's memory map
+    would kill the process (SIGBUS) if the file were truncated while serving; a short
+    read is IndexCorrupt instead. The codes of an IndexFlat are the file's last bytes."""
+
+    def __init__(self, path: Path, vectors: faiss.Index) -> None:
+        self.path, self.dim = path, vectors.d
+        self._fd = os.open(path, os.O_RDONLY)
+        self._row = vectors.d * 4
+        self.offset = os.fstat(self._fd).st_size - vectors.ntotal * self._row
+        if vectors.ntotal and not all(
+            np.array_equal(self.read(r, r + 1)[0], vectors.reconstruct(r))
+            for r in (0, vectors.ntotal - 1)
+        ):
+            raise ValueError(f"{path}: not the layout of a flat index")
+
+    def __del__(self) -> None:
+        with contextlib.suppress(AttributeError, OSError):
+            os.close(self._fd)
+
+    def read(self, start: int, stop: int) -> np.ndarray:
+        size = (stop - start) * self._row
+        raw = os.pread(self._fd, size, self.offset + start * self._row)
+        if len(raw) != size:
+            raise IndexCorrupt(f"{self.path} is shorter than when it was loaded (truncated)")
+        return np.frombuffer(raw, dtype=np.float32).reshape(stop - start, self.dim)
+
+    def rows(self, rows: np.ndarray) -> np.ndarray:
+        """These rows (runs of consecutive rows, as scopes are), one read per run."""
+        breaks = np.flatnonzero(np.diff(rows) != 1) + 1
+        runs = np.split(rows, breaks)
+        return np.concatenate([self.read(int(r[0]), int(r[-1]) + 1) for r in runs if r.size])
+
+
 class Passages(Sequence[Passage]):
-    """A build's passages.jsonl, memory-mapped: a passage is decoded when it is read, so a
-    server holds the few it cites rather than the whole corpus as Python objects."""
+    """A build's passages.jsonl, read a passage at a time (pread) when it is cited, so a
+    server holds the few it cites rather than the whole corpus as Python objects.
+
+    Not memory-mapped: a mapped file that is truncated while serving kills the process
+    (SIGBUS) on the next read; pread returns short instead, which is IndexCorrupt (a 503).
+    The pages still come from the page cache, shared by every process that reads them.
+    """
 
     def __init__(self, path: Path) -> None:
-        with path.open("rb") as fh:
-            size = os.fstat(fh.fileno()).st_size
-            self._map = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) if size else b""
-        ends = np.flatnonzero(np.frombuffer(self._map, dtype=np.uint8) == ord("\n"))
-        self._starts = np.concatenate([[0], ends[:-1] + 1]).astype(np.int64)
-        self._ends = ends
+        self.path = path
+        self._fd = os.open(path, os.O_RDONLY)
+        self._size = os.fstat(self._fd).st_size
+        ends: list[np.ndarray] = []
+        offset = 0
+        while offset < self._size:
+            block = os.pread(self._fd, 8 << 20, offset)
+            if not block:
+                break
+            ends.append(np.flatnonzero(np.frombuffer(block, dtype=np.uint8) == 10) + offset)
+            offset += len(block)
+        self._ends = np.concatenate(ends) if ends else np.zeros(0, np.int64)
+        self._starts = np.concatenate([[0], self._ends[:-1] + 1]).astype(np.int64)
+
+    def __del__(self) -> None:
+        with contextlib.suppress(AttributeError, OSError):
+            os.close(self._fd)
+
+    def _read(self, start: int, stop: int) -> bytes:
+        raw = os.pread(self._fd, stop - start, start)
+        if len(raw) != stop - start:
+            raise IndexCorrupt(f"{self.path} is shorter than when it was loaded (truncated)")
+        return raw
 
     def __len__(self) -> int:
         return int(self._ends.size)
@@ -350,7 +427,8 @@ class Passages(Sequence[Passage]):
     def ids(self) -> list[str]:
         """Each passage's id, read off the start of its line (the build writes `id` first),
         decoding the lines only if that layout is not there."""
-        found = [m.decode() for m in re.findall(rb'^\{"id": "([^"\\]*)"', self._map, re.M)]
+        whole = self._read(0, self._size) if self._size else b""
+        found = [m.decode() for m in re.findall(rb'^\{"id": "([^"\\]*)"', whole, re.M)]
         if len(found) == len(self):
             return found
         return [p.id for p in self]
@@ -373,8 +451,11 @@ class Passages(Sequence[Passage]):
         if not -len(self) <= i < len(self):
             raise IndexError(i)
         i %= len(self)
-        raw = self._map[int(self._starts[i]) : int(self._ends[i])]
-        return Passage.from_dict(json.loads(raw))
+        raw = self._read(int(self._starts[i]), int(self._ends[i]))
+        try:
+            return Passage.from_dict(json.loads(raw))
+        except (ValueError, KeyError, TypeError) as exc:  # bytes overwritten while serving
+            raise IndexCorrupt(f"{self.path}: passage {i} is unreadable ({exc})") from exc
 
 
 def _sha256(path: Path) -> str:
@@ -668,6 +749,8 @@ def load_build(path: Path) -> Index:
         assessments = [Assessment.from_dict(r) for r in records]
         rows = {r["id"]: (int(r["rows"][0]), int(r["rows"][1])) for r in records}
         lexical = LexicalIndex.load(path)
+        flat = isinstance(vectors, faiss.IndexFlat)
+        vector_rows = VectorRows(path / "vectors.faiss", vectors) if flat else None
     except (RuntimeError, ValueError, KeyError, TypeError, IndexError, OSError) as exc:
         raise IndexCorrupt(f"{path} is unreadable: {exc}") from exc
     count = len(passages)
@@ -675,4 +758,11 @@ def load_build(path: Path) -> Index:
         raise IndexCorrupt(f"{path}: vectors and passages disagree; rebuild with `bot build`")
     if any(not 0 <= start <= stop <= count for start, stop in rows.values()):
         raise IndexCorrupt(f"{path}: assessments.json names rows it does not have")
-    return Index(path, manifest, assessments, passages, vectors, rows, lexical)
+    index = Index(path, manifest, assessments, passages, vectors, rows, lexical, vector_rows)
+    index.files = {name: _identity(path / name) for name in FILES}
+    return index
+
+
+def _identity(path: Path) -> tuple[int, int, int]:
+    st = os.stat(path)
+    return (st.st_ino, st.st_size, st.st_mtime_ns)

@@ -261,8 +261,11 @@ def corpus_hash(corpus_dir: Path) -> str:
     """Fingerprint of every page's relative path and bytes (index staleness check)."""
     digest = hashlib.sha256()
     for rel, full in _page_paths(corpus_dir):
-        with open(full, "rb") as fh:
-            page = hashlib.sha256(fh.read()).hexdigest()
+        try:
+            with open(full, "rb") as fh:
+                page = hashlib.sha256(fh.read()).hexdigest()
+        except OSError as exc:  # load_corpus skips it with a warning; it still counts here
+            page = f"unreadable:{exc.errno}"
         digest.update(f"{rel}\0{page}\n".encode())
     return digest.hexdigest()
 

@@ -91,6 +91,11 @@ class Settings(BaseSettings):
         "embed the widget or the iframe; every other origin is refused (the bot's own is "
         "always allowed).",
     )
+    trusted_hosts: str = Field(
+        "*",
+        description="Comma-separated host names this server answers for (`bot.example.org`, "
+        "`*.example.org`); other Host headers get 400. `*` (the default) accepts any.",
+    )
     rate_limit: str = Field(
         "30/minute",
         description="Questions and feedback per client (e.g. `30/minute`, `500/hour`), "
@@ -99,12 +104,14 @@ class Settings(BaseSettings):
     trusted_proxies: str = Field(
         "",
         description="Comma-separated addresses or networks of reverse proxies whose "
-        "X-Forwarded-For is trusted to name the client (none by default).",
+        "X-Forwarded-For (client) and X-Forwarded-Proto (scheme) are trusted (none by "
+        "default; uvicorn's own proxy handling is off).",
     )
     secret_key: str = Field(
         "",
-        description="Key for the keyed hash of client addresses used by rate limiting; "
-        "instances sharing Redis counters must share it (random per process if empty).",
+        description="Key for the keyed hash of client addresses (and staff names) used by "
+        "rate limiting and login throttling; instances sharing Redis counters must share it "
+        "(random per `bot serve` if empty, shared by its workers).",
     )
     session_store: Literal["memory", "redis"] = Field(
         "memory",
@@ -123,6 +130,19 @@ class Settings(BaseSettings):
         le=64,
         description="Processes `bot serve` answers with (one per core is the most that helps). "
         "Above 1, conversations must live in Redis (`BOT_SESSION_STORE=redis`).",
+    )
+    database_timeout: float = Field(
+        5.0,
+        gt=0,
+        le=300,
+        description="Seconds the audit database gets to connect, to hand out a pooled "
+        "connection and to run a statement (PostgreSQL); past it the reply is a 503.",
+    )
+    audit_key: str = Field(
+        "",
+        description="Key (kept outside the database) of the audit chain's HMAC: records "
+        "written with it cannot be rewritten, nor anything before them, without it. Empty: "
+        "plain SHA-256, which only an exported head protects.",
     )
     access_log: bool = Field(
         False,
@@ -205,6 +225,10 @@ class Settings(BaseSettings):
             if not re.fullmatch(r"https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?/?", origin):
                 raise ValueError(f"{origin!r} is not an origin like https://www.example.org")
         return value
+
+    @property
+    def hosts(self) -> list[str]:
+        return [h.strip().lower() for h in self.trusted_hosts.split(",") if h.strip()] or ["*"]
 
     @property
     def origins(self) -> list[str]:

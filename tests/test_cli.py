@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import io
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +15,7 @@ from fastapi.testclient import TestClient
 import bot.pages
 from bot.cli import main
 from bot.index import CURRENT, load, read_manifest
+from bot.settings import Settings
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -259,3 +262,42 @@ def test_a_rebuild_parses_only_the_pages_that_changed(
     parsed.clear()
     run("build")
     assert sorted(parsed) == sorted(p.name for p in corpus_dir.iterdir())
+
+
+def test_workers_share_one_rate_limit_key_without_bot_secret_key(
+    run, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("BOT_WORKERS", "2")
+    monkeypatch.setenv("BOT_SESSION_STORE", "redis")
+    # `serve` hands its workers their settings through the environment: keep it to this test.
+    monkeypatch.setattr(os, "environ", os.environ.copy())
+    seen: list[str] = []
+
+    def workers(*args: Any, **kwargs: Any) -> None:
+        # What each worker process will read: its settings come from the environment.
+        seen.extend(Settings().secret_key for _ in range(kwargs["workers"]))
+
+    monkeypatch.setattr("uvicorn.run", workers)
+    result = run("serve")
+    assert result.exit_code == 0, result.output
+    assert len(seen) == 2 and seen[0] and seen[0] == seen[1]
+
+
+def test_an_unreadable_page_is_skipped_with_a_warning(
+    run, corpus_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Permissions do not stop root (these tests' user): refuse the reads themselves.
+    locked = corpus_dir / "locked.txt"
+    locked.write_text((corpus_dir / "quorvastin--chronic-fakeitis.md").read_text())
+    real_open = io.open
+
+    def refusing(file: Any, *args: Any, **kwargs: Any) -> Any:
+        if str(file).endswith("locked.txt"):
+            raise PermissionError(13, "Permission denied", str(file))
+        return real_open(file, *args, **kwargs)
+
+    monkeypatch.setattr("builtins.open", refusing)
+    monkeypatch.setattr("io.open", refusing)
+    result = run("build")
+    assert result.exit_code == 0, result.output
+    assert "warning: skipped locked.txt" in result.output and "cannot read" in result.output

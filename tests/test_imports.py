@@ -40,3 +40,55 @@ def test_cli_help_does_not_load_the_model() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+DEV_TOOLS = {"pytest", "playwright", "schemathesis", "py-spy", "hypothesis", "ruff"}
+
+
+def _runtime_closure() -> set[str]:
+    """Every distribution the installed bot needs to run (its requirements without extras,
+    followed transitively)."""
+    import importlib.metadata as md
+    import re
+
+    from packaging.requirements import Requirement
+
+    def norm(name: str) -> str:
+        return re.sub(r"[-_.]+", "-", name).lower()
+
+    seen: set[str] = set()
+    todo = ["evidence-faq-bot"]
+    while todo:
+        name = todo.pop()
+        if norm(name) in seen:
+            continue
+        seen.add(norm(name))
+        try:
+            requires = md.requires(name) or []
+        except md.PackageNotFoundError:
+            continue
+        for line in requires:
+            req = Requirement(line)
+            if req.marker is None or req.marker.evaluate({"extra": ""}):
+                todo.append(req.name)
+    return seen
+
+
+def test_the_server_needs_no_test_tools() -> None:
+    assert not _runtime_closure() & DEV_TOOLS
+
+
+def test_make_run_installs_the_runtime_only() -> None:
+    from bot.settings import ROOT
+
+    plan = subprocess.run(
+        ["make", "-n", "-B", "run"], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout
+    installs = [line for line in plan.splitlines() if "pip install" in line]
+    assert any(line.rstrip().endswith("-e .") for line in installs), installs
+    assert not any("[dev]" in line for line in installs), installs
+    # ...and `make test` still gets the tools it runs.
+    test_plan = subprocess.run(
+        ["make", "-n", "-B", "test"], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout
+    assert "'.[dev]'" in test_plan

@@ -128,13 +128,43 @@ def test_kill_minus_9_loses_no_answer_that_got_a_200(built: dict[str, str], tmp_
     env = built | {"BOT_DATABASE_URL": f"sqlite:///{db}"}
     proc, url = serve(env, tmp_path / "server.log")
 
-    async def load_then_kill() -> list[httpx.Response | Exception]:
-        task = asyncio.create_task(_chats([url], 400, concurrency=16))
-        await asyncio.sleep(1.0)  # mid-load
-        os.kill(proc.pid, signal.SIGKILL)
-        return await task
+    async def load_then_kill() -> tuple[list[httpx.Response | Exception], int]:
+        """16 clients chat without pause until the server is gone; it is killed once 50
+        answers are in and every client has a request out (waited for, not timed)."""
+        results: list[httpx.Response | Exception] = []
+        in_flight, answered, killed = 0, asyncio.Event(), False
+        async with httpx.AsyncClient(timeout=30) as client:
 
-    results = run_async(load_then_kill())
+            async def worker(w: int) -> None:
+                nonlocal in_flight
+                i = 0
+                while not killed:
+                    in_flight += 1
+                    try:
+                        r: httpx.Response | Exception = await client.post(
+                            f"{url}/api/chat",
+                            json={"message": QUESTIONS[i % len(QUESTIONS)], "session_id": f"w{w}"},
+                        )
+                    except httpx.HTTPError as exc:
+                        r = exc
+                    in_flight -= 1
+                    results.append(r)
+                    i += 1
+                    if sum(isinstance(x, httpx.Response) for x in results) >= 50:
+                        answered.set()
+
+            workers = [asyncio.create_task(worker(w)) for w in range(16)]
+            await answered.wait()
+            while in_flight < 16:  # every client is waiting for an answer right now
+                await asyncio.sleep(0)
+            flying = in_flight
+            os.kill(proc.pid, signal.SIGKILL)
+            killed = True
+            await asyncio.gather(*workers)
+        return results, flying
+
+    results, flying = run_async(load_then_kill())
+    assert flying == 16
     proc.wait(timeout=10)
     ok = [
         r.json()["answer_id"]

@@ -3,7 +3,12 @@ counters shared through Redis, and no failure while Redis is down."""
 
 from __future__ import annotations
 
+import contextlib
+import socket
+import threading
+import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from fastapi.testclient import TestClient
@@ -90,3 +95,68 @@ def test_redis_down_still_limits_in_memory(settings: Settings, assistant: Assist
         client.post("/api/chat", json={"message": "quorvastin?"}).status_code for _ in range(3)
     ]
     assert codes == [200, 200, 429]
+
+
+class BlackHole:
+    """A server that accepts connections and reads, and never answers (a hung Redis)."""
+
+    def __init__(self) -> None:
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.asked = threading.Event()
+        self._open: list[socket.socket] = []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                conn, _ = self.listener.accept()
+            except OSError:
+                return
+            self._open.append(conn)
+            threading.Thread(target=self._read, args=(conn,), daemon=True).start()
+
+    def _read(self, conn: socket.socket) -> None:
+        with contextlib.suppress(OSError):
+            conn.settimeout(10)  # gives up after 10 s, so a test of old code still ends
+            while conn.recv(4096):
+                self.asked.set()
+
+    def close(self) -> None:
+        self.listener.close()
+        for conn in self._open:
+            with contextlib.suppress(OSError):
+                conn.close()
+
+
+def test_a_redis_that_never_answers_does_not_freeze_the_server(
+    settings: Settings, assistant: Assistant
+) -> None:
+    hole = BlackHole()
+    try:
+        app = create_app(
+            settings.model_copy(
+                update={
+                    "rate_limit": "100/minute",
+                    "session_store": "redis",  # the counters; this assistant keeps memory
+                    "redis_url": f"redis://127.0.0.1:{hole.port}/0",
+                    "secret_key": "k",
+                }
+            ),
+            assistant,
+        )
+        with TestClient(app) as client, ThreadPoolExecutor(1) as pool:
+            started = time.monotonic()
+            chat = pool.submit(client.post, "/api/chat", json={"message": "quorvastin?"})
+            assert hole.asked.wait(10), "the rate limiter never asked Redis"
+            # The limiter is waiting on Redis right now: the event loop must not be.
+            before = time.monotonic()
+            assert client.get("/static/chat.css").status_code == 200
+            assert time.monotonic() - before < 1  # (was: the length of Redis's silence)
+            assert chat.result(timeout=10).status_code == 200  # counted in memory
+            assert time.monotonic() - started < 5
+            # The next ones are answered as quickly (Redis is left alone for a while).
+            codes = [client.post("/api/chat", json={"message": "q?"}).status_code for _ in range(3)]
+            assert codes == [200, 200, 200] and time.monotonic() - started < 8
+    finally:
+        hole.close()

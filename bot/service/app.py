@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.resources
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -15,8 +16,9 @@ from sqlalchemy.exc import OperationalError
 
 from bot import __version__
 from bot.assistant import Assistant, RetrievalUnavailable
-from bot.audit import AuditLog, AuditUnavailable
-from bot.service import ratelimit, security
+from bot.audit import AuditLog, AuditRefused, AuditUnavailable
+from bot.index import IndexUnavailable
+from bot.service import proxies, ratelimit, security
 from bot.service.audit_pages import router as audit_pages
 from bot.service.audit_routes import router as audit_api
 from bot.service.reload import watch_index
@@ -24,9 +26,13 @@ from bot.service.routes import api, pages
 from bot.service.sync import sync_schedule
 from bot.settings import ROOT, Settings
 from bot.staff import Staff
+from bot.throttled_log import ThrottledLog
 
 WEB = ROOT / "web"
 log = logging.getLogger(__name__)
+# An outage answers thousands of 503s: a few log lines say so, with how many.
+_unlogged = ThrottledLog(log, "audit log unavailable, replies refused")
+_cannot_answer = ThrottledLog(log, "cannot answer (model or index failing)")
 
 
 def _describe(errors: list[dict]) -> str:
@@ -70,10 +76,19 @@ def create_app(
         version=__version__,
         description="Cited, templated answers about evidence level assessments. "
         "Not medical advice.",
+        # FastAPI's own /docs loads Swagger UI from a CDN with an inline script, which our
+        # CSP refuses: ours serves it from the installed package (routes.docs).
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.assistant = assistant
-    app.state.audit = audit or AuditLog.open(settings.database_url, settings.redact_questions)
+    app.state.audit = audit or AuditLog.open(
+        settings.database_url,
+        settings.redact_questions,
+        settings.audit_key or None,
+        settings.database_timeout,
+    )
     app.state.staff = Staff(app.state.audit.engine)
     app.state.sync = None  # the scheduled site sync, once the app has started
     templates = Jinja2Templates(directory=str(WEB / "templates"))
@@ -93,6 +108,7 @@ def create_app(
     @app.exception_handler(AuditUnavailable)
     async def unlogged(request: Request, exc: AuditUnavailable) -> JSONResponse:
         # Never an answer that staff could not audit later.
+        _unlogged.warning("%s", exc)
         return JSONResponse(
             status_code=503,
             content={
@@ -102,11 +118,18 @@ def create_app(
             headers={"Retry-After": "5"},
         )
 
+    @app.exception_handler(AuditRefused)
+    async def unstorable(request: Request, exc: AuditRefused) -> JSONResponse:
+        # This request's own text cannot be logged (the others in its batch were).
+        return JSONResponse(
+            status_code=422, content={"detail": f"the request cannot be logged as sent: {exc}"}
+        )
+
     @app.exception_handler(OperationalError)
     async def database_down(request: Request, exc: OperationalError) -> JSONResponse:
         # The audit database is unreachable outside a logged write (staff token checks,
         # audit reads): unavailable, not an internal error.
-        log.warning("audit database unavailable: %s", exc.orig or exc)
+        _unlogged.warning("%s", exc.orig or exc)
         return JSONResponse(
             status_code=503,
             content={"detail": "The audit log cannot be reached right now. Please try again."},
@@ -114,8 +137,9 @@ def create_app(
         )
 
     @app.exception_handler(RetrievalUnavailable)
-    async def cannot_answer(request: Request, exc: RetrievalUnavailable) -> JSONResponse:
-        log.error("cannot answer: %s", exc, exc_info=exc.__cause__ or exc)
+    @app.exception_handler(IndexUnavailable)
+    async def cannot_answer(request: Request, exc: Exception) -> JSONResponse:
+        _cannot_answer.warning("%r", exc.__cause__ or exc)
         return JSONResponse(
             status_code=503,
             content={
@@ -128,9 +152,12 @@ def create_app(
 
     ratelimit.install(app, settings)
     security.install(app, settings)
+    proxies.install(app, settings)  # last added, so first to run: the client is settled
     app.include_router(api)
     app.include_router(audit_api)
     app.include_router(audit_pages)
     app.include_router(pages)
     app.mount("/static", StaticFiles(directory=str(WEB / "static")), name="static")
+    docs_assets = importlib.resources.files("fastapi_offline") / "static"
+    app.mount("/docs-assets", StaticFiles(directory=str(docs_assets)), name="docs-assets")
     return app

@@ -7,29 +7,30 @@
 - Every form post must come from the bot's own origin (Origin, else Referer; neither is
   refused too) and carry a CSRF token: the session's own, or, for the login form, a random
   pre-session cookie that the form echoes (double submit).
-- Failed logins are counted per name and per client (its address as the rate limiter
-  sees it: X-Forwarded-For only from BOT_TRUSTED_PROXIES) in this process's memory. Both
-  are kept as keyed hashes (the key is random per process and never stored), so no
-  address or typed name is kept. 5 failures within 15 minutes: 429 for 15 minutes, even
-  for the right password. Several instances count separately: the limit is per instance.
+- Failed logins are counted per client and name together, and per client across names
+  (the client's address as bot/service/proxies.py settled it), with the rate limiter's
+  counters: in Redis when the instances share it, so the limit holds across instances.
+  Both are kept as keyed hashes (BOT_SECRET_KEY), so no address or typed name is kept.
+  5 failures within 15 minutes: 429 for the rest of the window, even for the right
+  password, from that client only: nobody can lock a staff member out.
 """
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import secrets
 import threading
-import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Annotated, Any
 from urllib.parse import urlencode, urlsplit
 
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from limits import RateLimitItemPerSecond
+from starlette.concurrency import run_in_threadpool
 
-from bot.service.ratelimit import client_address
+from bot.service.ratelimit import Counters
 from bot.staff import NAME
 
 COOKIE = "evidence_staff"
@@ -113,59 +114,35 @@ def _same(a: str | None, b: str | None) -> bool:
 
 
 class LoginThrottle:
-    """Failed logins per key within `window` seconds; `limit` of them block for `block`."""
+    """Failed logins per client and name together, and per client across names: `limit`
+    failures within `window` seconds refuse further tries for the rest of the window.
 
-    def __init__(
-        self,
-        limit: int = 5,
-        window: float = 900,
-        block: float = 900,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
-        self.limit, self.window, self.block, self.clock = limit, window, block, clock
-        self._key = secrets.token_bytes(32)
-        self._failures: dict[str, list[float]] = {}
-        self._blocked: dict[str, float] = {}
-        self._lock = threading.Lock()
+    A name is never throttled alone, so nobody can lock a staff member out by failing
+    with their name. Counted with the chat rate limit's counters: in Redis when several
+    instances share it, else in memory; only keyed hashes of names and addresses are kept.
+    """
+
+    def __init__(self, counters: Counters, limit: int = 5, window: int = 900) -> None:
+        self.counters = counters
+        self.item = RateLimitItemPerSecond(limit, window)
 
     def keys(self, name: str, client: str) -> tuple[str, str]:
-        """Keyed hashes: what is counted cannot be turned back into a name or address."""
-
-        def digest(kind: str, value: str) -> str:
-            mac = hmac.new(self._key, f"{kind}:{value}".encode(), hashlib.sha256)
-            return f"{kind}:{mac.hexdigest()[:32]}"
-
-        return digest("name", name.strip().lower()[:128]), digest("client", client)
+        """(this client with this name, this client): keyed hashes."""
+        pair = self.counters.digest("login", f"{client}\n{name.strip().lower()[:128]}")
+        return pair, self.counters.digest("login-client", client)
 
     def retry_after(self, keys: tuple[str, ...]) -> int:
         """Seconds until these keys may try again; 0 when they may now."""
-        now = self.clock()
-        with self._lock:
-            until = max((self._blocked.get(k, 0.0) for k in keys), default=0.0)
-        return max(0, int(until - now + 0.999))
+        blocked = [k for k in keys if not self.counters.allowed(self.item, k)]
+        return max((self.counters.wait(self.item, k) for k in blocked), default=0)
 
     def failed(self, keys: tuple[str, ...]) -> None:
-        now = self.clock()
-        with self._lock:
-            self._prune(now)
-            for key in keys:
-                recent = [t for t in self._failures.get(key, []) if now - t < self.window]
-                recent.append(now)
-                self._failures[key] = recent
-                if len(recent) >= self.limit:
-                    self._blocked[key] = now + self.block
-                    del self._failures[key]
+        for key in keys:
+            self.counters.hit(self.item, key)
 
-    def succeeded(self, name_key: str) -> None:
-        # Only the name's count is reset: a client's failures for other names still count.
-        with self._lock:
-            self._failures.pop(name_key, None)
-
-    def _prune(self, now: float) -> None:
-        for key in [k for k, ts in self._failures.items() if now - ts[-1] >= self.window]:
-            del self._failures[key]
-        for key in [k for k, until in self._blocked.items() if until <= now]:
-            del self._blocked[key]
+    def succeeded(self, pair_key: str) -> None:
+        # Only this name's count is reset: the client's failures for other names still count.
+        self.counters.clear(self.item, pair_key)
 
 
 _throttle_lock = threading.Lock()
@@ -174,7 +151,7 @@ _throttle_lock = threading.Lock()
 def throttle_of(app: FastAPI) -> LoginThrottle:
     with _throttle_lock:
         if not hasattr(app.state, "login_throttle"):
-            app.state.login_throttle = LoginThrottle()
+            app.state.login_throttle = LoginThrottle(app.state.counters)
         return app.state.login_throttle
 
 
@@ -268,14 +245,19 @@ def login_page(request: Request) -> Response:
 @login_router.post("/login", response_class=HTMLResponse)
 async def login(request: Request) -> Response:
     form = await request.form()
+    # Argon2 (~90 ms of CPU) and the shared counters (Redis) never run on the event loop.
+    return await run_in_threadpool(_login, request, form)
+
+
+def _login(request: Request, form: Mapping[str, Any]) -> Response:
     name, password = str(form.get("name") or "").strip(), str(form.get("password") or "")
     if not same_origin(request):
         return _login_form(request, 403, "Cross-site form posts are refused.")
     if not _same(form.get("csrf"), request.cookies.get(LOGIN_COOKIE)):
         return _login_form(request, 403, "The login form expired. Please try again.", name)
     throttle = throttle_of(request.app)
-    limiter = getattr(request.app.state, "rate_limiter", None)  # knows the trusted proxies
-    keys = throttle.keys(name, client_address(request, limiter.proxies if limiter else []))
+    client = request.client.host if request.client else "unknown"  # see proxies.py
+    keys = throttle.keys(name, client)
     wait = throttle.retry_after(keys)
     if wait:
         response = _login_form(
@@ -305,7 +287,12 @@ async def login(request: Request) -> Response:
 
 @login_router.post("/logout", response_class=HTMLResponse)
 async def logout(request: Request, user: PageUser) -> Response:
-    refused = refused_post(request, await request.form(), user)
+    form = await request.form()
+    return await run_in_threadpool(_logout, request, form, user)
+
+
+def _logout(request: Request, form: Mapping[str, Any], user: StaffUser) -> Response:
+    refused = refused_post(request, form, user)
     if refused is not None:
         return refused
     request.app.state.staff.logout(user.session_id)

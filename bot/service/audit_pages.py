@@ -9,6 +9,7 @@ filters used. Templates are autoescaped; the one exception is an answer's stored
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from datetime import UTC, datetime
 from typing import Any
@@ -22,8 +23,9 @@ from fastapi.responses import (
     Response,
     StreamingResponse,
 )
+from starlette.concurrency import run_in_threadpool
 
-from bot.audit import AuditLog, canonical, record_hash
+from bot.audit import AuditLog, AuditRefused
 from bot.service.audit_login import (
     NO_STORE,
     DownloadUser,
@@ -48,8 +50,10 @@ from bot.service.audit_views import (
     jsonl_lines,
 )
 from bot.service.deps import AssistantDep, AuditDep
+from bot.service.schemas import ANSWER_ID
 
 PAGE = 50
+EXPORT_PAGE = 500
 MAX_NOTE = 2000
 MAX_SUGGESTIONS = 1000
 
@@ -78,7 +82,7 @@ def answers(request: Request, user: PageUser, audit: AuditDep, assistant: Assist
     items: list[dict[str, Any]] = []
     following = None
     if not errors:
-        items, following = audit.search_ui(**filters.search_args(), cursor=cursor, limit=PAGE)
+        items, following = audit.search(filters.audit_filter(), cursor=cursor, limit=PAGE)
         payload = {"what": "answers", "filters": filters.used(), "cursor": cursor}
         audit.event("view", None, payload, actor=user.name)
     known = assistant.index.assessments.values()
@@ -103,11 +107,6 @@ def answers(request: Request, user: PageUser, audit: AuditDep, assistant: Assist
     )
 
 
-def _intact(record: dict[str, Any]) -> bool:
-    """The record still matches its own hash (else its HTML is shown as text only)."""
-    return record_hash({**record, "data": canonical(record["data"])}) == record["hash"]
-
-
 def _hits(record: dict[str, Any], assistant: Any) -> list[dict[str, Any]]:
     """The retrieval hits of the trace, with their text when the loaded index has it."""
     hits = record["trace"].get("hits") or []
@@ -125,7 +124,7 @@ def answer_page(
     answer_id: str, request: Request, user: PageUser, audit: AuditDep, assistant: AssistantDep
 ) -> Response:
     """One answer as the person saw it, what produced it, and its events."""
-    record = audit.answer(answer_id) if len(answer_id) <= 64 else None
+    record = audit.answer(answer_id) if re.fullmatch(ANSWER_ID, answer_id) else None
     if record is None:
         return refusal(request, 404, "There is no answer with this id.", user)
     audit.event("view", answer_id, {"what": "answer"}, actor=user.name)
@@ -136,7 +135,7 @@ def answer_page(
         user=user,
         section="detail",
         r=record,
-        intact=_intact(record),
+        intact=audit.intact(record),  # else its HTML is shown as text only
         hits=_hits(record, assistant),
         feedback=[e for e in events if e["kind"] == "feedback"],
         reviews=[e for e in events if e["kind"] == "review"],
@@ -153,6 +152,13 @@ def answer_page(
 async def review(answer_id: str, request: Request, user: PageUser, audit: AuditDep) -> Response:
     """Append a review label (and an optional note) as a chained event."""
     form = await request.form()
+    # The audit write waits for its commit: not on the event loop.
+    return await run_in_threadpool(_review, answer_id, request, form, user, audit)
+
+
+def _review(
+    answer_id: str, request: Request, form: Any, user: StaffUser, audit: AuditLog
+) -> Response:
     refused = refused_post(request, form, user)
     if refused is not None:
         return refused
@@ -160,7 +166,13 @@ async def review(answer_id: str, request: Request, user: PageUser, audit: AuditD
     if label not in LABELS or len(note) > MAX_NOTE:
         message = f"Choose a label; a note has at most {MAX_NOTE} characters."
         return refusal(request, 422, message, user)
-    if audit.review(answer_id, label, note or None, actor=user.name) is None:
+    if not re.fullmatch(ANSWER_ID, answer_id):
+        return refusal(request, 404, "There is no answer with this id.", user)
+    try:
+        reviewed = audit.review(answer_id, label, note or None, actor=user.name)
+    except AuditRefused as exc:  # e.g. a NUL in the note
+        return refusal(request, 422, f"The note cannot be stored: {exc}.", user)
+    if reviewed is None:
         return refusal(request, 404, "There is no answer with this id.", user)
     return RedirectResponse(
         f"/audit/answers/{quote(answer_id, safe='')}?reviewed=1#reviews",
@@ -229,9 +241,12 @@ def _export(request: Request, user: StaffUser, audit: AuditLog, kind: str) -> Re
     filters, errors = Filters.parse(request.query_params)
     if errors:
         return PlainTextResponse("; ".join(errors), status_code=422, headers=NO_STORE)
+    # The first page is read before the response starts: a failing database is a clear
+    # status, not a download cut off after its header.
+    first = audit.search(filters.audit_filter(), limit=EXPORT_PAGE)
     audit.event("export", None, {"format": kind, "filters": filters.used()}, actor=user.name)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    items = all_items(audit, filters)
+    items = all_items(audit, filters, page=EXPORT_PAGE, first=first)
     lines, media = (
         (csv_lines(items), "text/csv; charset=utf-8")
         if kind == "csv"

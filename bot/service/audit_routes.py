@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
 
+from bot.audit import AuditFilter
 from bot.service.deps import AuditDep
 from bot.service.schemas import ANSWER_ID, NO_NUL, errors
 from bot.staff import Staff
@@ -76,7 +77,7 @@ def list_answers(
         "until": _iso(until, "until"),
         "channel": channel,
     }
-    items, following = audit.search(**filters, cursor=cursor, limit=limit)
+    items, following = audit.search(AuditFilter(**filters), cursor=cursor, limit=limit)
     audit.event("view", None, {"what": "answers", **filters, "cursor": cursor}, actor=who)
     return {"items": items, "next": following}
 

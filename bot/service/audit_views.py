@@ -13,7 +13,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
-from bot.audit import AuditLog
+from bot.audit import AuditFilter, AuditLog
 
 STATUSES = ("answered", "clarify", "not_found", "urgent", "declined")
 CHANNELS = ("page", "form", "widget", "embed", "api", "cli")
@@ -74,6 +74,9 @@ class Filters:
             errors.append("channel: unknown value")
             raw["channel"] = ""
         for name in ("q", "assessment"):
+            if "\x00" in raw[name]:  # no PostgreSQL text can hold it
+                errors.append(f"{name}: must not contain NUL characters")
+                raw[name] = raw[name].replace("\x00", "")
             if len(raw[name]) > MAX_TEXT:
                 errors.append(f"{name}: at most {MAX_TEXT} characters")
                 raw[name] = raw[name][:MAX_TEXT]
@@ -81,14 +84,14 @@ class Filters:
             errors.append("the start date is after the end date")
         return cls(**raw), errors
 
-    def search_args(self) -> dict[str, Any]:
-        """Keyword arguments for `AuditLog.search_ui`."""
+    def audit_filter(self) -> AuditFilter:
+        """The audit log's filter (dates become the bounds of their UTC days)."""
         args: dict[str, Any] = {
             k: v or None for k, v in asdict(self).items() if k not in ("since", "until")
         }
         args["since"] = f"{self.since}T00:00:00.000000Z" if self.since else None
         args["until"] = f"{self.until}T23:59:59.999999Z" if self.until else None
-        return args
+        return AuditFilter(**args)
 
     def used(self) -> dict[str, str]:
         """The filters set, as logged in the view and export events."""
@@ -117,14 +120,20 @@ def day_range(params: Mapping[str, str], default_days: int = 30) -> tuple[str, s
 # -- Exports ---------------------------------------------------------------------------
 
 
-def all_items(audit: AuditLog, filters: Filters, page: int = 500) -> Iterator[dict[str, Any]]:
-    """Every answer the filters match, newest first, read a page at a time."""
-    cursor = None
+def all_items(
+    audit: AuditLog,
+    filters: Filters,
+    page: int = 500,
+    first: tuple[list[dict[str, Any]], int | None] | None = None,
+) -> Iterator[dict[str, Any]]:
+    """Every answer the filters match, newest first, read a page at a time (`first`: the
+    first page, already read)."""
+    items, cursor = first or audit.search(filters.audit_filter(), limit=page)
     while True:
-        items, cursor = audit.search_ui(**filters.search_args(), cursor=cursor, limit=page)
         yield from items
         if cursor is None:
             return
+        items, cursor = audit.search(filters.audit_filter(), cursor=cursor, limit=page)
 
 
 CSV_COLUMNS = (

@@ -1,96 +1,123 @@
-"""Per-client rate limits for the patient-facing API (the `limits` library).
+"""Per-client rate limits for the patient-facing API, and the counters staff login
+throttling shares (the `limits` library).
 
-Clients are keyed by an HMAC of their address (no address is stored anywhere), taken from
-X-Forwarded-For only when the direct peer is a configured proxy. Counters live in Redis
-when the sessions do (so several instances share them), else in memory; while Redis is
-unreachable, counting goes on in memory rather than failing requests.
+Clients are keyed by an HMAC of their address (no address is stored anywhere); the
+address is the one bot/service/proxies.py settled on. Counters live in Redis when the
+sessions do (so several instances share them), else in memory. Redis gets short socket
+timeouts and is never called on the event loop; while it does not answer, counting goes
+on in memory for a few seconds at a time rather than holding up requests.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
-import ipaddress
 import logging
 import math
 import secrets
 import time
+from collections.abc import Callable, Sequence
+from typing import TypeVar
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from limits import RateLimitItem, parse, storage, strategies
+from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from bot.service.proxies import Network, resolve
 from bot.settings import Settings
+from bot.throttled_log import ThrottledLog
 
 log = logging.getLogger(__name__)
-LIMITED = ("/api/chat", "/api/feedback", "/chat")
+LIMITED = ("/api/chat", "/api/feedback", "/chat", "/embed")
+REDIS_TIMEOUT = 0.25  # seconds: a Redis that does not answer costs a request this, once
+RETRY_REDIS = 5.0  # seconds of counting in memory before Redis is tried again
+T = TypeVar("T")
 
 
-def client_address(request: Request, proxies: list[ipaddress._BaseNetwork]) -> str:
-    """The caller's address; proxy headers count only when the peer is a trusted proxy."""
+def client_address(request: Request, proxies: Sequence[Network]) -> str:
+    """The caller's address from the peer and its X-Forwarded-For (see proxies.resolve)."""
     peer = request.client.host if request.client else "unknown"
-    forwarded = request.headers.get("x-forwarded-for")
-    if not forwarded or not _trusted(peer, proxies):
-        return peer
-    # Walk from the right: the first address not of our own proxies is the client.
-    for hop in reversed([h.strip() for h in forwarded.split(",") if h.strip()]):
-        if not _trusted(hop, proxies):
-            return hop
-    return peer
+    return resolve(peer, request.headers.get("x-forwarded-for"), proxies)
 
 
-def _trusted(address: str, proxies: list[ipaddress._BaseNetwork]) -> bool:
-    try:
-        ip = ipaddress.ip_address(address)
-    except ValueError:
-        return False
-    return any(ip in net for net in proxies)
+class Counters:
+    """Hit counters by key: shared in Redis, or this process's memory."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.memory = strategies.MovingWindowRateLimiter(storage.MemoryStorage())
+        self.shared: strategies.RateLimiter | None = None
+        if settings.session_store == "redis":
+            redis = storage.storage_from_string(
+                settings.redis_url,
+                socket_timeout=REDIS_TIMEOUT,
+                socket_connect_timeout=REDIS_TIMEOUT,
+            )
+            self.shared = strategies.FixedWindowRateLimiter(redis)
+        # Instances that share Redis counters must share this key (BOT_SECRET_KEY).
+        self.key = (settings.secret_key or secrets.token_hex(32)).encode()
+        if self.shared is not None and not settings.secret_key:
+            log.warning(
+                "BOT_SECRET_KEY is not set: other instances that share these Redis counters "
+                "key clients differently, so each counts them separately"
+            )
+        self._down_until = 0.0
+        self._failures = ThrottledLog(log, "rate-limit store unreachable; counting in memory")
+
+    @property
+    def remote(self) -> bool:
+        """Counting would call Redis now (so not on the event loop)."""
+        return self.shared is not None and time.monotonic() >= self._down_until
+
+    def digest(self, kind: str, value: str) -> str:
+        """A keyed hash: what is counted cannot be turned back into an address or name."""
+        mac = hmac.new(self.key, f"{kind}:{value}".encode(), hashlib.sha256)
+        return f"{kind}:{mac.hexdigest()[:32]}"
+
+    def _use(self, call: Callable[[strategies.RateLimiter], T]) -> T:
+        if self.remote:
+            assert self.shared is not None
+            try:
+                result = call(self.shared)
+            except Exception as exc:  # Redis down or silent: memory, for a while
+                self._failures.warning("%s", exc)
+                self._down_until = time.monotonic() + RETRY_REDIS
+            else:
+                self._failures.recovered()
+                return result
+        return call(self.memory)
+
+    def hit(self, item: RateLimitItem, key: str) -> bool:
+        return self._use(lambda limiter: limiter.hit(item, key))
+
+    def allowed(self, item: RateLimitItem, key: str) -> bool:
+        return self._use(lambda limiter: limiter.test(item, key))
+
+    def wait(self, item: RateLimitItem, key: str) -> int:
+        """Seconds until the key's window lets it through again (at least 1)."""
+        reset = self._use(lambda limiter: limiter.get_window_stats(item, key).reset_time)
+        return max(1, math.ceil(reset - time.time()))
+
+    def clear(self, item: RateLimitItem, key: str) -> None:
+        self._use(lambda limiter: limiter.clear(item, key))
 
 
 class RateLimiter:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, counters: Counters) -> None:
         self.item: RateLimitItem | None = (
             None if settings.rate_limit.lower() == "off" else parse(settings.rate_limit)
         )
-        self.proxies = [
-            ipaddress.ip_network(p.strip(), strict=False)
-            for p in settings.trusted_proxies.split(",")
-            if p.strip()
-        ]
-        # Instances that share Redis counters must share this key (BOT_SECRET_KEY).
-        self.key = (settings.secret_key or secrets.token_hex(32)).encode()
-        self.memory = strategies.MovingWindowRateLimiter(storage.MemoryStorage())
-        self.shared = (
-            strategies.FixedWindowRateLimiter(storage.storage_from_string(settings.redis_url))
-            if settings.session_store == "redis"
-            else None
-        )
-        self._shared_down_until = 0.0
+        self.counters = counters
 
-    def _limiter(self) -> strategies.RateLimiter:
-        if self.shared is not None and time.monotonic() >= self._shared_down_until:
-            return self.shared
-        return self.memory
-
-    def check(self, request: Request) -> int | None:
+    def check(self, client: str) -> int | None:
         """None when allowed, else the seconds to wait."""
         if self.item is None:
             return None
-        address = client_address(request, self.proxies)
-        key = hmac.new(self.key, address.encode(), hashlib.sha256).hexdigest()[:32]
-        limiter = self._limiter()
-        try:
-            if limiter.hit(self.item, "chat", key):
-                return None
-            reset = limiter.get_window_stats(self.item, "chat", key).reset_time
-        except Exception as exc:  # Redis down: count in memory, try Redis again later
-            log.warning("rate-limit store unreachable (%s); counting in memory", exc)
-            self._shared_down_until = time.monotonic() + 5
-            if self.memory.hit(self.item, "chat", key):
-                return None
-            reset = self.memory.get_window_stats(self.item, "chat", key).reset_time
-        return max(1, math.ceil(reset - time.time()))
+        key = self.counters.digest("chat", client)
+        if self.counters.hit(self.item, key):
+            return None
+        return self.counters.wait(self.item, key)
 
 
 class Limit:
@@ -101,8 +128,17 @@ class Limit:
         self.limiter = limiter
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["method"] == "POST" and scope["path"] in LIMITED:
-            wait = self.limiter.check(Request(scope))
+        if (
+            scope["type"] == "http"
+            and scope["method"] == "POST"
+            and scope["path"] in LIMITED
+            and self.limiter.item is not None
+        ):
+            client = scope["client"][0] if scope.get("client") else "unknown"
+            if self.limiter.counters.remote:
+                wait = await run_in_threadpool(self.limiter.check, client)
+            else:
+                wait = self.limiter.check(client)
             if wait is not None:
                 response = JSONResponse(
                     status_code=429,
@@ -115,6 +151,8 @@ class Limit:
 
 
 def install(app: FastAPI, settings: Settings) -> None:
-    limiter = RateLimiter(settings)
+    counters = Counters(settings)
+    app.state.counters = counters
+    limiter = RateLimiter(settings, counters)
     app.state.rate_limiter = limiter
     app.add_middleware(Limit, limiter=limiter)

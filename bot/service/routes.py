@@ -4,15 +4,19 @@ iframe embed and the widget script."""
 from __future__ import annotations
 
 import json
+import logging
 from typing import Any
+from urllib.parse import urlsplit
 
 from fastapi import APIRouter, HTTPException, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from pydantic import ValidationError
+from starlette.concurrency import run_in_threadpool
 
 from bot.answer import Reply
 from bot.assistant import Assistant
 from bot.audit import AuditLog
+from bot.index import IndexCorrupt
 from bot.service.deps import AssistantDep, AuditDep, SettingsDep, TemplatesDep
 from bot.service.schemas import (
     MAX_MESSAGE,
@@ -23,10 +27,15 @@ from bot.service.schemas import (
     Health,
     errors,
 )
+from bot.service.security import own_origin
 from bot.service.sync import sync_health
 from bot.settings import ROOT
+from bot.throttled_log import ThrottledLog
 
 api = APIRouter()
+log = logging.getLogger(__name__)
+_index_damage = ThrottledLog(log, "the served index is damaged")
+_sessions_down = ThrottledLog(log, "the session store is unreachable")
 pages = APIRouter(include_in_schema=False)
 
 CHANNELS = frozenset({"widget", "embed", "page"})
@@ -43,6 +52,10 @@ def _answer(
 ) -> Reply:
     """Reply, and record it before it is returned (AuditUnavailable -> 503)."""
     reply = assistant.reply(message, session_id)
+    if reply.citations and (damage := assistant.index.damage()) is not None:
+        # Passages read from files changed under us may not be what was checked at load.
+        # Replies that cite nothing (urgent ones first of all) are still given.
+        raise IndexCorrupt(damage)
     audit.record(
         reply,
         message,
@@ -85,20 +98,36 @@ def feedback(body: FeedbackRequest, audit: AuditDep) -> dict[str, str]:
     return {"status": "recorded"}
 
 
-@api.get("/healthz", response_model=Health, tags=["ops"])
-def healthz(request: Request, assistant: AssistantDep) -> dict[str, Any]:
-    """200 when the index is loaded. Also 200 while degraded: with Redis down the bot
-    answers with each instance's own conversation context, and `sessions` says so
-    (`ok` false, `fallback` "memory")."""
+@api.get("/healthz", response_model=Health, tags=["ops"], responses=errors(503))
+def healthz(request: Request, assistant: AssistantDep, audit: AuditDep) -> Any:
+    """200 while the index is loaded and intact; 503 once its files changed on disk under
+    the running server. Degraded states stay 200 and say so: with Redis down the bot
+    answers with each instance's own conversation context (`sessions.ok` false,
+    `fallback` "memory"); with the audit database unreachable no reply can be logged, so
+    none is given (`status` "degraded", `audit.ok` false). Error details go to the log,
+    not to whoever asks."""
+    damage = assistant.index.damage()
+    if damage is not None:
+        _index_damage.warning("%s", damage)
+        return JSONResponse(
+            status_code=503,
+            content={"status": "unavailable", "detail": "The search index is damaged."},
+            headers={"Retry-After": "5"},
+        )
+    sessions = dict(assistant.sessions.health())
+    if error := sessions.pop("error", None):  # it names the Redis address
+        _sessions_down.warning("%s", error)
+    audit_ok = audit.health()
     m = assistant.index.manifest
     return {
-        "status": "ok",
+        "status": "ok" if audit_ok else "degraded",
         "assessments": m.assessments,
         "passages": m.passages,
         "model": m.model,
         "built_at": m.built_at,
         "index": m.digest,
-        "sessions": assistant.sessions.health(),
+        "sessions": sessions,
+        "audit": {"ok": audit_ok},
         "sync": sync_health(request.app),
     }
 
@@ -143,6 +172,13 @@ def _page(
     )
 
 
+@pages.get("/docs", response_class=HTMLResponse)
+def docs(request: Request, templates: TemplatesDep) -> HTMLResponse:
+    """The OpenAPI schema in Swagger UI."""
+    context = {"title": request.app.title, "openapi_url": request.app.openapi_url}
+    return templates.TemplateResponse(request, "docs.html", context)
+
+
 @pages.get("/", response_class=HTMLResponse)
 def chat_page(request: Request, templates: TemplatesDep, settings: SettingsDep) -> HTMLResponse:
     return _page(request, templates, settings)
@@ -163,12 +199,77 @@ async def chat_form(
     settings: SettingsDep,
 ) -> HTMLResponse:
     """The chat without JavaScript: a plain form post that renders the page again."""
-    form = await request.form()
+    async with request.form() as form:  # closes any uploaded file, even an unwanted one
+        # Embedding, retrieval and the audit commit block: run them where /api/chat runs.
+        return await run_in_threadpool(
+            _chat_form, request, form, assistant, audit, templates, settings
+        )
+
+
+@pages.post("/embed", response_class=HTMLResponse)
+async def embed_form(
+    request: Request,
+    assistant: AssistantDep,
+    audit: AuditDep,
+    templates: TemplatesDep,
+    settings: SettingsDep,
+) -> HTMLResponse:
+    """The iframe's form post: answered under /embed, whose headers let allowed sites
+    frame it (the page it replaces was framed there)."""
+    async with request.form() as form:
+        return await run_in_threadpool(
+            _chat_form, request, form, assistant, audit, templates, settings, True
+        )
+
+
+def _cross_site(request: Request) -> bool:
+    """A form post that a browser sent from another site (Sec-Fetch-Site, else Origin or
+    Referer); scripts and tools that send neither are not browsers acting for a visitor."""
+    fetch_site = request.headers.get("sec-fetch-site")
+    if fetch_site is not None:
+        return fetch_site not in ("same-origin", "none")
+    claimed = request.headers.get("origin") or request.headers.get("referer")
+    if not claimed:
+        return False
+    if claimed == "null":  # a sandboxed or opaque origin
+        return True
+    parts = urlsplit(claimed)
+    return f"{parts.scheme}://{parts.netloc}".lower() != own_origin(request)
+
+
+def _chat_form(
+    request: Request,
+    form: Any,
+    assistant: Assistant,
+    audit: AuditLog,
+    templates: Any,
+    settings: Any,
+    embed: bool = False,
+) -> HTMLResponse:
+    template = "embed.html" if embed or form.get("embed") == "1" else "chat.html"
+    if _cross_site(request):
+        return _page(
+            request,
+            templates,
+            settings,
+            status_code=403,
+            template=template,
+            error="Questions can only be sent from this site's own chat form.",
+        )
+    values = form.getlist("message") + form.getlist("session_id")
+    if any(not isinstance(v, str) for v in values):  # a file where text belongs
+        return _page(
+            request,
+            templates,
+            settings,
+            status_code=422,
+            template=template,
+            error="message must be text, not a file",
+        )
     # A suggestion button submits its own `message` before the (empty) textarea's.
-    messages = [str(m) for m in form.getlist("message") if str(m).strip()]
+    messages = [m for m in form.getlist("message") if m.strip()]
     raw_session = form.get("session_id")
     session = str(raw_session) if raw_session else None
-    template = "embed.html" if form.get("embed") == "1" else "chat.html"
     try:
         body = ChatRequest(message=messages[0] if messages else "", session_id=session)
     except ValidationError as exc:

@@ -14,6 +14,17 @@ ANSWER_ID = r"^[A-Za-z0-9_.:-]+$"
 NO_NUL = r"^[^\x00]*$"
 
 
+def storable(value: object) -> object:
+    """Text that can be logged: JSON may carry lone surrogates ("\\ud800"), which are not
+    Unicode text and which no database column can store."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            raise ValueError("text must be valid Unicode (it has a lone surrogate)") from exc
+    return value
+
+
 class ChatRequest(BaseModel):
     message: str = Field(description=f"The question, 1-{MAX_MESSAGE} characters after trimming.")
     session_id: str | None = Field(
@@ -23,6 +34,7 @@ class ChatRequest(BaseModel):
         description="Returned by a previous reply; omit or null to start a conversation.",
     )
 
+    _storable = field_validator("message", "session_id", mode="before")(storable)
     _clean = field_validator("message")(clean_message)
 
 
@@ -52,7 +64,9 @@ class ChatReply(BaseModel):
 
 
 class Health(BaseModel):
-    status: Literal["ok"]
+    status: Literal["ok", "degraded"] = Field(
+        description="`degraded`: the audit log cannot be reached, so no reply can be given."
+    )
     assessments: int
     passages: int
     model: str
@@ -66,6 +80,7 @@ class Health(BaseModel):
         description="Site sync (BOT_SYNC_SITEMAP): schedule, whether one is running, and the "
         "last sync's time, counts and errors; null when the corpus was never synced.",
     )
+    audit: dict[str, bool] = Field(description="Whether the audit database answers (`ok`).")
 
 
 class FeedbackRequest(BaseModel):
@@ -76,6 +91,8 @@ class FeedbackRequest(BaseModel):
     comment: str | None = Field(
         None, max_length=MAX_MESSAGE, description="Optional words from the person."
     )
+
+    _storable = field_validator("comment", mode="before")(storable)
 
 
 class FeedbackReply(BaseModel):

@@ -1,0 +1,77 @@
+"""How `bot serve` runs uvicorn: one place for the options that defend the process.
+
+- Request headers are capped (MAX_HEADER_BYTES for the request line and every header
+  together): httptools, uvicorn's fast parser, buffers a header of any size before uvicorn
+  sees it, so the cap is counted on the raw bytes received while a request's head is read.
+- Proxy headers are never uvicorn's business: it trusts 127.0.0.1 by default and would
+  rewrite the client from X-Forwarded-For before our rate limits see it. The bot reads
+  them itself, from BOT_TRUSTED_PROXIES only (bot/service/proxies.py).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+from bot.settings import Settings
+
+MAX_HEADER_BYTES = 32 * 1024
+WORKER_HEALTHCHECK = 60
+log = logging.getLogger(__name__)
+
+
+class HeaderLimitedProtocol(HttpToolsProtocol):
+    """uvicorn's httptools protocol that answers 431 and closes the connection once a
+    request's head passes MAX_HEADER_BYTES, before the parser buffers any more of it."""
+
+    _head_bytes: int | None = 0  # bytes of the current head; None while a body is read
+
+    def on_message_begin(self) -> None:
+        super().on_message_begin()
+        if self._head_bytes is None:
+            self._head_bytes = 0
+
+    def on_headers_complete(self) -> None:
+        self._head_bytes = None
+        super().on_headers_complete()
+
+    def on_message_complete(self) -> None:
+        self._head_bytes = 0
+        super().on_message_complete()
+
+    def data_received(self, data: bytes) -> None:
+        if self._head_bytes is not None:
+            self._head_bytes += len(data)
+            if self._head_bytes > MAX_HEADER_BYTES:
+                log.warning("refused a request whose headers passed %d bytes", MAX_HEADER_BYTES)
+                body = b"request headers too large"
+                self.transport.write(
+                    b"HTTP/1.1 431 Request Header Fields Too Large\r\n"
+                    b"content-type: text/plain; charset=utf-8\r\n"
+                    b"content-length: " + str(len(body)).encode() + b"\r\n"
+                    b"connection: close\r\n\r\n" + body
+                )
+                self.transport.close()
+                return
+        super().data_received(data)
+
+
+def uvicorn_options(settings: Settings, workers: bool = False) -> dict[str, Any]:
+    """Keyword arguments of `uvicorn.run` for every way `bot serve` starts."""
+    extra: dict[str, Any] = {}
+    if workers:
+        # uvicorn kills a worker that does not answer its ping within this many seconds. A
+        # starting worker loads the index, the model and the vocabularies; during a full
+        # test run on a 2-core machine workers missed the default 5 s and were killed and
+        # restarted in a loop ("Child process died", no traceback), never serving.
+        extra["timeout_worker_healthcheck"] = WORKER_HEALTHCHECK
+    return extra | {
+        "host": settings.host,
+        "port": settings.port,
+        "http": HeaderLimitedProtocol,
+        "proxy_headers": False,
+        "log_level": "info",
+        "access_log": settings.access_log,
+    }
