@@ -313,6 +313,16 @@ class Assistant:
                 **base,
             )
             return reply, context or Context()
+        topic = _info_topic(norm)
+        if (
+            topic
+            and not (asked.compounds or asked.unknown_compounds)
+            and not (check and check.kind is TriageKind.DECLINED)
+        ):
+            # About what every page shares (the scale, the disclaimer, the authors), in
+            # whatever language it was asked: the shared passage is cited in English.
+            trace.intent = f"info:{topic}"
+            return self._info(topic, context, crisis, trace, base), context or Context()
         if language != "en" and not check and asked.empty:
             # Written in another language, with no crisis in it: say we answer in English.
             reply = self.renderer.render(
@@ -324,15 +334,6 @@ class Assistant:
                 **base,
             )
             return reply, context or Context()
-        topic = _info_topic(norm)
-        if (
-            topic
-            and not (asked.compounds or asked.unknown_compounds)
-            and not (check and check.kind is TriageKind.DECLINED)
-        ):
-            # About what every page shares (the scale, the disclaimer, the authors).
-            trace.intent = f"info:{topic}"
-            return self._info(topic, context, crisis, trace, base), context or Context()
         if check and check.kind is TriageKind.DECLINED:
             outcome = self._declined(decision, context, check, crisis, trace, base)
         elif SMALLTALK.match(text) and asked.empty:

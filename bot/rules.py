@@ -1,6 +1,8 @@
 """Rules as data: records with an id, a kind, a pattern, a note and worked examples.
 
 Rule files live in `bot/data/rules/*.yaml` (a list of records). One engine compiles them;
+a pattern may name a concept, `{DESIRE}`, from `bot/data/rules/concepts.yaml` (a word
+list kept once, with a note, used by every rule that needs it);
 the tests are generated from each rule's own examples and counterexamples, and replies
 name the ids of the rules that decided them (the trace, the audit record).
 """
@@ -37,7 +39,34 @@ class RuleError(ValueError):
     pass
 
 
-def compile_rules(records: Iterable[dict], source: str = "rules") -> tuple[Rule, ...]:
+CONCEPT = re.compile(r"\{([A-Z][A-Z_]*)\}")
+
+
+@cache
+def concepts() -> dict[str, str]:
+    """Each concept of `bot/data/rules/concepts.yaml` as one regex alternation."""
+    out = {}
+    for name, record in read_yaml("rules/concepts.yaml").items():
+        out[name] = "(?:" + "|".join(str(w) for w in record["words"]) + ")"
+    return out
+
+
+def expand(pattern: str, known: dict[str, str], where: str = "rule") -> str:
+    """A pattern with its `{CONCEPT}` names replaced by their alternations."""
+
+    def one(m: re.Match[str]) -> str:
+        try:
+            return known[m.group(1)]
+        except KeyError:
+            raise RuleError(f"{where}: unknown concept {{{m.group(1)}}}") from None
+
+    return CONCEPT.sub(one, pattern)
+
+
+def compile_rules(
+    records: Iterable[dict], source: str = "rules", known: dict[str, str] | None = None
+) -> tuple[Rule, ...]:
+    known = known or {}
     rules: list[Rule] = []
     seen: set[str] = set()
     for number, record in enumerate(records, 1):
@@ -50,8 +79,9 @@ def compile_rules(records: Iterable[dict], source: str = "rules") -> tuple[Rule,
             raise RuleError(f"{where}: duplicate id {rule_id!r}")
         seen.add(rule_id)
         try:
-            compiled = re.compile(_joined(pattern))
-            unless = re.compile(_joined(record["unless"])) if record.get("unless") else None
+            compiled = re.compile(expand(_joined(pattern), known, where))
+            unless = record.get("unless")
+            unless = re.compile(expand(_joined(unless), known, where)) if unless else None
         except re.error as exc:
             raise RuleError(f"{where} ({rule_id}): bad pattern: {exc}") from exc
         rules.append(
@@ -86,7 +116,7 @@ def records(name: str) -> tuple[dict, ...]:
 @cache
 def load(name: str) -> tuple[Rule, ...]:
     """The rules of `bot/data/rules/<name>.yaml`, in file order."""
-    return compile_rules(records(name), f"rules/{name}.yaml")
+    return compile_rules(records(name), f"rules/{name}.yaml", concepts())
 
 
 def first(rules: Iterable[Rule], text: str) -> Rule | None:

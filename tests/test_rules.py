@@ -50,6 +50,42 @@ def test_a_bad_record_is_refused_with_its_place() -> None:
         rules.compile_rules([{"id": "a", "kind": "k", "pattern": "("}])
 
 
+def test_concepts_expand_into_patterns_and_unknown_ones_are_refused() -> None:
+    known = {"FRUIT": "(?:apples?|pears?)"}
+    (rule,) = rules.compile_rules(
+        [
+            {
+                "id": "a",
+                "kind": "k",
+                "pattern": r"\bi\s+like\s+{FRUIT}\b",
+                "unless": r"{FRUIT}\s+pie",
+            }
+        ],
+        known=known,
+    )
+    assert rule.matches("i like pears") and not rule.matches("i like apples pie")
+    assert not rule.matches("i like plums")
+    with pytest.raises(rules.RuleError, match=r"unknown concept \{VEG\}"):
+        rules.compile_rules([{"id": "a", "kind": "k", "pattern": "{VEG}"}], known=known)
+    # Regex repetition braces are not concepts.
+    (counted,) = rules.compile_rules([{"id": "b", "kind": "k", "pattern": r"a{2,3}"}])
+    assert counted.matches("aaa")
+
+
+def test_every_shipped_concept_is_used_by_some_rule() -> None:
+    used = {
+        name
+        for file in rules.RULE_FILES
+        for record in rules.records(file)
+        for field in ("pattern", "unless")
+        for part in (
+            [record.get(field)] if isinstance(record.get(field), str) else record.get(field) or []
+        )
+        for name in rules.CONCEPT.findall(part)
+    }
+    assert set(rules.concepts()) == used
+
+
 def _kind(rule_id: str, name: str) -> str:
     return next(r.kind for r in rules.load(name) if r.id == rule_id)
 
