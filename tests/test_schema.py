@@ -38,6 +38,8 @@ CASES = [
     ("POST", "/api/feedback", POSITIVE),
     ("POST", "/api/feedback", NEGATIVE),
     ("GET", "/healthz", POSITIVE),  # takes nothing that could be invalid
+    ("GET", "/api/crisis-contacts", POSITIVE),
+    ("GET", "/api/crisis-contacts", NEGATIVE),
     ("GET", "/api/audit/answers", POSITIVE),
     ("GET", "/api/audit/answers", NEGATIVE),
     ("GET", "/api/audit/answers/{answer_id}", POSITIVE),

@@ -21,6 +21,8 @@ from bot.index import IndexUnavailable
 from bot.service import proxies, ratelimit, security
 from bot.service.audit_pages import router as audit_pages
 from bot.service.audit_routes import router as audit_api
+from bot.service.crisis import router as crisis_api
+from bot.service.form_errors import FormErrors
 from bot.service.reload import watch_index
 from bot.service.routes import api, pages
 from bot.service.sync import sync_schedule
@@ -151,9 +153,12 @@ def create_app(
         )
 
     ratelimit.install(app, settings)
+    # Between the two: the form's 429 and 503 become pages that carry the headers.
+    app.add_middleware(FormErrors)
     security.install(app, settings)
     proxies.install(app, settings)  # last added, so first to run: the client is settled
     app.include_router(api)
+    app.include_router(crisis_api)
     app.include_router(audit_api)
     app.include_router(audit_pages)
     app.include_router(pages)

@@ -17,6 +17,7 @@ from bot.answer import Reply
 from bot.assistant import Assistant
 from bot.audit import AuditLog
 from bot.index import IndexCorrupt
+from bot.service.crisis import page_contacts
 from bot.service.deps import AssistantDep, AuditDep, SettingsDep, TemplatesDep
 from bot.service.schemas import (
     MAX_MESSAGE,
@@ -139,6 +140,8 @@ def widget(settings: SettingsDep) -> Response:
         "allowedOrigins": settings.origins,
         "maxLength": MAX_MESSAGE,
         "siteName": settings.site_name,
+        # Kept by the widget: shown, tap-to-call, when it cannot get an answer.
+        "crisis": {"locale": settings.locale, "contacts": page_contacts(settings)},
     }
     # "</" cannot end a script here, but keep the config inert in any context.
     payload = json.dumps(config).replace("<", "\\u003c")
@@ -166,6 +169,8 @@ def _page(
         "max_length": MAX_MESSAGE,
         "site_name": settings.site_name,
         "embed": template == "embed.html",
+        # In the page itself: an error state cannot fetch them.
+        "crisis_contacts": page_contacts(settings),
     }
     return templates.TemplateResponse(
         request, template, {**defaults, **context}, status_code=status_code

@@ -1,7 +1,8 @@
 /* Progressive enhancement for the chat page (/) and the iframe page (/embed).
    Without this script the page is a plain form post to /chat. With it, questions go to
-   /api/chat as JSON, a typing indicator shows while waiting, errors are explained, and
-   each answer gets a feedback control. Text is always set with textContent; the only
+   /api/chat as JSON, a typing indicator shows while waiting, errors are explained with
+   the crisis contacts the page carries, and each answer but a crisis or a clarifying
+   question gets a feedback control. Text is always set with textContent; the only
    innerHTML is the server's `reply.html`, which bot/answer.py escapes server-side. */
 (function () {
   'use strict';
@@ -17,6 +18,10 @@
   var counter = document.getElementById('counter');
   var limitNote = document.getElementById('limit-note');
   var alertBox = document.getElementById('chat-error');
+  var alertText = document.getElementById('chat-error-text');
+  // The locale's crisis contacts, rendered into the page by the server (hidden): an error
+  // state shows them without a request, so they work offline too.
+  var crisisHelp = document.getElementById('crisis-help');
   var typing = document.getElementById('typing');
   var live = document.getElementById('chat-live');
   var sessionInput = form.querySelector('input[name="session_id"]');
@@ -32,6 +37,8 @@
   var MSG_SLOW = 'The assistant is taking too long to answer. Please try again in a moment.';
   var MSG_FORBIDDEN = 'This assistant is not enabled on this site.';
   var MSG_EMPTY = 'Please type a question first.';
+  // A crisis message gets contacts first, a clarifying question is not an answer yet.
+  var NO_FEEDBACK = { urgent: true, clarify: true };
 
   // The counter shows the limit instead of the browser silently cutting pasted text.
   box.removeAttribute('maxlength');
@@ -100,16 +107,29 @@
     announceTimer = setTimeout(function () { live.textContent = text; }, 60);
   }
 
-  function showError(text) {
+  // Whenever a message could not be answered, the crisis contacts show with the error:
+  // the person may have written because they need help now (not for an empty box).
+  // A failure stays until the next send; a problem with the text goes once it is edited.
+  // An error the server rendered (the form's 429 or 503 page) stays like a failure.
+  var errorSticky = !!(alertBox && !alertBox.hidden);
+  function showError(text, contacts, sticky) {
     if (!alertBox) { return; }
-    alertBox.textContent = text;
+    if (alertText) { alertText.textContent = text; } else { alertBox.textContent = text; }
+    if (crisisHelp) { crisisHelp.hidden = contacts === false; }
+    errorSticky = sticky !== false;
     alertBox.hidden = false;
   }
 
   function clearError() {
     if (!alertBox) { return; }
-    alertBox.textContent = '';
+    errorSticky = false;
+    if (alertText) { alertText.textContent = ''; } else { alertBox.textContent = ''; }
+    if (crisisHelp) { crisisHelp.hidden = true; }
     alertBox.hidden = true;
+  }
+
+  function errorText() {
+    return alertBox && !alertBox.hidden ? (alertText || alertBox).textContent : '';
   }
 
   function setTyping(on) {
@@ -401,7 +421,10 @@
   function enhanceReply(replyEl) {
     decorateLinks(replyEl);
     var id = replyEl.getAttribute('data-answer-id');
-    if (id && !replyEl.querySelector('.feedback')) { replyEl.appendChild(buildFeedback(id)); }
+    if (id && !NO_FEEDBACK[replyEl.getAttribute('data-status')] &&
+        !replyEl.querySelector('.feedback')) {
+      replyEl.appendChild(buildFeedback(id));
+    }
   }
 
   /* ---- Sending ---------------------------------------------------------------------- */
@@ -424,12 +447,12 @@
     if (sending) { return; }
     var text = String(rawText || '').trim();
     if (!text) {
-      showError(MSG_EMPTY);
+      showError(MSG_EMPTY, false, false);
       box.focus();
       return;
     }
     if (text.length > maxLength) {
-      showError(tooLongMessage());
+      showError(tooLongMessage(), true, false);
       box.focus();
       return;
     }
@@ -524,19 +547,27 @@
 
   box.addEventListener('input', function () {
     updateCounter();
-    if (alertBox && !alertBox.hidden && box.value.trim()) { clearError(); }
+    if (alertBox && !alertBox.hidden && !errorSticky && box.value.trim()) { clearError(); }
   });
   box.addEventListener('keydown', function (event) {
     if (event.key === 'Enter' && !event.shiftKey && !event.altKey && !event.ctrlKey &&
         !event.metaKey && !event.isComposing) {
       event.preventDefault();
       if (box.value.length > maxLength) {
-        showError(tooLongMessage());
+        showError(tooLongMessage(), true, false);
         return;
       }
       send(box.value, true);
     }
   });
+
+  // Losing the connection is an error state too: say so, with the contacts, before the
+  // person types a message that cannot be sent.
+  window.addEventListener('offline', function () { showError(MSG_OFFLINE); });
+  window.addEventListener('online', function () {
+    if (errorText() === MSG_OFFLINE) { clearError(); }
+  });
+  if (navigator.onLine === false) { showError(MSG_OFFLINE); }
 
   // Replies rendered by the server (no-JS post, or a reload) get the same enhancements.
   var existing = conversation.querySelectorAll('.reply');

@@ -8,11 +8,17 @@
  * #evidence-bot-widget), styled only by BASE/static/widget.css. Plain ES2017, no
  * framework, no external assets. Text is always set with textContent; the only
  * innerHTML is the server's `reply.html`, which the bot escapes server-side.
+ *
+ * Whenever a question cannot be answered (429, 503, offline), the panel shows the crisis
+ * contacts, tap-to-call. They come with the config (BOT_LOCALE) or, for a `data-locale`,
+ * from /api/crisis-contacts at load, kept in sessionStorage: never fetched at the moment
+ * of failure.
  */
 (function () {
   'use strict';
 
-  // The server replaces this token with {"allowedOrigins": [...], "maxLength": 1000, "siteName": "..."}.
+  // The server replaces this token with {"allowedOrigins": [...], "maxLength": 1000,
+  // "siteName": "...", "crisis": {"locale": "us", "contacts": [{"text", "href"}]}}.
   var CONFIG = /*BOT_CONFIG*/{};
   if (!CONFIG || typeof CONFIG !== 'object') { CONFIG = {}; }
 
@@ -51,6 +57,7 @@
   var MAX = typeof CONFIG.maxLength === 'number' && CONFIG.maxLength > 0 ? CONFIG.maxLength : 1000;
   var WARN_AT = Math.floor(MAX * 0.9);
   var STORAGE_KEY = 'evidence-bot-session:' + BASE;
+  var CRISIS_KEY = 'evidence-bot-crisis:' + BASE + ':' + OPTIONS.locale;
   var TIMEOUT_MS = 30000;
 
   var ALLOWED = (function () {
@@ -71,6 +78,8 @@
   var MSG_EMPTY = 'Please type a question first.';
   var MSG_TOO_LONG = 'Your question is too long. Please keep it under ' + MAX + ' characters.';
   var SVG_NS = 'http://www.w3.org/2000/svg';
+  // A crisis message gets contacts first, a clarifying question is not an answer yet.
+  var NO_FEEDBACK = { urgent: true, clarify: true };
 
   /* ---- Small DOM helpers (never innerHTML) ------------------------------------------ */
 
@@ -101,6 +110,47 @@
 
   function storageSet(value) {
     try { window.sessionStorage.setItem(STORAGE_KEY, value); } catch (e) { /* private mode */ }
+  }
+
+  /* ---- Crisis contacts: there before anything can fail ------------------------------ */
+
+  // Only links a phone can tap or a https page; anything else is shown as text.
+  var CONTACT_HREF = /^(tel:\+?[0-9-]+|sms:\+?[0-9-]+|https:\/\/\S+)$/;
+
+  function validContacts(list) {
+    if (!Array.isArray(list)) { return null; }
+    var out = [];
+    for (var i = 0; i < list.length; i++) {
+      var c = list[i];
+      if (!c || typeof c.text !== 'string' || !c.text) { continue; }
+      var href = typeof c.href === 'string' && CONTACT_HREF.test(c.href) ? c.href : null;
+      out.push({ text: c.text, href: href });
+    }
+    return out.length ? out : null;
+  }
+
+  var contacts = validContacts(CONFIG.crisis && CONFIG.crisis.contacts) || [];
+
+  // Another locale's contacts (data-locale="en-GB"): once per tab, at load. A failure
+  // keeps the BOT_LOCALE ones from the config.
+  function loadLocaleContacts() {
+    if (!OPTIONS.locale || !ALLOWED) { return; }
+    var kept = null;
+    try {
+      kept = validContacts(JSON.parse(window.sessionStorage.getItem(CRISIS_KEY) || 'null'));
+    } catch (e) { kept = null; }
+    if (kept) { setContacts(kept); return; }
+    if (typeof fetch !== 'function') { return; }
+    fetch(BASE + '/api/crisis-contacts?locale=' + encodeURIComponent(OPTIONS.locale), {
+      mode: 'cors', credentials: 'omit', headers: { 'Accept': 'application/json' }
+    }).then(function (r) { return r.ok ? r.json() : null; }).then(function (body) {
+      var list = validContacts(body && body.contacts);
+      if (!list) { return; }
+      setContacts(list);
+      try {
+        window.sessionStorage.setItem(CRISIS_KEY, JSON.stringify(list));
+      } catch (e) { /* private mode: kept for this page only */ }
+    }).catch(function () { /* offline at load: the config's contacts stay */ });
   }
 
   /* ---- Accent colour: validated, with a readable text colour computed for it -------- */
@@ -150,7 +200,7 @@
   /* ---- Building the widget ---------------------------------------------------------- */
 
   var host, root, launcher, panel, closeButton, log, conversation, typing, live, errorBox,
-    form, box, counter, limitNote, sendButton;
+    errorText, crisisBox, crisisList, form, box, counter, limitNote, sendButton;
   var isOpen = false;
   var sending = false;
   var feedbackCount = 0;
@@ -245,6 +295,10 @@
     errorBox = h('div', 'ebw-error');
     errorBox.setAttribute('role', 'alert');
     errorBox.hidden = true;
+    errorText = h('p', 'ebw-error-text');
+    errorBox.appendChild(errorText);
+    crisisBox = buildCrisis();
+    errorBox.appendChild(crisisBox);
     panel.appendChild(errorBox);
 
     if (ALLOWED) {
@@ -255,6 +309,8 @@
       var off = h('p', 'ebw-disabled', MSG_DISABLED);
       off.setAttribute('role', 'note');
       log.insertBefore(off, conversation);
+      // Not enabled here is a failure too: whoever opened it still gets the numbers.
+      if (contacts.length) { crisisBox.hidden = false; log.insertBefore(crisisBox, conversation); }
     }
 
     shell.appendChild(panel);
@@ -266,8 +322,51 @@
     shell.addEventListener('keydown', onKeydown);
     document.addEventListener('focusin', onDocumentFocus);
     conversation.addEventListener('click', onConversationClick);
+    if (ALLOWED) {
+      // Losing the connection is an error state too: say so, with the contacts, before
+      // the person types a message that cannot be sent.
+      window.addEventListener('offline', function () { showError(MSG_OFFLINE); });
+      window.addEventListener('online', function () {
+        if (!errorBox.hidden && errorText.textContent === MSG_OFFLINE) { clearError(); }
+      });
+      if (navigator.onLine === false) { showError(MSG_OFFLINE); }
+    }
+    loadLocaleContacts();
 
     if (OPTIONS.open) { open(); }
+  }
+
+  function buildCrisis() {
+    var wrap = h('div', 'ebw-crisis');
+    wrap.hidden = true;
+    wrap.appendChild(h('p', 'ebw-crisis-title', 'If you need help now:'));
+    crisisList = h('ul', 'crisis');
+    wrap.appendChild(crisisList);
+    setContacts(contacts);
+    return wrap;
+  }
+
+  function setContacts(list) {
+    contacts = list;
+    if (!crisisList) { return; }
+    crisisList.textContent = '';
+    list.forEach(function (c) {
+      var li = h('li');
+      if (c.href) {
+        var a = h('a', null, c.text);
+        a.href = c.href;
+        // The chat link opens beside the host page; tel: and sms: hand over to the phone.
+        if (/^https:/.test(c.href)) {
+          a.target = '_blank';
+          a.rel = 'noopener noreferrer';
+          a.appendChild(h('span', 'ebw-visually-hidden', ' (opens in a new tab)'));
+        }
+        li.appendChild(a);
+      } else {
+        li.textContent = c.text;
+      }
+      crisisList.appendChild(li);
+    });
   }
 
   function welcome() {
@@ -314,7 +413,7 @@
     });
     box.addEventListener('input', function () {
       updateCounter();
-      if (!errorBox.hidden && box.value.trim()) { clearError(); }
+      if (!errorBox.hidden && !errorSticky && box.value.trim()) { clearError(); }
     });
     box.addEventListener('keydown', function (e) {
       if (e.key === 'Enter' && !e.shiftKey && !e.altKey && !e.ctrlKey && !e.metaKey &&
@@ -417,13 +516,21 @@
     announceTimer = setTimeout(function () { live.textContent = text; }, 60);
   }
 
-  function showError(text) {
-    errorBox.textContent = text;
+  // Whenever a message could not be answered, the crisis contacts show with the error:
+  // the person may have written because they need help now (not for an empty box).
+  // A failure stays until the next send; a problem with the text goes once it is edited.
+  var errorSticky = false;
+  function showError(text, withContacts, sticky) {
+    errorText.textContent = text;
+    crisisBox.hidden = withContacts === false || !contacts.length;
+    errorSticky = sticky !== false;
     errorBox.hidden = false;
   }
 
   function clearError() {
-    errorBox.textContent = '';
+    errorText.textContent = '';
+    crisisBox.hidden = true;
+    errorSticky = false;
     errorBox.hidden = true;
   }
 
@@ -538,7 +645,9 @@
       sugg.appendChild(chips);
       wrap.appendChild(sugg);
     }
-    if (reply.answer_id) { wrap.appendChild(buildFeedback(String(reply.answer_id))); }
+    if (reply.answer_id && !NO_FEEDBACK[status]) {
+      wrap.appendChild(buildFeedback(String(reply.answer_id)));
+    }
     return wrap;
   }
 
@@ -701,8 +810,8 @@
   async function send(raw, fromBox) {
     if (sending || !ALLOWED) { return; }
     var text = String(raw || '').trim();
-    if (!text) { showError(MSG_EMPTY); box.focus(); return; }
-    if (text.length > MAX) { showError(MSG_TOO_LONG); box.focus(); return; }
+    if (!text) { showError(MSG_EMPTY, false, false); box.focus(); return; }
+    if (text.length > MAX) { showError(MSG_TOO_LONG, true, false); box.focus(); return; }
 
     clearError();
     sending = true;
