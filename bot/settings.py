@@ -144,6 +144,12 @@ class Settings(BaseSettings):
         "written with it cannot be rewritten, nor anything before them, without it. Empty: "
         "plain SHA-256, which only an exported head protects.",
     )
+    audit_backlog: Path | None = Field(
+        ROOT / "var",
+        description="Folder where the records of urgent replies that could not be written "
+        "at once wait (one spool file per process) until the audit database takes them; "
+        "empty: memory only.",
+    )
     access_log: bool = Field(
         False,
         description="Print uvicorn's line per request. Off by default: it shows client "

@@ -82,6 +82,7 @@ def settings(tmp_path: Path, corpus_dir: Path) -> Settings:
         index=tmp_path / "index",
         embedder="fake",
         database_url=f"sqlite:///{tmp_path / 'audit.sqlite3'}",
+        audit_backlog=tmp_path / "audit-backlog",
         # Tests send many requests from one address; test_ratelimit.py turns it on.
         rate_limit="off",
     )

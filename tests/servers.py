@@ -51,6 +51,9 @@ def bot_env(corpus: Path, index: Path) -> dict[str, str]:
         "BOT_INDEX": str(index),
         "BOT_EMBEDDER": "fake",
         "BOT_RATE_LIMIT": "off",
+        # Records of crisis replies that wait for the database: beside the index, not in
+        # the checkout.
+        "BOT_AUDIT_BACKLOG": str(index.parent / "audit-backlog"),
     }
 
 

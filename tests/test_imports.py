@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
+
+from bot.settings import ROOT
 
 CORE = [
     "bot.pages",
@@ -31,6 +34,15 @@ def test_core_module_does_not_load_fastapi_or_torch(module: str) -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == ""
+
+
+def test_the_import_contracts_hold() -> None:
+    # pyproject.toml [tool.importlinter]: the core never imports the web layer or the CLI,
+    # and the bottom layers never import the stages built on them.
+    linter = Path(sys.executable).with_name("lint-imports")
+    out = subprocess.run([str(linter)], capture_output=True, text=True, cwd=ROOT)
+    assert out.returncode == 0, out.stdout[-3000:]
+    assert "0 broken" in out.stdout
 
 
 def test_cli_help_does_not_load_the_model() -> None:

@@ -37,6 +37,31 @@ def test_over_the_limit_gets_429_with_retry_after(settings: Settings, assistant:
     assert client.get("/healthz").status_code == 200 and client.get("/").status_code == 200
 
 
+def test_a_client_over_the_limit_in_crisis_still_gets_the_contacts(
+    settings: Settings, assistant: Assistant
+) -> None:
+    client = _client(settings, assistant, rate_limit="2/minute")
+    for _ in range(2):
+        assert client.post("/api/chat", json={"message": "quorvastin?"}).status_code == 200
+    assert client.post("/api/chat", json={"message": "quorvastin?"}).status_code == 429
+    crisis = client.post("/api/chat", json={"message": "i want to end my life tonight"})
+    assert crisis.status_code == 200 and crisis.json()["status"] == "urgent"
+    assert client.app.state.audit.answer(crisis.json()["answer_id"])["status"] == "urgent"
+    # The same through the no-JS form, and through the embed's form.
+    form = client.post("/chat", data={"message": "he's going to hurt me, he's outside"})
+    assert form.status_code == 200 and "911" in form.text
+    # Anything else is still refused, and feedback is never a way around the limit.
+    assert client.post("/chat", data={"message": "and how does it work?"}).status_code == 429
+    assert (
+        client.post(
+            "/api/chat", content=b"not json", headers={"content-type": "application/json"}
+        ).status_code
+        == 429
+    )
+    feedback = {"answer_id": crisis.json()["answer_id"], "helpful": True}
+    assert client.post("/api/feedback", json=feedback).status_code == 429
+
+
 def test_off_disables_it(settings: Settings, assistant: Assistant) -> None:
     client = _client(settings, assistant, rate_limit="off")
     assert all(

@@ -12,6 +12,7 @@ writers take the chain in turn (a lock), so there is one chain.
     queries    the staff pages' and API's reads, with one typed filter
     redaction  identifiers removed from stored text
     log        AuditLog, which ties them together
+    backlog    records of crisis replies that wait for the database (never held back)
 """
 
 from bot.audit.chain import CURRENT_FORMAT, FORMATS, Chain, Head, Verdict

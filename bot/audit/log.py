@@ -154,33 +154,50 @@ class AuditLog:
     ) -> int:
         """Append the reply as shown, with what produced it; returns its chain position.
         AuditRefused when the request's own text cannot be stored (nothing is written)."""
+        return self.append_row(
+            self.answer_row(reply, question, channel, origin, index_digest, model)
+        )
+
+    def answer_row(
+        self,
+        reply: Reply,
+        question: str,
+        channel: str,
+        origin: str | None,
+        index_digest: str,
+        model: str,
+    ) -> dict[str, Any]:
+        """The record of a reply, as plain JSON-able data: written now, or kept and written
+        later with the time it was given (bot/audit/backlog.py)."""
         data = {
             "citations": [{**c.to_json(), "passage_id": c.passage_id} for c in reply.citations],
             "suggestions": list(reply.suggestions),
             "trace": json.loads(canonical(reply.trace.to_dict())),
             "redacted": self.redact_questions,
         }
-        return self._append(
-            {
-                "kind": "answer",
-                "answer_id": reply.answer_id,
-                "created_at": now(),
-                "session": pseudonym(reply.session_id),
-                "channel": channel,
-                "origin": origin,
-                "question": redact(question) if self.redact_questions else question,
-                "status": reply.status.value,
-                "answer": reply.answer,
-                "html": reply.html,
-                "evidence_level": reply.evidence_level,
-                "template": reply.template,
-                "index_digest": index_digest,
-                "model": model,
-                "disclaimer_hash": hashlib.sha256(reply.disclaimer.encode()).hexdigest(),
-                "latency_ms": reply.trace.get("latency_ms"),
-                "data": canonical(data),
-            }
-        )
+        return {
+            "kind": "answer",
+            "answer_id": reply.answer_id,
+            "created_at": now(),
+            "session": pseudonym(reply.session_id),
+            "channel": channel,
+            "origin": origin,
+            "question": redact(question) if self.redact_questions else question,
+            "status": reply.status.value,
+            "answer": reply.answer,
+            "html": reply.html,
+            "evidence_level": reply.evidence_level,
+            "template": reply.template,
+            "index_digest": index_digest,
+            "model": model,
+            "disclaimer_hash": hashlib.sha256(reply.disclaimer.encode()).hexdigest(),
+            "latency_ms": reply.trace.get("latency_ms"),
+            "data": canonical(data),
+        }
+
+    def append_row(self, row: dict[str, Any]) -> int:
+        """Append a record made by answer_row (its chain position)."""
+        return self._append(dict(row))
 
     def event(
         self, kind: str, answer_id: str | None, payload: dict[str, Any], actor: str | None = None

@@ -17,6 +17,7 @@ from sqlalchemy.exc import OperationalError
 from bot import __version__
 from bot.assistant import Assistant, RetrievalUnavailable
 from bot.audit import AuditLog, AuditRefused, AuditUnavailable
+from bot.audit.backlog import Backlog
 from bot.index import IndexUnavailable
 from bot.service import proxies, ratelimit, security
 from bot.service.audit_pages import router as audit_pages
@@ -61,7 +62,10 @@ def worker_app() -> FastAPI:
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     """Background work of a running server: index hot reload and the scheduled site sync."""
     async with watch_index(app), sync_schedule(app):
-        yield
+        try:
+            yield
+        finally:
+            app.state.audit_backlog.close()
 
 
 def create_app(
@@ -90,6 +94,12 @@ def create_app(
         settings.redact_questions,
         settings.audit_key or None,
         settings.database_timeout,
+    )
+    audit_log = app.state.audit
+    app.state.audit_backlog = Backlog(
+        lambda row: audit_log.append_row(row),
+        lambda answer_id: audit_log.answer(answer_id) is not None,
+        settings.audit_backlog,
     )
     app.state.staff = Staff(app.state.audit.engine)
     app.state.sync = None  # the scheduled site sync, once the app has started

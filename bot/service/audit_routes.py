@@ -58,7 +58,7 @@ def list_answers(
         Query(max_length=200, pattern=NO_NUL, description="Text in question or answer"),
     ] = None,
     status: Annotated[
-        str | None, Query(pattern="^(answered|clarify|not_found|urgent|declined)$")
+        str | None, Query(pattern="^(answered|info|clarify|not_found|urgent|support|declined)$")
     ] = None,
     since: Annotated[str | None, Query(description="ISO date or time (UTC)")] = None,
     until: Annotated[str | None, Query(description="ISO date or time (UTC)")] = None,

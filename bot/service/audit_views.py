@@ -14,8 +14,10 @@ from typing import Any
 from urllib.parse import urlencode
 
 from bot.audit import AuditFilter, AuditLog
+from bot.model import Status
 
-STATUSES = ("answered", "clarify", "not_found", "urgent", "declined")
+# Every reply status, in the order the staff pages list them (from the model's enum).
+STATUSES = tuple(s.value for s in Status)
 CHANNELS = ("page", "form", "widget", "embed", "api", "cli")
 LABELS = {
     "correct": "Correct",

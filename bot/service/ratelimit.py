@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import logging
 import math
 import secrets
 import time
 from collections.abc import Callable, Sequence
 from typing import TypeVar
+from urllib.parse import parse_qs
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
@@ -25,12 +27,16 @@ from limits import RateLimitItem, parse, storage, strategies
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from bot.model import TriageKind
 from bot.service.proxies import Network, resolve
+from bot.service.security import MAX_BODY
 from bot.settings import Settings
 from bot.throttled_log import ThrottledLog
+from bot.triage import triage
 
 log = logging.getLogger(__name__)
 LIMITED = ("/api/chat", "/api/feedback", "/chat", "/embed")
+QUESTIONS = ("/api/chat", "/chat", "/embed")  # where a message in crisis may arrive
 REDIS_TIMEOUT = 0.25  # seconds: a Redis that does not answer costs a request this, once
 RETRY_REDIS = 5.0  # seconds of counting in memory before Redis is tried again
 T = TypeVar("T")
@@ -139,6 +145,12 @@ class Limit:
                 wait = await run_in_threadpool(self.limiter.check, client)
             else:
                 wait = self.limiter.check(client)
+            if wait is not None and scope["path"] in QUESTIONS:
+                # Crisis is never rate limited: read the message, and a crisis goes on.
+                body = await _read(receive)
+                if body is not None and _in_crisis(scope, body):
+                    await self.app(scope, _replay(body), send)
+                    return
             if wait is not None:
                 response = JSONResponse(
                     status_code=429,
@@ -148,6 +160,54 @@ class Limit:
                 await response(scope, receive, send)
                 return
         await self.app(scope, receive, send)
+
+
+async def _read(receive: Receive) -> bytes | None:
+    """The request body (None when it is longer than any message can be)."""
+    parts: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            return None
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > MAX_BODY:
+            return None
+        parts.append(chunk)
+        if not message.get("more_body"):
+            return b"".join(parts)
+
+
+def _replay(body: bytes) -> Receive:
+    sent = False
+
+    async def receive() -> dict:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return {"type": "http.disconnect"}
+
+    return receive
+
+
+def _in_crisis(scope: Scope, body: bytes) -> bool:
+    """Whether the message is urgent by the triage rules (not the semantic layer, so a
+    flood of refused requests costs no model time)."""
+    headers = dict(scope.get("headers") or ())
+    kind = headers.get(b"content-type", b"").split(b";")[0].strip().lower()
+    try:
+        if kind == b"application/json":
+            message = json.loads(body).get("message")
+        else:
+            message = parse_qs(body.decode("utf-8")).get("message", [None])[0]
+    except (ValueError, AttributeError, UnicodeDecodeError):
+        return False
+    if not isinstance(message, str) or not message.strip():
+        return False
+    found = triage(message[:2000])
+    return found is not None and found.kind is TriageKind.URGENT
 
 
 def install(app: FastAPI, settings: Settings) -> None:

@@ -15,8 +15,9 @@ from starlette.concurrency import run_in_threadpool
 
 from bot.answer import Reply
 from bot.assistant import Assistant
-from bot.audit import AuditLog
+from bot.audit import AuditLog, AuditUnavailable
 from bot.index import IndexCorrupt
+from bot.model import Status
 from bot.service.crisis import page_contacts
 from bot.service.deps import AssistantDep, AuditDep, SettingsDep, TemplatesDep
 from bot.service.schemas import (
@@ -51,13 +52,14 @@ def _answer(
     session_id: str | None,
     channel: str,
 ) -> Reply:
-    """Reply, and record it before it is returned (AuditUnavailable -> 503)."""
+    """Reply, and record it before it is returned (AuditUnavailable -> 503), except an
+    urgent reply: the contacts go out at once and its record waits in the backlog."""
     reply = assistant.reply(message, session_id)
     if reply.citations and (damage := assistant.index.damage()) is not None:
         # Passages read from files changed under us may not be what was checked at load.
         # Replies that cite nothing (urgent ones first of all) are still given.
         raise IndexCorrupt(damage)
-    audit.record(
+    row = audit.answer_row(
         reply,
         message,
         channel=channel,
@@ -65,6 +67,12 @@ def _answer(
         index_digest=assistant.index.manifest.digest,
         model=assistant.index.manifest.model,
     )
+    try:
+        audit.append_row(row)
+    except AuditUnavailable as exc:
+        if reply.status is not Status.URGENT:
+            raise
+        request.app.state.audit_backlog.keep(row, exc)
     return reply
 
 
@@ -128,7 +136,7 @@ def healthz(request: Request, assistant: AssistantDep, audit: AuditDep) -> Any:
         "built_at": m.built_at,
         "index": m.digest,
         "sessions": sessions,
-        "audit": {"ok": audit_ok},
+        "audit": {"ok": audit_ok, **request.app.state.audit_backlog.health()},
         "sync": sync_health(request.app),
     }
 

@@ -80,7 +80,11 @@ class Health(BaseModel):
         description="Site sync (BOT_SYNC_SITEMAP): schedule, whether one is running, and the "
         "last sync's time, counts and errors; null when the corpus was never synced.",
     )
-    audit: dict[str, bool] = Field(description="Whether the audit database answers (`ok`).")
+    audit: dict[str, bool | int] = Field(
+        description="Whether the audit database answers (`ok`); records of urgent replies "
+        "waiting to be written (`pending`), kept so far (`kept`) and written late "
+        "(`written_late`)."
+    )
 
 
 class FeedbackRequest(BaseModel):

@@ -127,7 +127,7 @@ def fail(sites: Any, monkeypatch: pytest.MonkeyPatch):
         if failure == "429":
             monkeypatch.setattr(sites.bot.app.state.rate_limiter, "check", lambda request: 30)
         elif failure == "503":
-            monkeypatch.setattr(sites.bot.app.state.audit, "record", unavailable)
+            monkeypatch.setattr(sites.bot.app.state.audit, "append_row", unavailable)
         else:
             page.context.set_offline(True)
 
