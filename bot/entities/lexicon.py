@@ -35,7 +35,7 @@ from bot.model import Entities
 from bot.pages import Assessment
 from bot.resources import read_lines
 from bot.text import NegationRules, Normalised, Normaliser, Speller, Synonyms, basic
-from bot.vocab import Disease, Drug, Vocabulary, common_english, english_buckets
+from bot.vocab import Disease, Drug, Vocabulary, common_english, english_buckets, english_ranks
 from bot.vocab import load as load_vocabulary
 
 # A typo is only forgiven in words this long, against words this similar (0-100).
@@ -180,7 +180,9 @@ class Lexicon:
         if vocab is not None:
             targets = set(spelling) | rule_engine.keywords() | _cancer_words() | lex._typo_words
             lex.normaliser = Normaliser(
-                lex.synonyms, NegationRules.load(), Speller(targets, lex.known_word)
+                lex.synonyms,
+                NegationRules.load(),
+                Speller(targets, lex.known_word, english_ranks()),
             )
         return lex
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -69,9 +69,17 @@ class Speller:
     MIN_LEN = 3
     CUTOFF = 80.0
 
-    def __init__(self, targets: Iterable[str], known: Callable[[str], bool]) -> None:
+    def __init__(
+        self,
+        targets: Iterable[str],
+        known: Callable[[str], bool],
+        ranks: Mapping[str, int] | None = None,
+    ) -> None:
         self.targets = frozenset(t for t in targets if t.isalpha())
         self.known = known
+        # English words by frequency rank: a rare spelling of a frequent word is that word
+        # ("teh" is "the", two letters swapped; "keepin" is "keeping", the g dropped).
+        self.ranks = ranks or {}
         self._by_first: dict[str, tuple[str, ...]] = {}
         for t in sorted(self.targets):
             self._by_first[t[0]] = (*self._by_first.get(t[0], ()), t)
@@ -79,6 +87,8 @@ class Speller:
     def correct(self, word: str) -> str | None:
         if len(word) < self.MIN_LEN or word in self.targets or not word.isalpha():
             return None
+        if (informal := self._informal(word)) is not None:
+            return informal
         if self.known(word):
             return None
         best, best_score, tied = None, self.CUTOFF, False
@@ -91,6 +101,21 @@ class Speller:
             elif score == best_score and best is not None:
                 tied = True
         return None if tied else best
+
+    RARE = 5000  # a spelling ranked beyond this may be a frequent word mistyped
+    FREQUENT = 1000  # ... into one of these
+
+    def _informal(self, word: str) -> str | None:
+        if not self.ranks:
+            return None
+        rank = self.ranks.get(word, len(self.ranks) + 1)
+        if rank <= self.RARE:
+            return None
+        if word.endswith("in") and self.ranks.get(word + "g", rank) < rank:
+            return word + "g"
+        swapped = {word[:i] + word[i + 1] + word[i] + word[i + 2 :] for i in range(len(word) - 1)}
+        frequent = [w for w in swapped if self.ranks.get(w, self.FREQUENT + 1) <= self.FREQUENT]
+        return frequent[0] if len(frequent) == 1 else None
 
 
 @dataclass(frozen=True)

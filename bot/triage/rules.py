@@ -16,6 +16,7 @@ from functools import cache, lru_cache
 from bot import rules
 from bot.model import CrisisKind, TriageKind
 from bot.text import NegationRules, Normalised, Normaliser, Speller, Synonyms, fold
+from bot.triage import signals
 
 # Someone is present in the message: the writer ("I", "my") or a person with them ("he",
 # "she", "someone"). Rules marked `person` count only then; alone their words are a topic.
@@ -94,11 +95,13 @@ def plain(text: str) -> str:
 @cache
 def _normaliser() -> Normaliser:
     """The shared pipeline for a message triaged on its own (no corpus names known)."""
-    from bot.vocab import load
+    from bot.vocab import english_ranks, load
 
     vocab = load()
     return Normaliser(
-        Synonyms.load(), NegationRules.load(), Speller(rules.keywords(), vocab.known_word)
+        Synonyms.load(),
+        NegationRules.load(),
+        Speller(rules.keywords(), vocab.known_word, english_ranks()),
     )
 
 
@@ -123,6 +126,15 @@ def _triage(folded: str) -> Triage | None:
             continue
         if r.rule.matches(text):
             fired.setdefault(r.kind, []).append(r)
+    adds_up = None if TriageKind.URGENT in fired else signals.judge(text, person and not history)
+    if adds_up is not None:
+        # No rule knows the whole phrase, but signs of two kinds of the same crisis do.
+        return Triage(
+            TriageKind.URGENT,
+            "warning signs that add up: " + " + ".join(adds_up.categories),
+            adds_up.signs,
+            adds_up.crisis,
+        )
     for kind in ORDER:
         found = fired.get(kind)
         if not found:

@@ -117,6 +117,13 @@ def common_english() -> frozenset[str]:
 
 
 @cache
+def english_ranks() -> dict[str, int]:
+    """Each English word's frequency rank (1: "the")."""
+    words = [w for w in read_text("vocab/english.txt.gz").split("\n") if w and w[0] != "#"]
+    return {w: i for i, w in enumerate(words, 1)}
+
+
+@cache
 def english_buckets() -> dict[tuple[str, int], tuple[str, ...]]:
     """English words by (first letter, length): the few a typo can be one edit from."""
     buckets: dict[tuple[str, int], list[str]] = {}
