@@ -52,8 +52,7 @@ ADDS_UP = [
     ),
     ("no use to anybody like this. been looking at the railway line on my walks", "self_harm"),
     (
-        "I only let myself eat 400 calories on good days and tip the supplement drinks away,"
-        " down the sink",
+        "I only let myself eat 400 calories on good days and tip the shakes down the sink",
         "self_harm",
     ),
     ("he keeps my bank card and says if I tell the nurse anything I'll be sorry", "violence"),
