@@ -67,7 +67,7 @@ SAFETY_EXTERNAL ?= ../shared/eval-external
 eval-safety: install
 	$(BIN)/bot eval-safety --index $(CURDIR)/var/safety-index \
 		$(wildcard $(SAFETY_EXTERNAL)/safety.jsonl $(SAFETY_EXTERNAL)/false_alarms.jsonl) \
-		tests/fixtures/eval/blind-safety/questions.jsonl
+		$(wildcard tests/fixtures/eval/blind-safety*/questions.jsonl)
 
 # The benchmark (bench/README.md): synthetic 1k and 10k pages, one table, and
 # bench/results/latest.json. BENCH_ARGS=--quick for a smoke run; --large adds 100k pages.

@@ -19,6 +19,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from bot.audit.writer import AuditRefused, AuditUnavailable
 
 log = logging.getLogger(__name__)
@@ -85,7 +87,8 @@ class Backlog:
                     self._append(row)
             except AuditRefused as exc:  # cannot be stored as it is, ever: say so loudly
                 log.error("audit record %s cannot be stored (%s); dropped", answer_id, exc)
-            except (AuditUnavailable, OSError) as exc:
+            except (AuditUnavailable, SQLAlchemyError, OSError) as exc:
+                # Still down (the check for a landed record reads the database too).
                 log.info("audit log still unavailable (%s); %d waiting", exc, self.pending)
                 break
             except Exception:  # a database error of another kind: keep it, try later
