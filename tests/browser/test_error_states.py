@@ -25,6 +25,7 @@ from browser_helpers import (
     screenshot,
     serious_violations,
 )
+from limits import parse
 from playwright.sync_api import Frame, Locator, Page, expect
 
 from bot.audit import AuditUnavailable
@@ -125,7 +126,10 @@ def fail(sites: Any, monkeypatch: pytest.MonkeyPatch):
 
     def apply(failure: str, page: Page) -> None:
         if failure == "429":
-            monkeypatch.setattr(sites.bot.app.state.rate_limiter, "check", lambda request: 30)
+            limiter = sites.bot.app.state.rate_limiter
+            # The shared test server runs with limits off; turn them on, over the limit.
+            monkeypatch.setattr(limiter, "item", parse("1/minute"))
+            monkeypatch.setattr(limiter, "check", lambda client: 30)
         elif failure == "503":
             monkeypatch.setattr(sites.bot.app.state.audit, "append_row", unavailable)
         else:
