@@ -191,6 +191,19 @@ class Assistant:
             "answer_id": new_id(),
             "disclaimer": self.settings.disclaimer,
         }
+        # A first message depends on nothing but its text and this index: the same
+        # question asked again gets the same reply, under its own ids. Only replies that
+        # were not urgent are kept, so a known text has been triaged already.
+        with self._first_turns_lock:
+            known = self._first_turns.get(text)
+        context = self.sessions.get(session_id) if known is not None else None
+        if known is not None and context is None:
+            reply, after = known
+            self.sessions.put(session_id, after)
+            trace = replace(reply.trace, repeat_of=reply.answer_id)
+            reply = replace(reply, session_id=session_id, answer_id=base["answer_id"], trace=trace)
+            return self._timed(reply, started)
+
         # One normalisation for every stage: triage, names, intent and dialogue read it.
         norm = self.lexicon.normalise_message(text)
         check = self._triage(norm)
@@ -206,20 +219,8 @@ class Assistant:
             reply = self._urgent(check, language, trace, base)
             return self._timed(reply, started)
 
-        context = self.sessions.get(session_id)
-        if context is None:
-            # A first message depends on nothing but its text and this index: the same
-            # question asked again gets the same reply, under its own ids.
-            with self._first_turns_lock:
-                known = self._first_turns.get(text)
-            if known is not None:
-                reply, after = known
-                self.sessions.put(session_id, after)
-                trace = replace(reply.trace, repeat_of=reply.answer_id)
-                reply = replace(
-                    reply, session_id=session_id, answer_id=base["answer_id"], trace=trace
-                )
-                return self._timed(reply, started)
+        if known is None:
+            context = self.sessions.get(session_id)
         reply, after = self._respond(norm, check, language, context, trace, base)
         self.sessions.put(session_id, after)
         if context is None:
