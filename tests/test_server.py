@@ -91,6 +91,22 @@ def test_a_chunked_body_is_cut_off_at_the_limit(server: tuple[str, int, Path]) -
     assert sent < 50 << 20  # refused long before the 200 MB were all sent
 
 
+def test_a_short_head_read_together_with_a_large_body_is_not_taken_for_large_headers(
+    server: tuple[str, int, Path],
+) -> None:
+    """The head and the first megabyte of body in one write (as the kernel may deliver
+    them in one read): the body is refused for its size (413), never as headers (431)."""
+    host, port, _ = server
+    head = (
+        b"POST /api/chat HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        b"Transfer-Encoding: chunked\r\n\r\n"
+    )
+    body = _megabytes(200)
+    answer, sent = _exchange((host, port), head + next(body), body)
+    assert answer.startswith(b"HTTP/1.1 413"), answer
+    assert sent < 50 << 20
+
+
 @pytest.fixture(scope="module")
 def limited_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     tmp = tmp_path_factory.mktemp("limited")

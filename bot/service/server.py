@@ -27,11 +27,13 @@ class HeaderLimitedProtocol(HttpToolsProtocol):
     request's head passes MAX_HEADER_BYTES, before the parser buffers any more of it."""
 
     _head_bytes: int | None = 0  # bytes of the current head; None while a body is read
+    _tail = b""  # the last bytes of the head so far: its end may straddle two reads
 
     def on_message_begin(self) -> None:
         super().on_message_begin()
         if self._head_bytes is None:
             self._head_bytes = 0
+            self._tail = b""
 
     def on_headers_complete(self) -> None:
         self._head_bytes = None
@@ -43,8 +45,13 @@ class HeaderLimitedProtocol(HttpToolsProtocol):
 
     def data_received(self, data: bytes) -> None:
         if self._head_bytes is not None:
+            allowed = MAX_HEADER_BYTES - self._head_bytes
+            # One read may carry a short head and the start of a large body: only the bytes
+            # before the blank line that ends the head count.
+            head_ends = b"\r\n\r\n" in self._tail + data[:allowed]
             self._head_bytes += len(data)
-            if self._head_bytes > MAX_HEADER_BYTES:
+            self._tail = (self._tail + data[-3:])[-3:]
+            if self._head_bytes > MAX_HEADER_BYTES and not head_ends:
                 log.warning("refused a request whose headers passed %d bytes", MAX_HEADER_BYTES)
                 body = b"request headers too large"
                 self.transport.write(
