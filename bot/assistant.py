@@ -239,9 +239,9 @@ class Assistant:
         )
         if verdict is None:
             return check
-        rule = f"semantic:{verdict.category}"
+        rule = f"semantic:{verdict.source}:{verdict.category}"
         if verdict.crisis is not None:
-            reason = f"close to {verdict.category} exemplars ({verdict.score}, +{verdict.margin})"
+            reason = f"{verdict.category} by {verdict.source} ({verdict.score}, +{verdict.margin})"
             return Triage(TriageKind.URGENT, reason, (rule,), verdict.crisis)
         if check is None:
             return Triage(TriageKind.SUPPORT, "close to distress exemplars", (rule,))

@@ -674,41 +674,75 @@ def metadata_errors() -> tuple[type[Exception], ...]:
 
 @main.group()
 def triage() -> None:
-    """Safety triage: the semantic layer's exemplars (bot/data/triage_exemplars.yaml)."""
+    """Safety triage: the semantic layer's exemplars (bot/data/triage_exemplars.yaml) and
+    its classifier (bot/data/triage_train/ -> bot/data/triage_model.json)."""
+
+
+def _labelled(help: str) -> Callable[[Callable[..., None]], Callable[..., None]]:
+    return click.option(
+        "--labelled",
+        "labelled",
+        multiple=True,
+        type=click.Path(exists=True, dir_okay=False, path_type=Path),
+        help=help,
+    )
 
 
 @triage.command("calibrate")
-@click.option(
-    "--labelled",
-    "labelled",
-    multiple=True,
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="Labelled questions (JSON lines) held out too: urgent ones as crises, the rest safe.",
-)
+@_labelled("Labelled questions (JSON lines) held out too: urgent ones as crises, the rest safe.")
 def triage_calibrate(labelled: tuple[Path, ...]) -> None:
     """Choose the semantic layer's thresholds on held-out data (the dev exemplars and any
     labelled sets given) with the configured model, and print them with the held-out
     result (copy them into bot/data/triage_exemplars.yaml)."""
     from bot.embedding import make_embedder
     from bot.evaluate import load_cases
-    from bot.text import NegationRules, Normaliser, Synonyms
-    from bot.triage.semantic import Thresholds, calibrate, sentences_to_embed
+    from bot.triage.semantic import Thresholds, calibrate, texts_to_judge
     from bot.triage.semantic import load as load_semantic
 
     settings = _settings()
     embedder = make_embedder(settings.embedder)
     semantic = load_semantic(embedder.name, embedder.encode)
     semantic.limits = Thresholds({}, semantic.limits.margin)
-    normaliser = Normaliser(Synonyms.load(), NegationRules.load())
     rows = [
-        (
-            "crisis" if case.status == "urgent" else "safe",
-            sentences_to_embed(case.question, normaliser.normalise(case.question).sentences),
-        )
+        ("crisis" if case.status == "urgent" else "safe", texts_to_judge(case.question))
         for path in labelled
         for case in load_cases(path)
     ]
     click.echo(json.dumps(calibrate(semantic, embedder.encode, rows), indent=2))
+
+
+@triage.command("train")
+@_labelled("Labelled questions (JSON lines) held out with the dev split for the thresholds.")
+def triage_train(labelled: tuple[Path, ...]) -> None:
+    """Train the semantic layer's classifier on the team's labelled corpus
+    (bot/data/triage_train/ and the exemplars) with the configured model, choose its
+    thresholds on the corpus's dev split (and any labelled sets given), write
+    bot/data/triage_model.json and print the dev result."""
+    from bot.embedding import make_embedder
+    from bot.evaluate import load_cases
+    from bot.triage import classifier
+    from bot.triage.semantic import texts_to_judge
+
+    embedder = make_embedder(_settings().embedder)
+
+    held_out = [
+        classifier.Example(case.question, _triage_label(case.status), "held-out")
+        for path in labelled
+        for case in load_cases(path)
+    ]
+    model, report = classifier.train(
+        embedder.encode, embedder.name, texts_to_judge, held_out=held_out
+    )
+    classifier.save(model, report)
+    click.echo(json.dumps({"thresholds": model.thresholds, **report}, indent=2))
+
+
+def _triage_label(status: str) -> str:
+    """A labelled question's category for choosing thresholds (which crisis kind does not
+    matter there: only messages of no crisis set the crisis floors)."""
+    if status == "urgent":
+        return "self_harm"
+    return "support" if status == "support" else "safe"
 
 
 @main.command("eval-safety")

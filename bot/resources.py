@@ -4,9 +4,14 @@ from __future__ import annotations
 
 import gzip
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
 import yaml
+
+# The folder itself, for data kept as many files or written by a CLI command (the triage
+# corpus and the model trained on it).
+DATA = Path(__file__).resolve().parent / "data"
 
 
 def _file(name: str):

@@ -52,9 +52,9 @@ class Settings(BaseSettings):
     )
     triage_semantic: bool = Field(
         True,
-        description="Also compare each sentence with labelled crisis, support and safe "
-        "exemplars using the loaded model, so a crisis said in words no triage rule has is "
-        "caught (off with the fake embedder).",
+        description="Also judge the message and each sentence with the loaded model "
+        "(nearest labelled exemplars and the classifier trained on bot/data/triage_train/), "
+        "so a crisis said in words no triage rule has is caught (off with the fake embedder).",
     )
     max_page_bytes: int = Field(
         2_000_000, ge=1, description="Pages larger than this are skipped with a warning."

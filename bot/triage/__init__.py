@@ -5,8 +5,10 @@
                 mention, with the kind of crisis
 - contacts.py   the contacts of each locale and kind, in each language
 - language.py   which language a message is in (replies in Spanish where we can)
-- semantic.py   each sentence compared with labelled exemplars (the loaded MiniLM model),
-                so a crisis said in words no rule has is still caught
+- semantic.py   the message and each sentence judged with the loaded MiniLM model:
+                nearest labelled exemplars and the classifier; frames it does not alarm in
+- classifier.py the classifier: trained on the team's corpus (bot/data/triage_train/),
+                thresholds on its dev split, weights read at run time
 """
 
 from bot.triage.contacts import Contact, ContactBook, crisis_contacts, load_contacts

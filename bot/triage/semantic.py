@@ -18,14 +18,15 @@ import os
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from functools import cache
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from bot import rules
 from bot.model import CrisisKind
-from bot.resources import read_text, read_yaml
+from bot.resources import read_text
+from bot.triage import classifier
 
 log = logging.getLogger(__name__)
 
@@ -48,16 +49,15 @@ class Verdict:
     category: str  # self_harm | emergency | violence | support
     score: float
     margin: float
-    sentence: int  # which sentence decided
+    sentence: int  # which text decided (the whole message or one of its sentences)
+    source: str = "exemplars"  # or "classifier"
 
     @property
     def crisis(self) -> CrisisKind | None:
         return CrisisKind(self.category) if self.category in CRISIS else None
 
 
-@cache
-def exemplars() -> dict[str, Any]:
-    return read_yaml("triage_exemplars.yaml")
+exemplars = classifier.exemplars  # one reading of the file for both halves of the layer
 
 
 def exemplar_digest() -> str:
@@ -86,7 +86,9 @@ class SemanticTriage:
         encode: Callable[[Sequence[str]], np.ndarray],
         limits: Thresholds | None = None,
         vectors: np.ndarray | None = None,
+        model: classifier.Model | None = None,
     ) -> None:
+        self.model = model
         self.labels, sentences = _exemplar_rows()
         if vectors is None or len(vectors) != len(sentences):
             vectors = np.asarray(encode(sentences), dtype=np.float32)
@@ -121,13 +123,23 @@ class SemanticTriage:
                 return Verdict(category, round(score, 4), round(score - safe, 4), -1)
         return None
 
-    def check(self, vectors: np.ndarray) -> Verdict | None:
-        """The most serious verdict over the sentences (a crisis before support)."""
+    def check(self, vectors: np.ndarray, texts: Sequence[str] = ()) -> Verdict | None:
+        """The most serious verdict over the texts, by the exemplars or the classifier (a
+        crisis before support)."""
         found: list[Verdict] = []
         for i, scored in enumerate(self.scores(vectors)):
             verdict = self.judge(scored)
             if verdict is not None:
                 found.append(Verdict(verdict.category, verdict.score, verdict.margin, i))
+        if self.model is not None:
+            for i, probs in enumerate(self.model.probabilities(vectors, texts)):
+                said = self.model.judge(probs)
+                if said is not None and said[0] in CRISIS and i < len(texts) and framed(texts[i]):
+                    continue  # an essay, a story, an idiom, a past that is over
+                if said is not None:
+                    category, p = said
+                    margin = round(p - self.model.thresholds[category], 4)
+                    found.append(Verdict(category, round(p, 4), margin, i, "classifier"))
         crisis = [v for v in found if v.crisis]
         if crisis:
             return max(crisis, key=lambda v: v.margin)
@@ -201,7 +213,12 @@ def load(
         vectors = np.load(path) if path.exists() else None
     except (OSError, ValueError):
         vectors = None
-    semantic = SemanticTriage(encode, vectors=vectors)
+    trained = classifier.load_model()
+    if trained is not None and classifier.family(trained.embedder) != classifier.family(model):
+        # Its weights read another model's vectors: meaningless here.
+        log.warning("triage classifier trained on %s, not %s: not used", trained.embedder, model)
+        trained = None
+    semantic = SemanticTriage(encode, vectors=vectors, model=trained)
     if vectors is None:
         try:
             folder.mkdir(parents=True, exist_ok=True)
@@ -225,14 +242,32 @@ MIN_WORDS = 5
 
 
 def sentences_to_embed(raw: str, sentences: Sequence[str]) -> list[str]:
-    """What to embed: the whole message when it is one sentence (the vector retrieval
-    needs anyway, so it is computed once), else each sentence long enough to judge."""
+    """What to embed: the whole message (the vector retrieval needs anyway for a
+    one-sentence message, so it is computed once) and, when it has several, each sentence
+    long enough to judge: a crisis sentence buried in a long question is judged alone."""
     if len(raw.split()) < MIN_WORDS:
         return []
     useful = [s for s in sentences if len(s.split()) >= MIN_WORDS]
     if len(useful) <= 1:
         return [raw]
-    return useful
+    return [raw, *useful]
+
+
+def framed(text: str) -> str | None:
+    """The id of the frame a text is written in (bot/data/rules/frames.yaml), if any: the
+    classifier alone does not raise the alarm on such a text."""
+    from bot.triage.rules import plain
+
+    found = rules.first(rules.load("frames"), plain(text))
+    return found.id if found else None
+
+
+def texts_to_judge(message: str) -> list[str]:
+    """What the layer judges of a message on its own (no conversation), as at run time:
+    for training and calibrating on labelled messages."""
+    from bot.triage.rules import _normaliser
+
+    return sentences_to_embed(message, _normaliser().normalise(message).sentences)
 
 
 def safe_check(
@@ -248,7 +283,7 @@ def safe_check(
     if not texts:
         return None
     try:
-        return semantic.check(embed_many(texts))
+        return semantic.check(embed_many(texts), texts)
     except Exception:  # the model, not the message: never let it block a reply
         log.exception("semantic triage failed; rules alone decide this message")
         return None

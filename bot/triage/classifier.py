@@ -1,0 +1,352 @@
+"""A small classifier over the loaded MiniLM vectors: the second half of the semantic layer.
+
+Nearest exemplars vote only for what is close to a sentence the team wrote; people in crisis
+write around the words (euphemism, understatement, a plan told sideways). A softmax
+regression trained on the team's labelled corpus (bot/data/triage_train/, a few thousand
+messages in the voices of patients and carers, never copied from an evaluation set) reads
+the direction of a whole message in the embedding space instead.
+
+`bot triage train` embeds the corpus with the configured model, trains on its train split,
+chooses each category's probability threshold on the held-out dev split (no dev message of
+another kind above it), and writes bot/data/triage_model.json: weights, thresholds, the
+corpus digest and the dev result. The server only reads that file: nothing is embedded or
+trained at start. A test checks the file was trained from the corpus as it is now.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from functools import cache
+from itertools import pairwise
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from bot.model import CrisisKind
+from bot.resources import DATA, read_text, read_yaml
+from bot.text.normalise import fold, words
+
+log = logging.getLogger(__name__)
+
+CLASSES = ("self_harm", "emergency", "violence", "support", "safe")
+CRISIS = tuple(k.value for k in CrisisKind)
+TRAIN_DIR = DATA / "triage_train"
+MODEL_FILE = DATA / "triage_model.json"
+DEV_SHARE = 0.2  # of each category, by a hash of the text: the same split on every machine
+# The share of the dev split's messages of another kind a threshold may let through. The
+# dev split holds the team's hardest look-alikes (idioms, research on suicide, distress with
+# no crisis sign, calm end-of-life planning), not everyday traffic, which the labelled
+# questions guard with no share at all; a crisis reply to a look-alike costs less than a
+# crisis missed, a support reply to a question more than it gives.
+BUDGET = {"self_harm": 0.02, "emergency": 0.02, "violence": 0.02, "support": 0.01}
+# Then this much more on top, since the dev split is our own messages, not every way
+# people write.
+BUFFER = 0.02
+
+
+@cache
+def exemplars() -> dict[str, Any]:
+    return read_yaml("triage_exemplars.yaml")
+
+
+@dataclass(frozen=True)
+class Example:
+    text: str
+    label: str
+    source: str  # the file it came from
+
+    @property
+    def dev(self) -> bool:
+        digest = hashlib.sha256(self.text.strip().lower().encode()).digest()
+        return digest[0] < 256 * DEV_SHARE
+
+
+def corpus_files(folder: Path = TRAIN_DIR) -> list[Path]:
+    return sorted(folder.glob("*.jsonl"))
+
+
+def load_corpus(folder: Path = TRAIN_DIR) -> list[Example]:
+    """Every labelled message, once (a text repeated across files keeps its first label):
+    the corpus files, then the nearest-exemplar layer's exemplars (both its splits)."""
+    seen: set[str] = set()
+    rows: list[Example] = []
+    for split in ("train", "dev"):
+        for label, texts in (exemplars().get(split) or {}).items():
+            for text in texts:
+                if text.strip().lower() not in seen:
+                    seen.add(text.strip().lower())
+                    rows.append(Example(text.strip(), label, "triage_exemplars.yaml"))
+    for path in corpus_files(folder):
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            if not line.strip():
+                continue
+            row = json.loads(line)
+            text, label = str(row["text"]).strip(), str(row["label"])
+            if label not in CLASSES:
+                raise ValueError(f"{path.name}:{number}: unknown label {label!r}")
+            key = text.lower()
+            if text and key not in seen:
+                seen.add(key)
+                rows.append(Example(text, label, path.name))
+    return rows
+
+
+def corpus_digest(folder: Path = TRAIN_DIR) -> str:
+    h = hashlib.sha256(read_text("triage_exemplars.yaml").encode())
+    for path in corpus_files(folder):
+        h.update(path.name.encode())
+        h.update(path.read_bytes())
+    return h.hexdigest()[:16]
+
+
+WORD_DIMS = 4096  # hashed words and word pairs, beside the 384 of the vector
+HIDDEN = 64
+MEMBERS = 5  # networks from different seeds, averaged: steadier probabilities
+
+
+def word_features(text: str) -> list[int]:
+    """The hashed columns of a text's words and word pairs (folded as every stage folds):
+    the vector reads the gist, these the words that carry it ("pills", "saved", "tonight")."""
+    found = words(fold(text))
+    grams = set(found) | {f"{a} {b}" for a, b in pairwise(found)}
+    return sorted(
+        {
+            int.from_bytes(hashlib.blake2b(g.encode(), digest_size=8).digest(), "little")
+            % WORD_DIMS
+            for g in grams
+        }
+    )
+
+
+@dataclass(frozen=True)
+class Member:
+    """One network: vector and hashed words -> HIDDEN ReLU units -> class logits."""
+
+    dense: np.ndarray  # dims x HIDDEN
+    hashed: np.ndarray  # WORD_DIMS x HIDDEN
+    bias1: np.ndarray
+    out: np.ndarray  # HIDDEN x classes
+    bias2: np.ndarray
+
+
+@dataclass(frozen=True)
+class Model:
+    members: tuple[Member, ...]
+    thresholds: dict[str, float]  # a category wins when its probability reaches this
+    embedder: str  # the model whose vectors it was trained on
+    digest: str  # of the training corpus
+
+    def probabilities(self, vectors: np.ndarray, texts: Sequence[str]) -> np.ndarray:
+        vectors = np.asarray(vectors, dtype=np.float32)
+        columns = [word_features(t) for t in texts]
+        total = np.zeros((len(texts), len(CLASSES)), dtype=np.float32)
+        for m in self.members:
+            hidden = vectors @ m.dense + m.bias1
+            for i, cols in enumerate(columns):  # sparse: a few dozen rows, summed
+                if cols:
+                    hidden[i] += m.hashed[cols].sum(axis=0) / np.sqrt(len(cols))
+            logits = np.maximum(hidden, 0) @ m.out + m.bias2
+            logits -= logits.max(axis=1, keepdims=True)
+            e = np.exp(logits)
+            total += e / e.sum(axis=1, keepdims=True)
+        return total / len(self.members)
+
+    def judge(self, probs: np.ndarray) -> tuple[str, float] | None:
+        """The most probable crisis kind, if it reaches its threshold; else support, if it
+        does."""
+        by = dict(zip(CLASSES, (float(p) for p in probs), strict=True))
+        crisis = max(CRISIS, key=lambda c: by[c])
+        if by[crisis] >= self.thresholds.get(crisis, 2.0):
+            return crisis, by[crisis]
+        if by["support"] >= self.thresholds.get("support", 2.0):
+            return "support", by["support"]
+        return None
+
+
+def _arrays(model: Model) -> dict[str, np.ndarray]:
+    out = {}
+    for i, m in enumerate(model.members):
+        for name in ("dense", "hashed", "bias1", "out", "bias2"):
+            out[f"{i}.{name}"] = getattr(m, name).astype(np.float16)
+    return out
+
+
+def family(embedder: str) -> str:
+    """The model behind an embedder's name: ONNX fp32 gives the vectors of
+    sentence-transformers, int8 nearly the same, so weights serve all of them."""
+    return embedder.split(" onnx")[0]
+
+
+@cache
+def load_model(path: Path = MODEL_FILE) -> Model | None:
+    weights = path.with_suffix(".npz")
+    if not path.exists() or not weights.exists():
+        return None
+    data = json.loads(path.read_text(encoding="utf-8"))
+    if tuple(data["classes"]) != CLASSES or data.get("word_dims") != WORD_DIMS:
+        log.warning("triage model has other classes or features; not used")
+        return None
+    with np.load(weights) as arrays:
+        members = tuple(
+            Member(*(arrays[f"{i}.{n}"].astype(np.float32) for n in Member.__annotations__))
+            for i in range(int(data["members"]))
+        )
+    return Model(
+        members,
+        {k: float(v) for k, v in data["thresholds"].items()},
+        str(data["embedder"]),
+        str(data["digest"]),
+    )
+
+
+def fit(vectors: np.ndarray, texts: Sequence[str], labels: Sequence[str], seed: int = 0) -> Member:
+    """One network, classes weighted to count alike, dropout and weight decay against
+    learning one writer's words, full batch from a seed: torch for the training (a
+    build-time tool), numpy at run time."""
+    import torch
+
+    torch.manual_seed(seed)
+    dense = torch.tensor(np.asarray(vectors), dtype=torch.float32)
+    hashed = torch.zeros((len(texts), WORD_DIMS))
+    for i, text in enumerate(texts):
+        cols = word_features(text)
+        if cols:
+            hashed[i, cols] = 1.0 / float(np.sqrt(len(cols)))
+    x = torch.cat([dense, hashed], dim=1)
+    y = torch.tensor([CLASSES.index(lab) for lab in labels])
+    counts = torch.bincount(y, minlength=len(CLASSES)).clamp(min=1).float()
+    net = torch.nn.Sequential(
+        torch.nn.Dropout(0.5),
+        torch.nn.Linear(x.shape[1], HIDDEN),
+        torch.nn.ReLU(),
+        torch.nn.Dropout(0.5),
+        torch.nn.Linear(HIDDEN, len(CLASSES)),
+    )
+    optimiser = torch.optim.AdamW(net.parameters(), lr=3e-3, weight_decay=1e-2)
+    # Smoothed labels keep probabilities from reaching 1.0 on the training words, so a
+    # threshold still means something on words the corpus never had.
+    loss = torch.nn.CrossEntropyLoss(weight=len(y) / (len(CLASSES) * counts), label_smoothing=0.1)
+    for _ in range(200):
+        net.train()
+        optimiser.zero_grad()
+        loss(net(x), y).backward()
+        optimiser.step()
+    first, second = net[1], net[4]
+    w1 = first.weight.detach().numpy().T
+    d = dense.shape[1]
+    return Member(
+        w1[:d].copy(),
+        w1[d:].copy(),
+        first.bias.detach().numpy().copy(),
+        second.weight.detach().numpy().T.copy(),
+        second.bias.detach().numpy().copy(),
+    )
+
+
+def choose_thresholds(
+    probs: Sequence[np.ndarray], labels: Sequence[str], strict: Sequence[bool]
+) -> dict[str, float]:
+    """Per category, the lowest threshold that at most BUDGET of the dev messages of another
+    kind reach (a crisis kind: safe or support ones; support: safe ones) and no `strict`
+    one does (the project's labelled questions: what people ask the bot every day), plus
+    BUFFER. Each message's probability is its highest over the texts judged (the whole
+    and its sentences)."""
+    out: dict[str, float] = {}
+    for category in (*CRISIS, "support"):
+        column = CLASSES.index(category)
+        other = ("safe", "support") if category in CRISIS else ("safe",)
+        scored = [
+            (float(p[:, column].max()), hard)
+            for p, lab, hard in zip(probs, labels, strict, strict=True)
+            if lab in other
+        ]
+        dev = sorted((s for s, hard in scored if not hard), reverse=True)
+        allowed = int(BUDGET[category] * len(dev))
+        floor = max(
+            dev[allowed] if len(dev) > allowed else 0.0,
+            max((s for s, hard in scored if hard), default=0.0),
+        )
+        out[category] = round(min(floor + BUFFER, 0.99), 4)
+    return out
+
+
+def dev_result(model: Model, probs: Sequence[np.ndarray], labels: Sequence[str]) -> dict:
+    tally: dict[str, list[int]] = {}
+    alarms = 0
+    for p, label in zip(probs, labels, strict=True):
+        verdicts = [v for row in p if (v := model.judge(row))]
+        crisis = [v for v in verdicts if v[0] in CRISIS]
+        got = (crisis or verdicts or [("safe", 0.0)])[0][0]
+        t = tally.setdefault(label, [0, 0])
+        t[1] += 1
+        t[0] += got == label or (label in CRISIS and got in CRISIS)
+        alarms += label in ("safe", "support") and got in CRISIS
+    return {
+        "dev": {c: f"{a}/{b}" for c, (a, b) in sorted(tally.items())},
+        "dev_false_alarms": alarms,
+    }
+
+
+def train(
+    encode: Callable[[Sequence[str]], np.ndarray],
+    embedder: str,
+    texts_of: Callable[[str], list[str]],
+    examples: Iterable[Example] | None = None,
+    held_out: Iterable[Example] = (),
+) -> tuple[Model, dict[str, Any]]:
+    """Train on the corpus's train split and choose thresholds on its dev split (and any
+    other held-out messages given: the project's labelled questions);
+    `texts_of(message)` gives what is embedded for a message at run time."""
+    rows = list(examples if examples is not None else load_corpus())
+    train_rows = [r for r in rows if not r.dev]
+    dev_rows = [r for r in rows if r.dev]
+    held = dev_rows + list(held_out)
+    texts = [r.text for r in train_rows]
+    vectors = encode(texts)
+    labels = [r.label for r in train_rows]
+    members = tuple(fit(vectors, texts, labels, seed) for seed in range(MEMBERS))
+    pieces = [texts_of(r.text) or [r.text] for r in held]
+    flat_texts = [t for piece in pieces for t in piece]
+    flat = Model(members, {}, embedder, "").probabilities(encode(flat_texts), flat_texts)
+    probs, at = [], 0
+    for piece in pieces:
+        probs.append(flat[at : at + len(piece)])
+        at += len(piece)
+    held_labels = [r.label for r in held]
+    strict = [i >= len(dev_rows) for i in range(len(held))]
+    model = Model(members, choose_thresholds(probs, held_labels, strict), embedder, corpus_digest())
+    report: dict[str, Any] = {"train": len(train_rows)}
+    for name, chosen in (
+        ("dev", range(len(dev_rows))),
+        ("held_out", range(len(dev_rows), len(held))),
+    ):
+        if chosen:
+            found = dev_result(model, [probs[i] for i in chosen], [held_labels[i] for i in chosen])
+            report[name] = found["dev"]
+            report[f"{name}_false_alarms"] = found["dev_false_alarms"]
+    return model, report
+
+
+def save(model: Model, report: dict[str, Any], path: Path = MODEL_FILE) -> None:
+    """The weights (float16, beside) and what a person reads: thresholds and the result."""
+    with open(path.with_suffix(".npz"), "wb") as f:
+        np.savez_compressed(f, **_arrays(model))
+    data = {
+        "embedder": model.embedder,
+        "digest": model.digest,
+        "classes": list(CLASSES),
+        "word_dims": WORD_DIMS,
+        "hidden": HIDDEN,
+        "members": len(model.members),
+        "thresholds": model.thresholds,
+        "budget": BUDGET,
+        "buffer": BUFFER,
+        **report,
+    }
+    path.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
+    load_model.cache_clear()
