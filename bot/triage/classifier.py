@@ -1,16 +1,16 @@
 """A small classifier over the loaded MiniLM vectors: the second half of the semantic layer.
 
 Nearest exemplars vote only for what is close to a sentence the team wrote; people in crisis
-write around the words (euphemism, understatement, a plan told sideways). A softmax
-regression trained on the team's labelled corpus (bot/data/triage_train/, a few thousand
-messages in the voices of patients and carers, never copied from an evaluation set) reads
-the direction of a whole message in the embedding space instead.
+write around the words (euphemism, understatement, a plan told sideways). Five small
+networks, averaged, read the message's vector and its words together, trained on the team's
+labelled corpus (bot/data/triage_train/: a few thousand messages in the voices of patients
+and carers, never copied from an evaluation set).
 
 `bot triage train` embeds the corpus with the configured model, trains on its train split,
-chooses each category's probability threshold on the held-out dev split (no dev message of
-another kind above it), and writes bot/data/triage_model.json: weights, thresholds, the
-corpus digest and the dev result. The server only reads that file: nothing is embedded or
-trained at start. A test checks the file was trained from the corpus as it is now.
+chooses each category's probability threshold on the held-out dev split (BUDGET below), and
+writes bot/data/triage_model.json (thresholds, corpus digest, dev result) and the weights
+beside it (.npz). The server only reads those: nothing is embedded or trained at start. A
+test checks they were trained from the corpus as it is now.
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ CLASSES = ("self_harm", "emergency", "violence", "support", "safe")
 CRISIS = tuple(k.value for k in CrisisKind)
 TRAIN_DIR = DATA / "triage_train"
 MODEL_FILE = DATA / "triage_model.json"
-DEV_SHARE = 0.2  # of each category, by a hash of the text: the same split on every machine
+DEV_SHARE = 0.2  # of the messages, by a hash of each text: the same split on every machine
 # The share of the dev split's messages of another kind a threshold may let through. The
 # dev split holds the team's hardest look-alikes (idioms, research on suicide, distress with
 # no crisis sign, calm end-of-life planning), not everyday traffic, which the labelled

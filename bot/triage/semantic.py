@@ -1,13 +1,16 @@
-"""The semantic layer of triage: each sentence compared with labelled exemplars.
+"""The semantic layer of triage: the message and each of its sentences, judged with the
+model already loaded for retrieval.
 
-Rules catch what they were written for; people in crisis use words no rule has. Each
-sentence of a message is embedded with the model already loaded for retrieval and compared
-with the team's exemplars (bot/data/triage_exemplars.yaml): the mean similarity of its
-nearest exemplars of each category, against those of safe questions. A sentence close
-enough to a crisis category, and clearly closer to it than to the safe ones, makes the
-message urgent; to the support category, a support reply. The thresholds were chosen on
-the held-out dev exemplars (`bot triage calibrate`), so that no dev safe or support
-sentence is escalated, and are stored with the exemplars.
+Rules catch what they were written for; people in crisis use words no rule has. Two
+judges read the vectors:
+- nearest exemplars (bot/data/triage_exemplars.yaml): the mean similarity of a text's
+  nearest exemplars of each category, against those of safe questions; a text close
+  enough to a crisis category, and clearly closer to it than to the safe ones, makes the
+  message urgent; to the support category, a support reply. Thresholds chosen on the
+  held-out dev exemplars (`bot triage calibrate`) and stored with them;
+- the classifier (classifier.py), trained on the team's corpus, except on a text written
+  in a frame (bot/data/rules/frames.yaml: an essay, a story, the research, an idiom, a
+  past that is over), where it alone does not raise the alarm.
 """
 
 from __future__ import annotations
