@@ -14,6 +14,7 @@ from bot.triage.classifier import CLASSES, Example, Member, Model
 from bot.triage.semantic import (
     SemanticTriage,
     Thresholds,
+    Verdict,
     framed,
     sentences_to_embed,
     texts_to_judge,
@@ -227,3 +228,31 @@ def test_train_chooses_thresholds_on_the_dev_split_and_reports_it() -> None:
     assert report["held_out"] == {"safe": "1/1"} and report["held_out_false_alarms"] == 0
     assert set(model.thresholds) == {"self_harm", "emergency", "violence", "support"}
     assert len(model.members) == classifier.MEMBERS
+
+
+class _Says:
+    """A semantic layer that returns one verdict for every message."""
+
+    def __init__(self, verdict: Verdict) -> None:
+        self.verdict = verdict
+        self.model = None
+
+    def check(self, vectors: np.ndarray, texts: list[str]) -> Verdict:
+        return self.verdict
+
+
+@pytest.mark.parametrize(
+    ("category", "status", "crisis"),
+    [
+        ("violence", "urgent", "violence"),
+        ("support", "support", None),
+    ],
+)
+def test_the_assistant_acts_on_the_layer_when_the_rules_find_nothing(
+    assistant, category: str, status: str, crisis: str | None
+) -> None:
+    assistant.semantic = _Says(Verdict(category, 0.9, 0.2, 0, "classifier"))
+    reply = assistant.reply("my neighbour mentioned something odd to me at the bus stop")
+    assert reply.status == status
+    assert reply.crisis_kind == crisis
+    assert reply.trace.rules == [f"semantic:classifier:{category}"]
