@@ -726,7 +726,7 @@ def triage_train(labelled: tuple[Path, ...]) -> None:
     embedder = make_embedder(_settings().embedder)
 
     held_out = [
-        classifier.Example(case.question, _triage_label(case.status), "held-out")
+        classifier.Example(case.question, classifier.label_of_status(case.status), "held-out")
         for path in labelled
         for case in load_cases(path)
     ]
@@ -735,14 +735,6 @@ def triage_train(labelled: tuple[Path, ...]) -> None:
     )
     classifier.save(model, report)
     click.echo(json.dumps({"thresholds": model.thresholds, **report}, indent=2))
-
-
-def _triage_label(status: str) -> str:
-    """A labelled question's category for choosing thresholds (which crisis kind does not
-    matter there: only messages of no crisis set the crisis floors)."""
-    if status == "urgent":
-        return "self_harm"
-    return "support" if status == "support" else "safe"
 
 
 @main.command("eval-safety")

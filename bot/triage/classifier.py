@@ -70,6 +70,14 @@ class Example:
         return digest[0] < 256 * DEV_SHARE
 
 
+def label_of_status(status: str) -> str:
+    """A labelled question's category, for choosing thresholds (which crisis kind does not
+    matter there: only messages of no crisis set the crisis floors)."""
+    if status == "urgent":
+        return "self_harm"
+    return "support" if status == "support" else "safe"
+
+
 def corpus_files(folder: Path = TRAIN_DIR) -> list[Path]:
     return sorted(folder.glob("*.jsonl"))
 

@@ -30,6 +30,7 @@ from bot import rules
 from bot.model import CrisisKind
 from bot.resources import read_text
 from bot.triage import classifier
+from bot.triage.rules import _normaliser, plain
 
 log = logging.getLogger(__name__)
 
@@ -126,7 +127,7 @@ class SemanticTriage:
                 return Verdict(category, round(score, 4), round(score - safe, 4), -1)
         return None
 
-    def check(self, vectors: np.ndarray, texts: Sequence[str] = ()) -> Verdict | None:
+    def check(self, vectors: np.ndarray, texts: Sequence[str]) -> Verdict | None:
         """The most serious verdict over the texts, by the exemplars or the classifier (a
         crisis before support)."""
         found: list[Verdict] = []
@@ -137,7 +138,7 @@ class SemanticTriage:
         if self.model is not None:
             for i, probs in enumerate(self.model.probabilities(vectors, texts)):
                 said = self.model.judge(probs)
-                if said is not None and said[0] in CRISIS and i < len(texts) and framed(texts[i]):
+                if said is not None and said[0] in CRISIS and framed(texts[i]):
                     continue  # an essay, a story, an idiom, a past that is over
                 if said is not None:
                     category, p = said
@@ -259,8 +260,6 @@ def sentences_to_embed(raw: str, sentences: Sequence[str]) -> list[str]:
 def framed(text: str) -> str | None:
     """The id of the frame a text is written in (bot/data/rules/frames.yaml), if any: the
     classifier alone does not raise the alarm on such a text."""
-    from bot.triage.rules import plain
-
     found = rules.first(rules.load("frames"), plain(text))
     return found.id if found else None
 
@@ -268,8 +267,6 @@ def framed(text: str) -> str | None:
 def texts_to_judge(message: str) -> list[str]:
     """What the layer judges of a message on its own (no conversation), as at run time:
     for training and calibrating on labelled messages."""
-    from bot.triage.rules import _normaliser
-
     return sentences_to_embed(message, _normaliser().normalise(message).sentences)
 
 
