@@ -140,3 +140,13 @@ def test_audit_api_lists_filters_pages_and_logs_the_views(api: tuple[TestClient,
     assert log.count("view") == 5 and log.verify().ok
     [view] = [e for e in log.answer(asked[0]["answer_id"])["events"] if e["kind"] == "view"]
     assert view["actor"] == "ana"
+
+
+def test_audit_api_refuses_a_filter_given_twice(api: tuple[TestClient, str]) -> None:
+    # schemathesis found "?q=U&q=%23" accepted (the last value kept silently).
+    client, token = api
+    auth = {"Authorization": f"Bearer {token}"}
+    answer = client.get("/api/audit/answers?q=a&q=b&cursor=1&cursor=2", headers=auth)
+    assert answer.status_code == 422
+    assert "cursor, q" in answer.json()["detail"]
+    assert client.get("/api/audit/answers?q=a&limit=2", headers=auth).status_code == 200

@@ -12,7 +12,22 @@ from bot.service.deps import AuditDep
 from bot.service.schemas import ANSWER_ID, NO_NUL, errors
 from bot.staff import Staff
 
-router = APIRouter(prefix="/api/audit", tags=["audit"], responses=errors(401, 403, 422, 503))
+
+def single_valued(request: Request) -> None:
+    """Every filter takes one value: a repeated one ("?q=a&q=b") would silently keep the
+    last, so it is refused."""
+    keys = [k for k, _ in request.query_params.multi_items()]
+    repeated = sorted({k for k in keys if keys.count(k) > 1})
+    if repeated:
+        raise HTTPException(422, f"query parameter given more than once: {', '.join(repeated)}")
+
+
+router = APIRouter(
+    prefix="/api/audit",
+    tags=["audit"],
+    responses=errors(401, 403, 422, 503),
+    dependencies=[Depends(single_valued)],
+)
 
 UNAUTHORISED = HTTPException(
     status_code=401,
