@@ -10,6 +10,7 @@ import json
 import re
 import time
 import uuid
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from fastapi.testclient import TestClient
@@ -395,7 +396,10 @@ def test_the_list_filters_and_pages(
     today = client.get("/audit/stats").text
     day = re.search(r'href="/audit\?since=(\d{4}-\d\d-\d\d)', today).group(1)
     assert only(f"since={day}&until={day}") == set(asked.values())
-    for bad in ("since=yesterday", "status=fine", "review=great", "cursor=abc", "q=" + "x" * 201):
+    # A filter given twice would keep one value silently: refused like any bad filter.
+    twice = ("status=answered&status=urgent", "cursor=1&cursor=2", "q=a&q=b")
+    wrong = ("since=yesterday", "status=fine", "review=great", "cursor=abc", "q=" + "x" * 201)
+    for bad in (*wrong, *twice):
         r = client.get(f"/audit?{bad}")
         assert r.status_code == 422 and "Please check the filters" in r.text, bad
         assert _ids(r.text) == []
@@ -488,6 +492,7 @@ def test_content_gaps_group_unanswered_questions(client: TestClient, asked: dict
     assert not any("thanks" in row for row in rows)
     assert "Names we have no assessment for" in r.text
     assert client.get("/audit/gaps?since=2025-02-01&until=2025-01-01").status_code == 422
+    assert client.get("/audit/gaps?until=2025-02-01&until=2025-01-01").status_code == 422
 
 
 def test_stats_chart_and_table(client: TestClient, asked: dict[str, str]) -> None:
@@ -502,6 +507,9 @@ def test_stats_chart_and_table(client: TestClient, asked: dict[str, str]) -> Non
     assert f"{len(asked)} replies" in html and "50% of 2 feedback votes said helpful" in html
     assert 'class="bar bar--not_found"' in html and 'class="ratio-dot"' in html
     assert client.get("/audit/stats?since=2020-01-01&until=2025-01-01").status_code == 422
+    days = [(datetime.now(UTC).date() - timedelta(days=n)).isoformat() for n in (3, 2)]
+    assert client.get(f"/audit/stats?since={days[0]}").status_code == 200
+    assert client.get(f"/audit/stats?since={days[0]}&since={days[1]}").status_code == 422
 
 
 # -- Exports -----------------------------------------------------------------------------
@@ -525,6 +533,8 @@ def test_exports_contain_the_filtered_rows(client: TestClient, asked: dict[str, 
     assert [i["answer_id"] for i in items] == [asked["zelnoprine"]]
     assert items[0]["citations"][0]["compound"].startswith("Zelnoprine")
     assert client.get("/audit/export.csv?since=never").status_code == 422
+    twice = client.get("/audit/export.jsonl?channel=widget&channel=page")
+    assert twice.status_code == 422 and "channel: given more than once" in twice.text
 
 
 def test_views_and_exports_are_logged_with_the_staff_name(

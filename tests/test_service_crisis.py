@@ -103,6 +103,12 @@ def test_a_locale_or_a_language_tag_picks_the_contacts(
         assert r.json()["contacts"][1]["text"].startswith("Llame al 988")
 
 
+def test_a_locale_given_twice_is_refused(client: TestClient) -> None:
+    # One of them would win silently: the client asked for something unclear.
+    r = client.get("/api/crisis-contacts?locale=gb&locale=us")
+    assert r.status_code == 422 and "locale" in r.json()["detail"]
+
+
 @pytest.mark.parametrize("locale", ["xx", "fr", "fr-FR", "en-ZZ"])
 def test_an_unknown_locale_is_a_clear_404(client: TestClient, locale: str) -> None:
     r = client.get("/api/crisis-contacts", params={"locale": locale})

@@ -9,18 +9,9 @@ from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
 
 from bot.audit import AuditFilter
 from bot.service.deps import AuditDep
+from bot.service.query import single_valued
 from bot.service.schemas import ANSWER_ID, NO_NUL, errors
 from bot.staff import Staff
-
-
-def single_valued(request: Request) -> None:
-    """Every filter takes one value: a repeated one ("?q=a&q=b") would silently keep the
-    last, so it is refused."""
-    keys = [k for k, _ in request.query_params.multi_items()]
-    repeated = sorted({k for k in keys if keys.count(k) > 1})
-    if repeated:
-        raise HTTPException(422, f"query parameter given more than once: {', '.join(repeated)}")
-
 
 router = APIRouter(
     prefix="/api/audit",

@@ -15,6 +15,7 @@ from urllib.parse import urlencode
 
 from bot.audit import AuditFilter, AuditLog
 from bot.model import Status
+from bot.service.query import repeated
 
 # Every reply status, in the order the staff pages list them (from the model's enum).
 STATUSES = tuple(s.value for s in Status)
@@ -63,7 +64,7 @@ class Filters:
 
     @classmethod
     def parse(cls, params: Mapping[str, str]) -> tuple[Filters, list[str]]:
-        errors: list[str] = []
+        errors = [f"{name}: given more than once" for name in repeated(params)]
         raw = {f.name: str(params.get(f.name) or "").strip() for f in fields(cls)}
         for name in ("since", "until"):
             raw[name] = _day(raw[name], name, errors)
@@ -106,7 +107,7 @@ class Filters:
 
 def day_range(params: Mapping[str, str], default_days: int = 30) -> tuple[str, str, list[str]]:
     """A since/until pair of dates for the gaps and stats pages (default: the last 30 days)."""
-    errors: list[str] = []
+    errors = [f"{name}: given more than once" for name in repeated(params)]
     today = datetime.now(UTC).date()
     since = _day(str(params.get("since") or ""), "since", errors)
     until = _day(str(params.get("until") or ""), "until", errors) or today.isoformat()

@@ -14,11 +14,12 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import yaml
-from fastapi import APIRouter, HTTPException, Query, Response
+from fastapi import APIRouter, Depends, HTTPException, Query, Response
 from pydantic import BaseModel, Field
 
 from bot.model import CrisisKind
 from bot.service.deps import SettingsDep
+from bot.service.query import single_valued
 from bot.service.schemas import ErrorOut, errors
 from bot.settings import Settings
 from bot.triage import Contact, ContactBook, load_contacts
@@ -118,6 +119,7 @@ class CrisisContacts(BaseModel):
     "/api/crisis-contacts",
     response_model=CrisisContacts,
     tags=["chat"],
+    dependencies=[Depends(single_valued)],
     responses={
         404: {"model": ErrorOut, "description": "No crisis contacts for this locale."},
         **errors(403, 422),
