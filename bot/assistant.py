@@ -14,6 +14,7 @@ import time
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
+from urllib.parse import urlencode
 
 from cachetools import LRUCache
 
@@ -22,10 +23,10 @@ from bot.answer import Citation, Renderer, Reply
 from bot.chunks import Passage
 from bot.dialogue import (
     CONTINUATION,
-    LISTING,
     Context,
     Option,
     SessionStore,
+    asks,
     follow_up,
     make_store,
     next_context,
@@ -38,6 +39,7 @@ from bot.pages import Assessment
 from bot.policy import Catalogue, Decision, Verdict, decide, hierarchy_note
 from bot.retrieval import Hit, Retriever, intent_of, missing_subject
 from bot.settings import Settings
+from bot.shared import INFO_MIN, SharedContent, SharedPassage
 from bot.text import Normalised
 from bot.triage import Contact, ContactBook, Triage, load_contacts, triage
 from bot.triage import semantic as semantic_triage
@@ -108,6 +110,7 @@ class Outcome:
     options: list[Assessment] = field(default_factory=list)
     # For a not_found about a named pair: the names asked about, kept as the topic.
     topic: tuple[str | None, str | None] = (None, None)
+    rest: list[Assessment] = field(default_factory=list)  # a listing's pages not yet shown
 
 
 @dataclass
@@ -156,6 +159,8 @@ class Assistant:
         # First messages already answered from this index (the same text, the same reply).
         self._first_turns: LRUCache[str, tuple[Reply, Context]] = LRUCache(FIRST_TURNS)
         self._first_turns_lock = threading.Lock()
+        self._shared: SharedContent | None = None
+        self._shared_lock = threading.Lock()
 
     def covered(self, compound: str, condition: str) -> bool:
         return (compound, condition) in self._pairs
@@ -175,6 +180,7 @@ class Assistant:
             unknown_compounds=tuple(dict.fromkeys(unknown_c + entities.unknown_compounds)),
             unknown_conditions=tuple(dict.fromkeys(unknown_d + entities.unknown_conditions)),
             matches=tuple(m for m in entities.matches if m.condition in conditions),
+            stage_iv=entities.stage_iv,
         )
 
     def warm_up(self) -> None:
@@ -295,7 +301,18 @@ class Assistant:
         if entities != asked:
             trace.from_context = entities.to_trace()
         crisis = self.contacts if check and check.kind is TriageKind.MENTION else ()
-        decision = decide(entities, self.catalogue, listing=bool(LISTING.search(norm.folded)))
+        decision = decide(
+            entities,
+            self.catalogue,
+            listing=asks("list", norm.folded),
+            compare=asks("compare", norm.folded),
+        )
+        if asked.empty and context is not None and context.rest and asks("more", norm.folded):
+            # "show me more": the next part of the listing before.
+            rest = [self._page(o.compound, o.condition) for o in context.rest]
+            pages = tuple(a for a in rest if a is not None)
+            if pages:
+                decision = Decision(Verdict.LIST, "more", pages=pages, topic=decision.topic)
         trace.policy = (
             decision.rule if analysis.rule is None else f"{decision.rule}/{analysis.rule}"
         )
@@ -324,6 +341,21 @@ class Assistant:
             # whatever language it was asked: the shared passage is cited in English.
             trace.intent = f"info:{topic}"
             return self._info(topic, context, crisis, trace, base), context or Context()
+        if (
+            asked.empty
+            and language == "en"
+            and not (check and check.kind is TriageKind.DECLINED)
+            and not SMALLTALK.match(text)
+            and not any(asks(k, norm.folded) for k in ("compare", "list", "more"))
+            and (context is None or context.empty or intent_of(norm) == "general")
+        ):
+            # Names no page and asks nothing of the page discussed: what the pages share
+            # ("are case reports good evidence?"), when one of their passages is near.
+            shared = self._nearest_shared(norm)
+            if shared is not None:
+                trace.intent = f"info:shared:{shared.section}"
+                reply = self._info_shared(shared, crisis, trace, base)
+                return reply, context or Context()
         if language != "en" and not check and asked.empty:
             # Written in another language, with no crisis in it: say we answer in English.
             reply = self.renderer.render(
@@ -363,6 +395,10 @@ class Assistant:
                     html=f'<p class="note">{SUPPORT_LINE}</p>\n{outcome.reply.html}',
                 )
 
+        if decision.rule == "more" and context is not None:
+            # The next part of a listing: "the one for MS" may still be in an earlier part.
+            earlier = [self._page(o.compound, o.condition) for o in context.options]
+            outcome.options += [p for p in earlier if p is not None and p not in outcome.options]
         a = outcome.assessment
         compound, condition = (a.compound, a.condition) if a else outcome.topic
         after = next_context(
@@ -371,6 +407,7 @@ class Assistant:
             compound,
             condition,
             [Option(o.compound, o.condition) for o in outcome.options],
+            [Option(o.compound, o.condition) for o in outcome.rest],
         )
         return outcome.reply, after
 
@@ -476,6 +513,49 @@ class Assistant:
             **{**base, "disclaimer": a.disclaimer or base["disclaimer"]},
         )
 
+    def _page(self, compound: str, condition: str) -> Assessment | None:
+        pages = self.catalogue.by_compound.get(compound, ())
+        return next((a for a in pages if a.condition == condition), None)
+
+    def _nearest_shared(self, norm: Normalised) -> SharedPassage | None:
+        """The shared passage near enough to the message to answer it, if any (never with
+        the tests' fake embedder, whose vectors mean nothing)."""
+        if self.embedder.name.startswith("fake"):
+            return None
+        with self._shared_lock:
+            if self._shared is None:
+                self._shared = SharedContent.build(
+                    self._everything, self._passages_of, self.retriever.embed_many
+                )
+        found = self._shared.nearest(norm.folded, self.retriever.embed(norm.raw))
+        return found[0] if found is not None and found[1] >= INFO_MIN else None
+
+    def _info_shared(
+        self, shared: SharedPassage, crisis: tuple[Contact, ...], trace: Trace, base: dict[str, str]
+    ) -> Reply:
+        """A shared passage quoted and cited: no assessment's level is in it."""
+        a = shared.page
+        hit = Hit(shared.passage, a, 1.0, True) if shared.passage is not None else None
+        citation = replace(
+            Citation.from_hit(hit) if hit else self._classification_citation(a),
+            section=shared.section,
+            passage=shared.text,
+        )
+        topic = {"Evidence Hierarchy": "hierarchy", "How Evidence Levels Evolve": "evolve"}
+        kind = next((t for prefix, t in topic.items() if shared.section.startswith(prefix)), None)
+        return self.renderer.render(
+            "info",
+            status=Status.INFO,
+            topic=kind or ("authors" if shared.section == "Byline" else "shared"),
+            passage=shared.text,
+            byline=a.byline,
+            citations=[citation],
+            suggestions=[_ask_about(p) for p in self._everything[:2]],
+            crisis=crisis,
+            trace=trace,
+            **{**base, "disclaimer": a.disclaimer or base["disclaimer"]},
+        )
+
     def _passages_of(self, a: Assessment) -> list[Passage]:
         return [self.index.passages[int(r)] for r in self.index.rows_of(a.id)]
 
@@ -499,12 +579,14 @@ class Assistant:
         topic: tuple[str | None, str | None] = (None, None),
         subject: str | None = None,
     ) -> Outcome:
+        compounds = {a.compound for a in covered}
         reply = self.renderer.render(
             "not_found",
             status=Status.NOT_FOUND,
             missing=missing,
             off_scope=off_scope,
             subject=subject,
+            about=compounds.pop() if len(compounds) == 1 else "these compounds",
             covered=[short_title(a) for a in covered[:MAX_LISTED]],
             covered_intro=intro,
             more=max(0, len(covered) - MAX_LISTED),
@@ -523,16 +605,21 @@ class Assistant:
         trace: Trace,
         base: dict[str, str],
         topic: tuple[str | None, str | None],
+        rule: str = "",
     ) -> Outcome:
         """Several assessments, each with its own level: what we have for a condition (or
         a compound's conditions). No page is picked for a compound nobody named."""
-        shown = list(pages[:MAX_LISTED])
-        if entities.compounds and not entities.conditions:
+        shown, rest = list(pages[:MAX_LISTED]), list(pages[MAX_LISTED:])
+        count = "one assessment" if len(pages) == 1 else f"{len(pages)} assessments"
+        if rule == "more":
+            intro = f"Here are {count} more:"
+        elif rule == "everything":
+            intro = f"We have {count}:"
+        elif entities.compounds and not entities.conditions:
             what = entities.compounds[0]
             intro = f"We have {len(pages)} assessments of {what}:"
         else:
             what = entities.matches[0].mention if entities.matches else topic[1] or ""
-            count = "one assessment" if len(pages) == 1 else f"{len(pages)} assessments"
             intro = f"For {what} we have {count}:"
         notes = []
         generic = [
@@ -549,19 +636,49 @@ class Assistant:
             status=Status.ANSWERED,
             evidence_level=only.evidence_level if only else None,
             citations=[self._classification_citation(a) for a in shown],
-            suggestions=[_ask_about(a) for a in shown[:3]],
+            suggestions=((["Show me more"] if rest else []) + [_ask_about(a) for a in shown])[:3],
             crisis=crisis,
             notes=notes,
             trace=trace,
             intro=intro,
-            more=max(0, len(pages) - MAX_LISTED),
+            more=len(rest),
             inline_citations=True,
             **{
                 **base,
                 "disclaimer": only.disclaimer if only and only.disclaimer else base["disclaimer"],
             },
         )
-        return Outcome(reply, only, options=shown if only is None else [], topic=topic)
+        options = shown if only is None else []
+        return Outcome(reply, only, options=options, topic=topic, rest=rest)
+
+    def _compare(
+        self,
+        decision: Decision,
+        crisis: tuple[Contact, ...],
+        trace: Trace,
+        base: dict[str, str],
+    ) -> Outcome:
+        """The pages asked about side by side: each title with its own level verbatim, what
+        that level's label means on the page's own scale where the page states one, and
+        no ranking the pages do not make."""
+        pages = list(decision.pages[:MAX_LISTED])
+        rows = [
+            (self._classification_citation(a), scale_line(self._passages_of(a), a)) for a in pages
+        ]
+        reply = self.renderer.render(
+            "answered_compare",
+            status=Status.ANSWERED,
+            citations=[c for c, _ in rows],
+            rows=rows,
+            suggestions=[_ask_about(a) for a in pages[:3]],
+            crisis=crisis,
+            notes=[f"We have no assessment of {n}." for n in decision.absent],
+            trace=trace,
+            more=max(0, len(decision.pages) - MAX_LISTED),
+            inline_citations=True,
+            **base,
+        )
+        return Outcome(reply, None, options=pages, topic=decision.topic)
 
     def _answer(
         self,
@@ -580,9 +697,21 @@ class Assistant:
                 decision.missing, decision.scope, decision.scope_intro, *args, topic=topic
             )
         if decision.verdict is Verdict.LIST:
-            return self._listing(decision.pages, entities, *args, topic=topic)
+            return self._listing(decision.pages, entities, *args, topic=topic, rule=decision.rule)
+        if decision.verdict is Verdict.COMPARE:
+            return self._compare(decision, *args)
+        asked_text = " ".join(t for t, q in zip(norm.sentences, norm.asking, strict=True) if q)
         if decision.verdict is Verdict.CLARIFY:
+            # "what are the side effects of X?": no page of X discusses them, so asking
+            # which page is meant would only delay the same not_found.
             options = list(decision.pages[:MAX_LISTED])
+            passages = [p for o in options for p in self._passages_of(o)]
+            subject = missing_subject(asked_text or norm.folded, passages)
+            if subject is not None:
+                trace.missing_subject = subject
+                return self._not_found(
+                    None, options, "You can ask me about:", *args, subject=subject, topic=topic
+                )
             reply = self.renderer.render(
                 "clarify",
                 status=Status.CLARIFY,
@@ -596,7 +725,8 @@ class Assistant:
 
         a = decision.pages[0]
         text = norm.raw
-        asked_text = " ".join(t for t, q in zip(norm.sentences, norm.asking, strict=True) if q)
+        if decision.rule == "compare":
+            intent = "evidence_level"  # the one page of a comparison: its level is asked
         subject = missing_subject(asked_text or norm.folded, self._passages_of(a))
         if subject is not None:
             trace.missing_subject = subject
@@ -617,11 +747,14 @@ class Assistant:
 
         lead = [note] if (note := hierarchy_note(a, decision.match)) else []
         notes = [f"We have no assessment of {n} yet." for n in entities.unknown_compounds]
+        notes += [f"We have no assessment of {n}." for n in decision.absent]
         notes += [
             f"We have no assessment of {a.compound} for {n} specifically."
             for n in entities.unknown_conditions
         ]
         template, extra = _template_for(intent, best)
+        if intent == "trials" or template == "answered_trials":
+            extra["trials_url"] = trials_search(a)
         suggestions = [_ask_about(o) for o in decision.also[:2]]
         suggestions += [
             q.format(c=a.compound, d=a.condition) for i, q in FOLLOW_UPS.items() if i != intent
@@ -641,6 +774,33 @@ class Assistant:
             **extra,
         )
         return Outcome(reply, a)
+
+
+# "Level 2: Randomized controlled trials (RCTs)", "Preclinical: Animal and cell culture
+# studies (...)": one step of the hierarchy as a page lists it.
+SCALE_STEP = re.compile(r"^\s*(?:\d+\.\s*)?((?:level\s+\w+|preclinical)):\s*(.+?)\s*$", re.I | re.M)
+
+
+def scale_line(passages: Sequence[Passage], a: Assessment) -> str | None:
+    """What the label that starts a page's level ("Level 2: ...") means on the scale that
+    page itself lists, quoted; None when the level has no label or the page no scale."""
+    label = re.match(r"\s*(level\s+\w+|preclinical)\b", a.evidence_level, re.I)
+    if label is None:
+        return None
+    for p in passages:
+        if p.section.startswith("Evidence Hierarchy"):
+            for m in SCALE_STEP.finditer(p.text):
+                if m.group(1).lower() == label.group(1).lower():
+                    return f"{m.group(1)}: {m.group(2)}"
+    return None
+
+
+def trials_search(a: Assessment) -> str:
+    """A ClinicalTrials.gov search for the page's compound and condition, as the pages tell
+    readers to search there (the compound without its bracketed forms or brands)."""
+    intervention = re.sub(r"\s*\([^)]*\)", "", a.compound).strip() or a.compound
+    query = urlencode({"cond": a.condition, "intr": intervention})
+    return f"https://clinicaltrials.gov/search?{query}"
 
 
 def _info_topic(norm: Normalised) -> str | None:

@@ -403,6 +403,9 @@ def eval_cmd(
         for name, reports in runs.items():
             for r in reports[0].failures():
                 got = f"{r.reply.status.value} {r.cited or ''} [{r.section or ''}]"
+                if r.case.assessments is not None or len(r.cited_all) > 1:
+                    want = sorted(r.case.assessments or ())
+                    got += f" cited {sorted(r.cited_all)} wanted {want}"
                 click.echo(
                     f"- {f'[{name}] ' if name else ''}{r.case.id}: {r.case.question!r}: "
                     f"expected {r.case.status} {r.case.assessment or ''}, got {got} "

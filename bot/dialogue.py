@@ -17,6 +17,7 @@ from typing import Protocol, TypeVar
 from cachetools import TTLCache
 from rapidfuzz import fuzz, utils
 
+from bot import rules
 from bot.model import ConditionMatch, Entities, Relation, Status
 
 log = logging.getLogger(__name__)
@@ -48,7 +49,9 @@ class Context:
 
     compound: str | None = None
     condition: str | None = None
-    options: tuple[Option, ...] = ()  # offered by the last `clarify` reply
+    options: tuple[Option, ...] = ()  # offered by the last `clarify` reply, or listed
+    rest: tuple[Option, ...] = ()  # a listing's pages not shown yet ("show me more")
+    earlier: tuple[Option, ...] = ()  # the page discussed before this one ("the two")
 
     @property
     def empty(self) -> bool:
@@ -56,8 +59,11 @@ class Context:
 
     def to_json(self) -> str:
         options = [[o.compound, o.condition] for o in self.options]
+        rest = [[o.compound, o.condition] for o in self.rest]
+        earlier = [[o.compound, o.condition] for o in self.earlier]
         data = {"v": FORMAT_VERSION, "compound": self.compound, "condition": self.condition}
-        return json.dumps({**data, "options": options}, separators=(",", ":"))
+        more = {"options": options, "rest": rest, "earlier": earlier}
+        return json.dumps({**data, **more}, separators=(",", ":"))
 
     @classmethod
     def from_json(cls, text: str | bytes) -> Context:
@@ -65,13 +71,24 @@ class Context:
         try:
             data = json.loads(text)
             compound, condition, pairs = data["compound"], data["condition"], data["options"]
+            # Absent from contexts stored before they existed.
+            rest, earlier = data.get("rest", []), data.get("earlier", [])
             # A string pair would unpack into letters: only [str, str] lists are options.
             if (
                 data["v"] == FORMAT_VERSION
                 and _strings(compound, condition, optional=True)
-                and all(isinstance(p, list) and len(p) == 2 and _strings(*p) for p in pairs)
+                and all(
+                    isinstance(p, list) and len(p) == 2 and _strings(*p)
+                    for p in (*pairs, *rest, *earlier)
+                )
             ):
-                return cls(compound, condition, tuple(Option(*p) for p in pairs))
+                return cls(
+                    compound,
+                    condition,
+                    tuple(Option(*p) for p in pairs),
+                    tuple(Option(*p) for p in rest),
+                    tuple(Option(*p) for p in earlier),
+                )
         except (ValueError, TypeError, KeyError, RecursionError):
             pass
         return cls()
@@ -306,21 +323,63 @@ CONTINUATION = re.compile(
 )
 
 
-# Asking what is covered, not about the compound discussed.
-LISTING = re.compile(
-    r"\bwhat\s+(do|else\s+do|does|else\s+does)\s+(you|the\s+site|this\s+site)\s+(have|cover)|"
-    r"\bwhat\s+(have\s+you\s+got|is\s+covered|do\s+you\s+cover|else\s+is\s+there|is\s+there)|"
-    r"\bwhich\s+(compounds|ones|treatments|drugs|conditions|assessments)\b|"
-    r"\b(list|show)\s+(me\s+)?(all|everything|the\s+assessments)\b|"
-    r"\banything\s+(on\s+your\s+site\s+)?(for|on|about)\b",
-    re.IGNORECASE,
-)
+def asks(kind: str, question: str) -> bool:
+    """Whether the folded message asks to `compare` pages, `list` what is covered, or see
+    `more` of a listing (bot/data/rules/scope.yaml)."""
+    return any(r.kind == kind and r.matches(question) for r in rules.load("scope"))
 
 
 def _inherit(entities: Entities, condition: str) -> Entities:
     """The entities with the conversation's condition, which fits as named before."""
     match = ConditionMatch(condition, Relation.EXACT, condition, (condition,), (1, 3, 0))
     return replace(entities, conditions=(condition,), matches=(match,))
+
+
+def _matched(conditions: Sequence[str]) -> tuple[ConditionMatch, ...]:
+    """Conditions from the conversation, each fitting as named before."""
+    return tuple(ConditionMatch(c, Relation.EXACT, c, (c,), (1, 3, 0)) for c in conditions)
+
+
+def _compared(
+    entities: Entities, context: Context, covered: Callable[[str, str], bool]
+) -> Entities | None:
+    """A comparison asked as a follow-up: "is it better than X?" (the compound discussed and
+    X), "is that better than the general one?" (the page discussed and another of its
+    compound's), "which of the two is stronger?" (the pages just listed or compared)."""
+    e = entities
+    if e.empty and context.compound and context.condition and context.earlier:
+        # "which of the two is stronger?": the page discussed and the one before it.
+        pairs = (Option(context.compound, context.condition), *context.earlier)
+        conditions = tuple(dict.fromkeys(o.condition for o in pairs))
+        return Entities(
+            compounds=tuple(dict.fromkeys(o.compound for o in pairs)),
+            conditions=conditions,
+            matches=_matched(conditions),
+        )
+    if context.compound is None:
+        if not e.empty or len(context.options) < 2:
+            return None
+        conditions = tuple(dict.fromkeys(o.condition for o in context.options))
+        return Entities(
+            compounds=tuple(dict.fromkeys(o.compound for o in context.options)),
+            conditions=conditions,
+            matches=_matched(conditions),
+        )
+    if e.unknown_compounds and not e.compounds:
+        return None  # "is it better than keytruda?": the reply says we have no page for it
+    compounds = tuple(dict.fromkeys((context.compound, *e.compounds)))
+    names_condition = bool(e.conditions or e.unknown_conditions)
+    if context.condition and not names_condition:
+        e = replace(e, conditions=(context.condition,), matches=_matched((context.condition,)))
+    elif context.condition and compounds == (context.compound,):
+        here = _matched((context.condition,))[0]
+        if context.condition not in e.conditions:
+            e = replace(
+                e, conditions=(*e.conditions, context.condition), matches=(*e.matches, here)
+            )
+    if len(compounds) < 2 and len({m.mention for m in e.matches}) < 2:
+        return None
+    return replace(e, compounds=compounds)
 
 
 def follow_up(
@@ -334,11 +393,15 @@ def follow_up(
     a named page name only inherits the other half when an assessment covers the pair."""
     if context is None or context.empty:
         return entities
+    if asks("compare", question):
+        compared = _compared(entities, context, covered)
+        if compared is not None:
+            return compared
     if context.options:
         picked = pick_option(question, entities, context.options)
         if picked is not None:
             return _inherit(Entities(compounds=(picked.compound,)), picked.condition)
-    if entities.empty and LISTING.search(question) and context.condition:
+    if entities.empty and asks("list", question) and context.condition:
         # "what DO you have for that then?": the condition, with whatever we have for it.
         return _inherit(Entities(), context.condition)
     if entities.empty:  # "and how does it work?"
@@ -375,17 +438,29 @@ def next_context(
     compound: str | None,
     condition: str | None,
     options: Sequence[Option] = (),
+    rest: Sequence[Option] = (),
 ) -> Context:
     """Context to store after a reply with this status."""
     previous, status = previous or Context(), Status(status)
     if status is Status.ANSWERED and options:
-        # A listing: "the second one" picks from it; the condition listed stays the topic.
+        # A listing or a comparison: "the second one" picks from it; the condition listed
+        # stays the topic; "show me more" shows the rest of a long listing.
         conditions = {o.condition for o in options}
         shared = conditions.pop() if len(conditions) == 1 else condition
-        return Context(None, shared, tuple(options))
+        return Context(None, shared, tuple(options), tuple(rest))
     if status in (Status.ANSWERED, Status.DECLINED):
         # A declined reply with no single assessment may be about a new, unclear subject.
-        return Context(compound, condition) if compound else Context()
+        if not compound:
+            return Context()
+        here = Option(compound, condition) if condition else None
+        before = Option(previous.compound, previous.condition) if previous.condition else None
+        earlier = (before,) if before and previous.compound and before != here else ()
+        if here is not None and here in previous.options:
+            # Picked from a listing: "and the third one?" still picks from it.
+            return Context(
+                compound, condition, previous.options, previous.rest, earlier or previous.earlier
+            )
+        return Context(compound, condition, earlier=earlier or previous.earlier)
     if status is Status.CLARIFY:
         # The topic becomes what every option shares ("Brimadol: for which condition?"): the
         # earlier one is dropped, or "how does it work?" would answer for a compound left.

@@ -8,6 +8,7 @@ passage's page whenever it clears a threshold: dense only, and BM25 only.
 from __future__ import annotations
 
 import json
+import re
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -15,7 +16,7 @@ from pathlib import Path
 from typing import Protocol
 
 from bot.answer import Citation, Reply, Status, Trace
-from bot.assistant import Assistant, _template_for, new_id, short_title
+from bot.assistant import MAX_LISTED, Assistant, _template_for, new_id, short_title
 from bot.retrieval import Hit, intent_of
 from bot.triage import triage
 
@@ -33,6 +34,10 @@ class Case:
     missing: str | None = None  # uncovered name the answer must name
     session: str | None = None
     tags: tuple[str, ...] = ()
+    # Comparisons and listings: every page the reply must cite (a listing longer than a
+    # page of replies may show its first MAX_LISTED; "more" shows some of the rest).
+    assessments: tuple[str, ...] | None = None
+    contains: tuple[str, ...] = ()  # lowercase text the reply must hold (a trials link)
 
 
 def load_cases(path: Path) -> list[Case]:
@@ -52,6 +57,10 @@ def load_cases(path: Path) -> list[Case]:
                 missing=data.get("missing"),
                 session=data.get("session"),
                 tags=tuple(data.get("tags", ())),
+                assessments=(
+                    tuple(data["assessments"]) if data.get("assessments") is not None else None
+                ),
+                contains=tuple(str(t).lower() for t in data.get("contains", ())),
             )
         except (ValueError, KeyError, TypeError) as exc:
             raise ValueError(f"{path}:{number}: not a labelled question ({exc})") from exc
@@ -130,6 +139,25 @@ class Result:
     section: str | None
     ranked: list[tuple[str, str, str | None]]  # (short title, section, faq question)
     violations: list[str] = field(default_factory=list)
+    cited_all: tuple[str, ...] = ()  # short titles of every citation, in order
+    before: tuple[str, ...] = ()  # the last listing or comparison of the conversation
+
+    @property
+    def assessments_ok(self) -> bool:
+        want, got = self.case.assessments, set(self.cited_all)
+        if "ordinal" in self.case.tags:
+            n = _ordinal(self.case.question)
+            return (
+                n is not None and n <= len(self.before) and self.cited_all == (self.before[n - 1],)
+            )
+        if want is None:
+            return True
+        if "more" in self.case.tags:
+            return bool(got) and got <= set(want)
+        if got == set(want):
+            return True
+        paged = "listing" in self.case.tags and len(want) > MAX_LISTED
+        return paged and len(got) == MAX_LISTED and got <= set(want)
 
     @property
     def status_ok(self) -> bool:
@@ -141,8 +169,21 @@ class Result:
 
     @property
     def correct(self) -> bool:
-        missing_ok = not self.case.missing or self.case.missing.lower() in self.reply.answer.lower()
-        return self.status_ok and self.assessment_ok and missing_ok
+        answer = self.reply.answer.lower()
+        missing_ok = not self.case.missing or self.case.missing.lower() in answer
+        holds = all(t in answer for t in self.case.contains)
+        return (
+            self.status_ok and self.assessment_ok and self.assessments_ok and missing_ok and holds
+        )
+
+
+ORDINALS = ("first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth")
+
+
+def _ordinal(question: str) -> int | None:
+    """1 for "the first one", 2 for "tell me about the second"..."""
+    words = re.findall(r"[a-z]+", question.lower())
+    return next((ORDINALS.index(w) + 1 for w in words if w in ORDINALS), None)
 
 
 def section_matches(expected: str, section: str | None, question: str | None) -> bool:
@@ -207,6 +248,7 @@ def _level_next_to_title(answer: str, a: object) -> bool:
 
 def run(cases: Sequence[Case], responder: Responder, assistant: Assistant) -> list[Result]:
     sessions: dict[str, str] = {}
+    last: dict[str, tuple[str, ...]] = {}
     passages = {p.id: p for p in assistant.index.passages}
     results = []
     for case in cases:
@@ -214,6 +256,7 @@ def run(cases: Sequence[Case], responder: Responder, assistant: Assistant) -> li
         if case.session:
             sessions[case.session] = reply.session_id
         first = reply.citations[0] if reply.citations else None
+        cited = tuple(f"{c.compound} for {c.condition}" for c in reply.citations)
         ranked = []
         for pid, _ in reply.trace.get("hits", []):
             p = passages[pid]
@@ -227,8 +270,12 @@ def run(cases: Sequence[Case], responder: Responder, assistant: Assistant) -> li
                 section=first.section if first else None,
                 ranked=ranked,
                 violations=invariant_violations(reply, assistant),
+                cited_all=cited,
+                before=last.get(case.session or "", ()),
             )
         )
+        if case.session and len(cited) > 1:
+            last[case.session] = cited  # "the third one" picks from the last listing
     return results
 
 

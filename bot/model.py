@@ -67,6 +67,7 @@ class Entities:
     unknown_conditions: tuple[str, ...] = ()
     # How each of `conditions` fits; not part of equality (names are what a turn is about).
     matches: tuple[ConditionMatch, ...] = field(default=(), compare=False)
+    stage_iv: bool = field(default=False, compare=False)  # the message says stage IV
 
     @property
     def empty(self) -> bool:

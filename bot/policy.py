@@ -4,14 +4,18 @@ The rules, in the order they are tried (each decision names its rule in the trac
 
 1. `unknown-compound`  A compound no page covers is named, and no covered one: not_found
    naming it ("We have no assessment of Keytruda (pembrolizumab)"), never another page.
-2. `no-names`          Nothing we know is named: not_found (off-topic), or smalltalk.
+2. `no-names`          Nothing we know is named: not_found (off-topic), or smalltalk;
+   `everything`        asked for a list ("list all your pages"): every page.
 3. `unknown-condition` A covered compound for a condition none of its pages fits:
    not_found naming the pair ("Metformin for diabetes").
 4. `condition-only`    Only a condition: the pages that fit it, listed with their levels;
    a page is never picked for a compound the question did not name.
 5. `compound-only`     Only a compound: its page, or a listing when asked "what do you
    have on X", or clarify when it has several.
-6. `pair`              A compound and a condition: the compound's page whose condition fits
+6. `compare`           Two compounds named (or one compound for two conditions, asked to
+   compare): each compound's best fitting page, side by side; a compound with no page
+   for the condition is named as missing. Never a ranking.
+7. `pair`              A compound and a condition: the compound's page whose condition fits
    best. A page for the specific condition wins over a general one (offered as a
    suggestion); a general page (Stage IV Cancer for stage 4 lung cancer) is used with a
    note that it is not specific; equally good fits -> clarify; none -> not_found.
@@ -30,6 +34,7 @@ from bot.pages import Assessment
 class Verdict(Enum):
     ANSWER = "answer"  # one page
     LIST = "list"  # several pages, each with its level
+    COMPARE = "compare"  # the pages asked about side by side, each with its level
     CLARIFY = "clarify"
     NOT_FOUND = "not_found"
 
@@ -45,6 +50,7 @@ class Decision:
     scope: tuple[Assessment, ...] = ()  # for not_found: what we do have, nearest first
     scope_intro: str = ""
     topic: tuple[str | None, str | None] = (None, None)  # the pair asked about
+    absent: tuple[str, ...] = ()  # pairs of a comparison we have no page for
 
 
 @dataclass
@@ -82,7 +88,9 @@ class Catalogue:
         return self.of_conditions(entities.conditions)
 
 
-def decide(entities: Entities, catalogue: Catalogue, listing: bool = False) -> Decision:
+def decide(
+    entities: Entities, catalogue: Catalogue, listing: bool = False, compare: bool = False
+) -> Decision:
     e = entities
     topic = (
         (e.compounds + e.unknown_compounds or (None,))[0],
@@ -100,6 +108,8 @@ def decide(entities: Entities, catalogue: Catalogue, listing: bool = False) -> D
             topic=topic,
         )
     if not e.compounds and not e.matches:
+        if listing and not e.unknown_conditions:
+            return Decision(Verdict.LIST, "everything", pages=tuple(catalogue.pages))
         missing = " or ".join(e.unknown_conditions) or None
         return Decision(
             Verdict.NOT_FOUND,
@@ -110,8 +120,26 @@ def decide(entities: Entities, catalogue: Catalogue, listing: bool = False) -> D
         )
     if not e.compounds:
         listed = _listed(e, catalogue)
+        if listed and not any(
+            m.answerable for m in e.matches if m.condition in _conditions(listed)
+        ):
+            # Only pages about a kind of it ("early breast cancer": a subtype's page): we
+            # have nothing for the condition as asked; those pages are named, not listed
+            # with their levels as if they answered it.
+            mention = e.matches[0].mention
+            return Decision(
+                Verdict.NOT_FOUND,
+                "condition-only",
+                missing=mention,
+                scope=tuple(listed),
+                scope_intro=f"Assessments about a particular kind of {mention}:",
+                topic=topic,
+            )
         return Decision(Verdict.LIST, "condition-only", pages=tuple(listed), topic=topic)
 
+    across = compare and not e.unknown_compounds and len(catalogue.fitting(e)) > 1
+    if len(e.compounds) > 1 or across:
+        return _compare(e, catalogue, topic)
     own = catalogue.of_compounds(e.compounds)
     if not e.conditions:
         if e.unknown_conditions:
@@ -160,10 +188,73 @@ def decide(entities: Entities, catalogue: Catalogue, listing: bool = False) -> D
     )
 
 
+def _compare(e: Entities, catalogue: Catalogue, topic: tuple[str | None, str | None]) -> Decision:
+    """Each compound's pages that fit the condition(s) named: the best fitting one per
+    compound when several compounds are compared, every fitting one when one compound is
+    compared across conditions. A compound with no fitting page is named, never replaced."""
+    rank = {m.condition: m for m in e.matches if m.answerable}
+    asked = " or ".join([m.mention for m in e.matches][:1] + list(e.unknown_conditions)[:1])
+    pages: list[Assessment] = []
+    absent: list[str] = []
+    for compound in e.compounds:
+        own = catalogue.by_compound.get(compound, [])
+        if not (e.matches or e.unknown_conditions):
+            pages += own
+            continue
+        fitting = sorted(
+            (a for a in own if a.condition in rank),
+            key=lambda a: rank[a.condition].rank,
+            reverse=True,
+        )
+        if len(e.compounds) == 1:
+            # Across conditions: every page of the compound that fits one of them.
+            pages += fitting
+        elif not fitting:
+            absent.append(f"{compound} for {asked}")
+        else:
+            best = rank[fitting[0].condition].rank
+            pages += [a for a in fitting if rank[a.condition].rank == best]
+    pages = list(dict.fromkeys(pages))
+    if not pages:
+        return Decision(
+            Verdict.NOT_FOUND,
+            "compare",
+            missing=" or ".join(absent),
+            scope=tuple(catalogue.of_compounds(e.compounds)),
+            scope_intro="For these compounds we have:",
+            topic=topic,
+        )
+    if len(pages) == 1:
+        chosen = pages[0]
+        return Decision(
+            Verdict.ANSWER,
+            "compare",
+            pages=(chosen,),
+            match=rank.get(chosen.condition),
+            topic=topic,
+            absent=tuple(absent),
+        )
+    return Decision(
+        Verdict.COMPARE, "compare", pages=tuple(pages), topic=topic, absent=tuple(absent)
+    )
+
+
+def _conditions(pages: Iterable[Assessment]) -> set[str]:
+    return {a.condition for a in pages}
+
+
 def _listed(e: Entities, catalogue: Catalogue) -> list[Assessment]:
     """Pages for the conditions named, the best fitting first (specific before general)."""
-    order = {m.condition: i for i, m in enumerate(e.matches)}
-    pages = catalogue.of_conditions([m.condition for m in e.matches])
+    # "what do you have for pancreatic cancer": its own pages; the pages about every stage
+    # IV cancer only where the question says stage IV or nothing fits that mention closer.
+    closer = {m.mention for m in e.matches if m.relation is not Relation.BROADER and m.answerable}
+    matches = [
+        m
+        for m in e.matches
+        if e.stage_iv or m.relation is not Relation.BROADER or m.mention not in closer
+    ]
+    order = {m.condition: i for i, m in enumerate(matches)}
+    pages = catalogue.of_conditions([m.condition for m in matches])
     return sorted(pages, key=lambda a: (order[a.condition], a.title))
 
 

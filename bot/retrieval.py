@@ -44,44 +44,19 @@ TARGETS: dict[str, tuple[str, ...]] = {
 }
 
 
-# Subjects the site's assessments do not usually discuss. A question about one is answered
-# only when the page itself speaks of it; otherwise it is not_found for that page rather
-# than answered with the nearest, unrelated passage. (question pattern, page pattern)
-SUBJECTS: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
-    "side effects": (
-        re.compile(
-            r"\bside[- ]?effects?\b|\badverse\s+(effects?|events?|reactions?)\b|\btoxicit"
-            r"|\binteract(s|ions?)?\s+with\b|\bdrug\s+interactions?\b"
-        ),
-        re.compile(r"\bside[- ]?effects?\b|\badverse\b|\btoxicit|\btolerab|\binteraction"),
-    ),
-    "costs or insurance": (
-        re.compile(r"\bcost|\bprice|\bexpensive\b|\bafford|\binsurance\b|\breimburs|\bpay\s+for\b"),
-        re.compile(r"\bcost|\bprice|\binsurance\b|\breimburs"),
-    ),
-    "how soon it works": (
-        re.compile(
-            r"\bhow\s+(long|soon|quickly|fast)\b[^.?!]*\b(work|working|effect|help|kick|"
-            r"notice|results?|start)|\bkicks?\s+in\b"
-        ),
-        re.compile(
-            r"\bonset\b|\bwithin\s+(\d+|a|an|one|two|a\s+few|few|several)?\s*"
-            r"(minutes?|hours?|days?|weeks?)\b"
-        ),
-    ),
-    "where to get it": (
-        re.compile(r"\bwhere\b[^.?!]*\b(buy|get|obtain|purchase|order)\b|\bbuy\b|\bpurchase\b"),
-        re.compile(r"\bbuy\b|\bpurchase\b|\bpharmac(y|ies)\b|\bavailable\s+(from|at)\b"),
-    ),
-}
+# Subjects the site's assessments do not usually discuss (bot/data/rules/subjects.yaml).
+SUBJECTS = rules.load("subjects")
+# What each subject sounds like on a page that discusses it.
+SPOKEN = {r["kind"]: re.compile(r["spoken"]) for r in rules.records("subjects")}
 
 
 def missing_subject(question: str, passages: Sequence[Passage]) -> str | None:
     """The subject the question asks about that none of the page's passages mentions."""
     text = question.lower()
-    for subject, (asked, spoken) in SUBJECTS.items():
-        if asked.search(text) and not any(spoken.search(p.text.lower()) for p in passages):
-            return subject
+    for rule in SUBJECTS:
+        spoken = SPOKEN[rule.kind]
+        if rule.matches(text) and not any(spoken.search(p.text.lower()) for p in passages):
+            return rule.kind
     return None
 
 

@@ -131,7 +131,7 @@ def matching(rules: Iterable[Rule], text: str) -> Iterator[tuple[Rule, re.Match[
             yield rule, m
 
 
-RULE_FILES = ("intents", "name_slots", "triage", "info", "signals", "frames")
+RULE_FILES = ("intents", "name_slots", "triage", "info", "signals", "frames", "scope", "subjects")
 
 
 @cache

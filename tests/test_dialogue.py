@@ -37,6 +37,7 @@ from bot.entities import Entities
 
 ZEL = "Zelnoprine (Oral / Inhaled)"
 BRIM = "Brimadol (Low-Dose)"
+QUOR = "Quorvastin"
 TESTCASE = "Stage IV Testcase Syndrome"
 FAKEITIS = "Chronic Fakeitis"
 PAGES = {(ZEL, TESTCASE), (BRIM, TESTCASE), (BRIM, FAKEITIS)}
@@ -573,8 +574,26 @@ BEFORE = Context(ZEL, TESTCASE, (Option(ZEL, TESTCASE),))
 
 @pytest.mark.parametrize("status", ["answered", Status.ANSWERED, "declined", Status.DECLINED])
 def test_next_context_answered_or_declined_sets_the_subject(status: str) -> None:
-    assert next_context(BEFORE, status, BRIM, FAKEITIS) == Context(BRIM, FAKEITIS)
+    # The page before is kept beside it: "which of the two is stronger?"
+    earlier = (Option(ZEL, TESTCASE),)
+    assert next_context(BEFORE, status, BRIM, FAKEITIS) == Context(BRIM, FAKEITIS, earlier=earlier)
     assert next_context(None, status, BRIM, None) == Context(BRIM)
+
+
+def test_a_page_picked_from_a_listing_keeps_the_listing() -> None:
+    listed = Context(None, TESTCASE, (Option(ZEL, TESTCASE), Option(BRIM, TESTCASE)))
+    picked = next_context(listed, Status.ANSWERED, BRIM, TESTCASE)
+    assert picked.options == listed.options and (picked.compound, picked.condition) == (
+        BRIM,
+        TESTCASE,
+    )
+    assert follow_up(Entities(), picked, covered, "and the first one?").compounds == (ZEL,)
+    assert Context.from_json(picked.to_json()) == picked
+    # Another page: the listing is left behind, the page before is remembered.
+    moved = next_context(picked, Status.ANSWERED, QUOR, FAKEITIS)
+    assert moved == Context(QUOR, FAKEITIS, earlier=(Option(BRIM, TESTCASE),))
+    two = follow_up(Entities(), moved, covered, "which of the two is stronger")
+    assert set(two.compounds) == {QUOR, BRIM} and set(two.conditions) == {FAKEITIS, TESTCASE}
 
 
 @pytest.mark.parametrize("status", ["answered", "declined"])

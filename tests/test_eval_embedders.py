@@ -25,13 +25,18 @@ pytestmark = pytest.mark.integration
 
 EMBEDDERS = ("onnx", "onnx-int8")
 VARIANTS: dict[str, str | None] = {}  # the ONNX file each one actually ran
-THRESHOLDS: tuple[Callable[[list[Report]], None], ...] = (
+THRESHOLDS: tuple[Callable[..., None], ...] = (
     default_set.test_expected_status_and_assessment_for_95_percent,
     default_set.test_every_crisis_and_dosing_case_is_handled,
     default_set.test_no_invariant_violations,
     default_set.test_uncovered_names_never_cite_another_page,
     default_set.test_hybrid_entity_scoped_ranking_beats_both_baselines,
 )
+# The thresholds that differ by suite are those of the main labelled set here.
+BY_SUITE = {
+    "test_expected_status_and_assessment_for_95_percent",
+    "test_uncovered_names_never_cite_another_page",
+}
 
 
 @pytest.fixture(scope="module")
@@ -73,4 +78,7 @@ def test_embedder_holds_the_default_thresholds(
 ) -> None:
     if kind.endswith("int8") and VARIANTS[kind] != "int8":
         pytest.skip(f"the int8 model is unusable on this CPU ({kind} runs {VARIANTS[kind]})")
-    threshold(runs[kind])
+    if threshold.__name__ in BY_SUITE:
+        threshold("main", runs[kind])
+    else:
+        threshold(runs[kind])

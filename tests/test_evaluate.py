@@ -6,6 +6,7 @@ The real run over the project's labelled set, with its thresholds, is in test_ev
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -18,6 +19,7 @@ from bot.evaluate import (
     Baseline,
     Case,
     Report,
+    Result,
     evaluate,
     invariant_violations,
     load_cases,
@@ -193,3 +195,54 @@ def test_eval_command_prints_the_table(
     bad.write_text("nope\n")
     refused = CliRunner().invoke(main, ["eval", str(bad)])
     assert refused.exit_code == 2 and "not a labelled question" in refused.output
+
+
+BRIM = "Brimadol (Low-Dose) for Stage IV Testcase Syndrome"
+
+
+def test_a_comparison_must_cite_exactly_the_pages_labelled(assistant: Assistant) -> None:
+    both = Case("c", "brimadol or zelnoprine for testcase syndrome", "answered")
+    right = replace(both, assessments=(ZEL, BRIM))
+    [result] = run([right], assistant, assistant)
+    assert result.correct and set(result.cited_all) == {ZEL, BRIM}
+    [short] = run([replace(both, assessments=(ZEL,))], assistant, assistant)
+    assert not short.correct  # a page more than asked for is wrong too
+    # ... and its invariants: each level next to its own title, no evidence_level field
+    reply = result.reply
+    assert invariant_violations(reply, assistant) == [] and reply.evidence_level is None
+    apart = reply.answer.replace(" — Evidence level: ", "\n\nEvidence level: ")
+    broken = type(reply)(**{**reply.__dict__, "answer": apart})
+    assert "a listed page's level is not next to its title" in invariant_violations(
+        broken, assistant
+    )
+
+
+def test_info_replies_never_state_a_level(assistant: Assistant) -> None:
+    reply = assistant.reply("what does level 1 evidence mean?")
+    assert reply.status is Status.INFO and invariant_violations(reply, assistant) == []
+    page = next(iter(assistant.index.assessments.values()))
+    leaked = type(reply)(**{**reply.__dict__, "answer": reply.answer + page.evidence_level})
+    assert invariant_violations(leaked, assistant)
+
+
+def test_paged_listings_and_ordinals_are_scored_against_the_pages_shown(
+    assistant: Assistant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import bot.evaluate as evaluate_module
+
+    everything = tuple(sorted(f"{a.compound} for {a.condition}" for a in assistant._everything))
+    listing = Case(
+        "l", "list all your pages", "answered", assessments=everything, tags=("listing",)
+    )
+    [whole] = run([listing], assistant, assistant)
+    assert whole.correct
+    # A listing longer than a reply shows its first part: that part is right.
+    monkeypatch.setattr(evaluate_module, "MAX_LISTED", 2)
+    paged = Result(listing, whole.reply, None, None, [], cited_all=everything[:2])
+    assert paged.correct and not replace(paged, cited_all=everything[:1]).correct
+    pick = Case("o", "the second one", "answered", tags=("ordinal",))
+    chosen = Result(
+        pick, whole.reply, None, None, [], cited_all=(everything[1],), before=everything
+    )
+    assert chosen.assessments_ok
+    assert not replace(chosen, cited_all=(everything[0],)).assessments_ok

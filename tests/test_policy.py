@@ -35,6 +35,7 @@ PAGES = {
     "kelvadine--chemotherapy-induced-nausea": ("Kelvadine", "Chemotherapy-Induced Nausea", ""),
     "kelvadine--metastatic-pancreatic-cancer": ("Kelvadine", "Metastatic Pancreatic Cancer", ""),
     "talmexin--multiple-sclerosis": ("Talmexin", "Multiple Sclerosis", ""),
+    "dravostin--stage-iv-cancer": ("Dravostin", "Stage IV Cancer", ""),
 }
 
 
@@ -153,13 +154,26 @@ def test_what_no_page_covers_is_not_found(bot: Assistant, question: str, missing
     assert f"We have no assessment of {missing}" in reply.answer
 
 
+def _titles(reply) -> list[str]:
+    return [f"{c.compound} for {c.condition}" for c in reply.citations]
+
+
 def test_a_condition_alone_lists_the_pages_specific_first(bot: Assistant) -> None:
-    reply = _ask(bot, "anything for glioblastoma?")
+    reply = _ask(bot, "anything for stage 4 glioblastoma?")
     assert reply.status is Status.ANSWERED and reply.template == "answered_listing"
-    titles = [f"{c.compound} for {c.condition}" for c in reply.citations]
+    titles = _titles(reply)
     assert titles[0] == "Velbrazine (Velbrex) for Glioblastoma"
     assert "Velbrazine (Velbrex) for Stage IV Cancer" in titles
     assert "Kelvadine for Metastatic Pancreatic Cancer" not in titles  # another cancer
+    # The pages about every stage IV cancer only where the question says stage IV, or
+    # where nothing fits closer: an unstaged glioblastoma is not known to have spread.
+    assert _titles(_ask(bot, "anything for glioblastoma?")) == [
+        "Velbrazine (Velbrex) for Glioblastoma"
+    ]
+    assert _titles(_ask(bot, "anything for lung cancer?")) == [
+        "Dravostin for Stage IV Cancer",
+        "Velbrazine (Velbrex) for Stage IV Cancer",
+    ]
 
 
 def test_a_compound_alone(bot: Assistant) -> None:
@@ -193,3 +207,118 @@ def test_decide_names_the_rule_of_each_decision(bot: Assistant) -> None:
     reply = bot.reply("velbrazine for my stage 4 lung cancer")
     assert reply.trace.policy == "pair"
     assert reply.trace.conditions[0]["relation"] == Relation.BROADER.name.lower()
+
+
+# -- beyond one page: comparisons, listings in parts, trials, subjects no page discusses
+
+
+@pytest.mark.parametrize(
+    ("question", "pages"),
+    [
+        # two compounds for a condition: each one's best fitting page
+        (
+            "which has stronger evidence for stage 4 pancreatic cancer, velbrazine or kelvadine?",
+            [
+                "Velbrazine (Velbrex) for Stage IV Cancer",
+                "Kelvadine for Metastatic Pancreatic Cancer",
+            ],
+        ),
+        ("talmexin vs orvanta", ["Talmexin for Multiple Sclerosis", "Orvantide for Cancer Pain"]),
+        # one compound across its conditions, when asked to compare
+        (
+            "pemtarol for treatment resistant depression vs for cancer anxiety, same evidence?",
+            [
+                "Pemtarol for Cancer-Related Anxiety and Depression",
+                "Pemtarol for Treatment-Resistant Depression",
+            ],
+        ),
+    ],
+)
+def test_a_comparison_shows_each_page_with_its_own_level(
+    bot: Assistant, question: str, pages: list[str]
+) -> None:
+    reply = _ask(bot, question)  # the invariants: each level verbatim next to its title
+    assert reply.status is Status.ANSWERED and reply.template == "answered_compare"
+    assert sorted(_titles(reply)) == sorted(pages) and reply.evidence_level is None
+    assert "we do not rank treatments" in reply.answer
+    assert reply.trace.policy.startswith("compare")
+
+
+def test_a_compared_compound_with_no_page_is_named_never_replaced(bot: Assistant) -> None:
+    reply = _ask(bot, "talmexin or orvantide for glioblastoma, which is better studied")
+    assert reply.status is Status.NOT_FOUND
+    assert "We have no assessment of Talmexin for glioblastoma or Orvantide for" in reply.answer
+    one = _ask(bot, "velbrazine vs talmexin for glioblastoma")
+    assert _titles(one) == ["Velbrazine (Velbrex) for Glioblastoma"]
+    assert "We have no assessment of Talmexin for glioblastoma." in one.answer
+    # An unknown compound beside a known one: that one's page, the other named.
+    other = _ask(bot, "keytruda vs velbrazine for stage 4, which has more evidence")
+    assert _titles(other) == ["Velbrazine (Velbrex) for Stage IV Cancer"]
+    assert "we have no assessment of keytruda" in other.answer.lower()
+
+
+def test_one_compound_for_two_conditions_is_a_choice_unless_compared(bot: Assistant) -> None:
+    assert _ask(bot, "velbrazine for stage 4 glioblastoma").template != "answered_compare"
+    compared = _ask(
+        bot, "velbrazine - is the evidence stronger for glioblastoma or stage 4 in general"
+    )
+    assert len(compared.citations) == 2
+
+
+def test_follow_ups_compare_with_what_was_discussed(bot: Assistant) -> None:
+    first = _ask(bot, "velbrazine for stage 4 cancer")
+    better = _ask(bot, "is it better than dravostin?", first.session_id)
+    assert sorted(_titles(better)) == [
+        "Dravostin for Stage IV Cancer",
+        "Velbrazine (Velbrex) for Stage IV Cancer",
+    ]
+    # ... and "the second one" picks from the pages compared
+    second = _ask(bot, "the second one", better.session_id)
+    assert _titles(second) == [_titles(better)[1]]
+    # a compound with no page for the condition discussed is named, not swapped
+    again = _ask(bot, "velbrazine for stage 4 cancer")
+    none = _ask(bot, "is it better than talmexin?", again.session_id)
+    assert _titles(none) == ["Velbrazine (Velbrex) for Stage IV Cancer"]
+    assert "We have no assessment of Talmexin for Stage IV Cancer." in none.answer
+    gbm = _ask(bot, "velbrex for glioblastoma")
+    general = _ask(bot, "how does that compare with the general stage 4 one", gbm.session_id)
+    assert sorted(_titles(general)) == [
+        "Velbrazine (Velbrex) for Glioblastoma",
+        "Velbrazine (Velbrex) for Stage IV Cancer",
+    ]
+    listed = _ask(bot, "what do you have on pemtarol?")
+    two = _ask(bot, "which of the two is stronger", listed.session_id)
+    assert two.template == "answered_compare" and len(two.citations) == 2
+
+
+def test_a_long_listing_comes_in_parts(bot: Assistant, monkeypatch: pytest.MonkeyPatch) -> None:
+    import bot.assistant as assistant_module
+
+    monkeypatch.setattr(assistant_module, "MAX_LISTED", 3)
+    first = _ask(bot, "can you list all your pages")
+    assert first.status is Status.ANSWERED and len(first.citations) == 3
+    assert f"We have {len(PAGES)} assessments" in first.answer and "show me more" in first.answer
+    assert first.suggestions[0] == "Show me more"
+    seen = _titles(first)
+    session = first.session_id
+    while len(seen) < len(PAGES):
+        more = _ask(bot, "show me more", session)
+        assert more.status is Status.ANSWERED and set(_titles(more)).isdisjoint(seen)
+        seen += _titles(more)
+    assert sorted(seen) == sorted(f"{c} for {d}" for c, d, _ in PAGES.values())
+    assert "show me more" not in more.answer  # nothing left to show
+
+
+def test_trial_answers_link_a_clinicaltrials_search(bot: Assistant) -> None:
+    reply = _ask(bot, "are there any clinical trials of velbrex for glioblastoma?")
+    url = "https://clinicaltrials.gov/search?cond=Glioblastoma&intr=Velbrazine"
+    assert url in reply.answer and f'href="{url.replace("&", "&amp;")}"' in reply.html
+    assert url not in _ask(bot, "how does velbrex work for glioblastoma?").answer
+
+
+def test_a_subject_no_page_discusses_is_not_found_before_any_clarify(bot: Assistant) -> None:
+    for question in ("what are the side effects of velbrazine", "is velbrazine fda approved"):
+        reply = _ask(bot, question)
+        assert reply.status is Status.NOT_FOUND and "None of our assessments of Velbrazine" in (
+            reply.answer.replace("Velbrazine (Velbrex)", "Velbrazine")
+        ), question

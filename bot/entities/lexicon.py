@@ -377,6 +377,7 @@ class Lexicon:
                 unknown_compounds=tuple(dict.fromkeys(unknown_compounds)),
                 unknown_conditions=tuple(dict.fromkeys(unknown_conditions)),
                 matches=tuple(matches),
+                stage_iv=stage is Stage.IV,
             ),
             leftover,
             n,

@@ -128,6 +128,24 @@ def _widget_page(bot_origin: str, site: str) -> str:
 """
 
 
+def _two_page_fixture(compound: str, condition: str) -> str:
+    """An invented assessment page (fixture text, no medical claim)."""
+    return f"""{compound} for {condition}: Evidence Level Assessment
+
+By Fixture Research Team
+
+This is fixture text for tests about {compound} and {condition}.
+
+Current Evidence Classification: {compound} + {condition}
+
+Evidence level: Level 4: Fixture cohort on {compound} in {condition}
+
+This evidence level is fixture text for tests.
+
+Medical Disclaimer: This fixture page is invented for tests and is not medical advice.
+"""
+
+
 def _iframe_page(bot_origin: str, site: str) -> str:
     return f"""<!doctype html>
 <html lang="en">
@@ -182,6 +200,10 @@ def sites(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sites]:
         shutil.copy(page, corpus / page.name)
     for page in sorted((ROOT / "tests" / "fixtures" / "corpus").iterdir()):
         shutil.copy(page, corpus / page.name)
+    # One compound with two pages: "tavilor?" asks which one is meant (a clarify).
+    for condition in ("Chronic Fakeitis", "Mock Migraine"):
+        stem = f"tavilor--{condition.lower().replace(' ', '-')}.txt"
+        (corpus / stem).write_text(_two_page_fixture("Tavilor", condition), encoding="utf-8")
     settings = Settings(
         corpus=corpus,
         index=tmp / "index",

@@ -338,7 +338,8 @@ def test_the_form_without_javascript_shows_the_contacts(
 
 REPLIES = [
     ("I want to end my life", "urgent", False),
-    ("zelnoprine or brimadol?", "clarify", False),
+    ("tavilor?", "clarify", False),
+    ("zelnoprine or brimadol?", "answered", True),  # a comparison
     ("I'm so scared", "support", True),
 ]
 
