@@ -247,11 +247,20 @@ def _listed(e: Entities, catalogue: Catalogue) -> list[Assessment]:
     """Pages for the conditions named, the best fitting first (specific before general)."""
     # "what do you have for pancreatic cancer": its own pages; the pages about every stage
     # IV cancer only where the question says stage IV or nothing fits that mention closer.
+    # And for a stage IV cancer asked about, pages about a kind of it ("stage 4 cancer": a
+    # glioblastoma page) only where no page is about exactly what was named.
     closer = {m.mention for m in e.matches if m.relation is not Relation.BROADER and m.answerable}
+    exact = {m.mention for m in e.matches if m.relation is Relation.EXACT and m.answerable}
     matches = [
         m
         for m in e.matches
-        if e.stage_iv or m.relation is not Relation.BROADER or m.mention not in closer
+        if (e.stage_iv or m.relation is not Relation.BROADER or m.mention not in closer)
+        and not (
+            e.stage_iv
+            and m.relation is Relation.NARROWER
+            and not m.answerable
+            and m.mention in exact
+        )
     ]
     order = {m.condition: i for i, m in enumerate(matches)}
     pages = catalogue.of_conditions([m.condition for m in matches])

@@ -170,6 +170,12 @@ def test_a_condition_alone_lists_the_pages_specific_first(bot: Assistant) -> Non
     assert _titles(_ask(bot, "anything for glioblastoma?")) == [
         "Velbrazine (Velbrex) for Glioblastoma"
     ]
+    # For stage 4 cancer itself, the pages about it; a page about one kind of cancer (a
+    # glioblastoma is not known to have spread) is not listed as if it were about it.
+    assert _titles(_ask(bot, "what do you have for stage 4 cancer?")) == [
+        "Dravostin for Stage IV Cancer",
+        "Velbrazine (Velbrex) for Stage IV Cancer",
+    ]
     assert _titles(_ask(bot, "anything for lung cancer?")) == [
         "Dravostin for Stage IV Cancer",
         "Velbrazine (Velbrex) for Stage IV Cancer",
