@@ -49,6 +49,8 @@ from bot.triage.semantic import SemanticTriage
 log = logging.getLogger(__name__)
 
 MAX_LISTED = 8
+# Info topics quoted from a section every page has, by the heading's start.
+SHARED_SECTIONS = {"hierarchy": "Evidence Hierarchy", "evolve": "How Evidence Levels Evolve"}
 # Said first when a message both shows distress and asks about a page.
 SUPPORT_LINE = (
     "I'm sorry you're going through this. Your care team can help with how you're feeling "
@@ -301,15 +303,14 @@ class Assistant:
         if entities != asked:
             trace.from_context = entities.to_trace()
         crisis = self.contacts if check and check.kind is TriageKind.MENTION else ()
+        # What the message asks of the catalogue: to compare, to list, to see more.
+        cues = {kind for kind in ("compare", "list", "more") if asks(kind, norm.folded)}
         decision = decide(
-            entities,
-            self.catalogue,
-            listing=asks("list", norm.folded),
-            compare=asks("compare", norm.folded),
+            entities, self.catalogue, listing="list" in cues, compare="compare" in cues
         )
-        if asked.empty and context is not None and context.rest and asks("more", norm.folded):
+        if asked.empty and context is not None and context.rest and "more" in cues:
             # "show me more": the next part of the listing before.
-            rest = [self._page(o.compound, o.condition) for o in context.rest]
+            rest = [self.catalogue.page(o.compound, o.condition) for o in context.rest]
             pages = tuple(a for a in rest if a is not None)
             if pages:
                 decision = Decision(Verdict.LIST, "more", pages=pages, topic=decision.topic)
@@ -346,7 +347,7 @@ class Assistant:
             and language == "en"
             and not (check and check.kind is TriageKind.DECLINED)
             and not SMALLTALK.match(text)
-            and not any(asks(k, norm.folded) for k in ("compare", "list", "more"))
+            and not cues
             and (context is None or context.empty or intent_of(norm) == "general")
         ):
             # Names no page and asks nothing of the page discussed: what the pages share
@@ -397,7 +398,7 @@ class Assistant:
 
         if decision.rule == "more" and context is not None:
             # The next part of a listing: "the one for MS" may still be in an earlier part.
-            earlier = [self._page(o.compound, o.condition) for o in context.options]
+            earlier = [self.catalogue.page(o.compound, o.condition) for o in context.options]
             outcome.options += [p for p in earlier if p is not None and p not in outcome.options]
         a = outcome.assessment
         compound, condition = (a.compound, a.condition) if a else outcome.topic
@@ -428,14 +429,7 @@ class Assistant:
         a = decision.pages[0] if decision.verdict is Verdict.ANSWER else None
         if a is None and context is not None and context.compound and context.condition:
             # "can she take it with her morphine?": "it" is the page being discussed.
-            a = next(
-                (
-                    p
-                    for p in self.catalogue.by_compound.get(context.compound, ())
-                    if p.condition == context.condition
-                ),
-                None,
-            )
+            a = self.catalogue.page(context.compound, context.condition)
         if a is not None:
             base = {**base, "disclaimer": a.disclaimer or base["disclaimer"]}
         symptom = check.topic == "symptom"
@@ -464,18 +458,8 @@ class Assistant:
         """Shared content, quoted from the page in the conversation (else the first page),
         cited, with no assessment's level."""
         here = context or Context()
-        a = (
-            next(
-                (
-                    p
-                    for p in self.catalogue.by_compound.get(here.compound or "", ())
-                    if p.condition == here.condition
-                ),
-                None,
-            )
-            or self._everything[0]
-        )
-        section = {"hierarchy": "Evidence Hierarchy", "evolve": "How Evidence Levels Evolve"}
+        a = self.catalogue.page(here.compound, here.condition) or self._everything[0]
+        section = SHARED_SECTIONS
         citation: Citation | None = None
         passage = ""
         if topic in section:
@@ -513,10 +497,6 @@ class Assistant:
             **{**base, "disclaimer": a.disclaimer or base["disclaimer"]},
         )
 
-    def _page(self, compound: str, condition: str) -> Assessment | None:
-        pages = self.catalogue.by_compound.get(compound, ())
-        return next((a for a in pages if a.condition == condition), None)
-
     def _nearest_shared(self, norm: Normalised) -> SharedPassage | None:
         """The shared passage near enough to the message to answer it, if any (never with
         the tests' fake embedder, whose vectors mean nothing)."""
@@ -541,8 +521,7 @@ class Assistant:
             section=shared.section,
             passage=shared.text,
         )
-        topic = {"Evidence Hierarchy": "hierarchy", "How Evidence Levels Evolve": "evolve"}
-        kind = next((t for prefix, t in topic.items() if shared.section.startswith(prefix)), None)
+        kind = next((t for t, p in SHARED_SECTIONS.items() if shared.section.startswith(p)), None)
         return self.renderer.render(
             "info",
             status=Status.INFO,
@@ -798,8 +777,7 @@ def scale_line(passages: Sequence[Passage], a: Assessment) -> str | None:
 def trials_search(a: Assessment) -> str:
     """A ClinicalTrials.gov search for the page's compound and condition, as the pages tell
     readers to search there (the compound without its bracketed forms or brands)."""
-    intervention = re.sub(r"\s*\([^)]*\)", "", a.compound).strip() or a.compound
-    query = urlencode({"cond": a.condition, "intr": intervention})
+    query = urlencode({"cond": a.condition, "intr": a.bare_compound})
     return f"https://clinicaltrials.gov/search?{query}"
 
 

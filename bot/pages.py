@@ -112,6 +112,12 @@ class Assessment:
             id=data["id"],
         )
 
+    @property
+    def bare_compound(self) -> str:
+        """The compound without its bracketed forms or brands ("Ketamine (IV / Esketamine)"
+        -> "Ketamine")."""
+        return re.sub(r"\s*\([^)]*\)", "", self.compound).strip() or self.compound
+
     def section(self, title_prefix: str) -> Section | None:
         prefix = title_prefix.lower()
         return next((s for s in self.sections if s.title.lower().startswith(prefix)), None)

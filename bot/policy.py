@@ -72,6 +72,12 @@ class Catalogue:
     def of(cls, pages: Iterable[Assessment]) -> Catalogue:
         return cls(list(pages))
 
+    def page(self, compound: str | None, condition: str | None) -> Assessment | None:
+        """The page of this compound for this condition, if there is one."""
+        return next(
+            (a for a in self.by_compound.get(compound or "", ()) if a.condition == condition), None
+        )
+
     def of_compounds(self, names: Sequence[str]) -> list[Assessment]:
         return [a for n in names for a in self.by_compound.get(n, ())]
 

@@ -56,7 +56,7 @@ def own_names(a: Assessment) -> list[str]:
     """What only this page says: its compound (and the names in its brackets), its
     condition and its level, lowercased."""
     names = [a.compound, a.condition, a.evidence_level, *re.findall(r"\(([^)]*)\)", a.compound)]
-    names.append(re.sub(r"\s*\([^)]*\)", "", a.compound))
+    names.append(a.bare_compound)
     return [n.lower().strip() for n in names if n and len(n.strip()) > 2]
 
 
