@@ -1,0 +1,78 @@
+"""The chat as patients live with it (issue 14): a neutral evidence badge, clarify
+questions with their options right under them, sentences that point at something
+visible, the conversation kept for the tab, sizes from the reader's font size, links to
+the full assessment, starter questions and a printable conversation. Screenshots for a
+person to look at: test-artifacts/screenshots/patient-*.png."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from browser_helpers import (
+    SEED_QUESTION,
+    WIDGET,
+    ask_page,
+    ask_widget,
+    open_widget,
+    panel,
+    screenshot,
+)
+from playwright.sync_api import Locator, Page, expect
+
+PRECLINICAL = "where does zelnoprine sit on the evidence hierarchy?"
+DOSING = "How much zelnoprine should I take?"
+CLARIFY = "tavilor?"
+SIZES = {"desktop": {"width": 1280, "height": 900}, "phone": {"width": 375, "height": 812}}
+
+
+def _new(new_page: Any, size: str) -> Page:
+    options: dict[str, Any] = {"reduced_motion": "reduce", "viewport": SIZES[size]}
+    if size == "phone":
+        options.update(is_mobile=True, has_touch=True)
+    page, _ = new_page(**options)
+    return page
+
+
+# --------------------------------------------------------------------------- item 2
+
+
+def _badge_style(reply: Locator) -> dict[str, str]:
+    return reply.locator(".badge").evaluate(
+        """el => { const s = getComputedStyle(el);
+            return {bg: s.backgroundColor, color: s.color, border: s.borderTopColor,
+                     left: getComputedStyle(el.closest('.reply')).borderLeftColor}; }"""
+    )
+
+
+def _chroma(rgb: str) -> int:
+    """max - min of the channels: 0 for greys, large for green, brown or red."""
+    channels = [int(float(v)) for v in rgb[rgb.index("(") + 1 : -1].split(",")[:3]]
+    return max(channels) - min(channels)
+
+
+def _check_neutral(replies: list[tuple[Locator, dict[str, Any]]]) -> None:
+    levels = {data["evidence_level"] for _, data in replies}
+    statuses = {data["status"] for _, data in replies}
+    assert len(levels) >= 2 and statuses == {"answered", "declined"}, (levels, statuses)
+    styles = [_badge_style(reply) for reply, _ in replies]
+    badge = [{k: v for k, v in s.items() if k != "left"} for s in styles]
+    assert all(s == badge[0] for s in badge), f"the badge changes with level or status: {styles}"
+    for key in ("bg", "color", "border"):
+        assert _chroma(badge[0][key]) <= 24, f"badge {key} is a colour: {badge[0]}"
+    # An answered reply's edge says nothing about strength either.
+    answered = [s["left"] for s, (_, d) in zip(styles, replies) if d["status"] == "answered"]
+    assert all(_chroma(c) <= 24 for c in answered), answered
+
+
+def test_the_badge_is_one_neutral_style_on_the_chat_page(page: Page, sites) -> None:
+    page.goto(sites.bot.url + "/")
+    replies = [ask_page(page, q) for q in (SEED_QUESTION, PRECLINICAL, DOSING)]
+    _check_neutral(replies)
+
+
+def test_the_badge_is_one_neutral_style_in_the_widget(page: Page, sites) -> None:
+    open_widget(page, sites.host.url("widget.html"))
+    replies = [ask_widget(page, q) for q in (SEED_QUESTION, PRECLINICAL, DOSING)]
+    _check_neutral([(reply, data) for reply, _, data in replies])
+    screenshot(page, "patient-badges-widget.png")
