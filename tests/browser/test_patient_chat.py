@@ -8,17 +8,14 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
 from browser_helpers import (
     SEED_QUESTION,
-    WIDGET,
     ask_page,
     ask_widget,
     open_widget,
-    panel,
     screenshot,
 )
-from playwright.sync_api import Locator, Page, expect
+from playwright.sync_api import Locator, Page
 
 PRECLINICAL = "where does zelnoprine sit on the evidence hierarchy?"
 DOSING = "How much zelnoprine should I take?"
@@ -61,7 +58,8 @@ def _check_neutral(replies: list[tuple[Locator, dict[str, Any]]]) -> None:
     for key in ("bg", "color", "border"):
         assert _chroma(badge[0][key]) <= 24, f"badge {key} is a colour: {badge[0]}"
     # An answered reply's edge says nothing about strength either.
-    answered = [s["left"] for s, (_, d) in zip(styles, replies) if d["status"] == "answered"]
+    pairs = zip(styles, replies, strict=True)
+    answered = [s["left"] for s, (_, d) in pairs if d["status"] == "answered"]
     assert all(_chroma(c) <= 24 for c in answered), answered
 
 
