@@ -189,6 +189,9 @@ def _environment(html: bool) -> Environment:
         auto_reload=False,
     )
     env.globals.update(_html_helpers() if html else _text_helpers())
+    # Lets a template leave out of the HTML what the clients show another way (a clarify's
+    # options are its suggestion chips there).
+    env.globals["html"] = html
     return env
 
 

@@ -164,3 +164,16 @@ def test_citation_links_to_the_section_anchor_when_the_page_has_one() -> None:
     reply = _render("answered_section", a=a, passage="p", section="S", citations=[anchored])
     assert 'href="https://example.org/page#mechanistic-evidence"' in reply.html
     assert Citation(**base).link == "https://example.org/page"
+
+
+def test_clarify_lists_its_options_in_the_text_only() -> None:
+    """In HTML the options are the suggestion chips, shown right under the question."""
+    reply = _render(
+        "clarify",
+        status=Status.CLARIFY,
+        options=["Zelnoprine for A", "Zelnoprine for B"],
+        suggestions=["Zelnoprine for A?", "Zelnoprine for B?"],
+    )
+    assert "- Zelnoprine for A\n- Zelnoprine for B" in reply.answer
+    assert "Zelnoprine for A" not in reply.html and "<ul" not in reply.html
+    assert reply.html.startswith("<p>We have more than one assessment")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from browser_helpers import (
     SEED_QUESTION,
     ask_page,
@@ -15,7 +16,7 @@ from browser_helpers import (
     open_widget,
     screenshot,
 )
-from playwright.sync_api import Locator, Page
+from playwright.sync_api import Locator, Page, expect
 
 PRECLINICAL = "where does zelnoprine sit on the evidence hierarchy?"
 DOSING = "How much zelnoprine should I take?"
@@ -74,3 +75,79 @@ def test_the_badge_is_one_neutral_style_in_the_widget(page: Page, sites) -> None
     replies = [ask_widget(page, q) for q in (SEED_QUESTION, PRECLINICAL, DOSING)]
     _check_neutral([(reply, data) for reply, _, data in replies])
     screenshot(page, "patient-badges-widget.png")
+
+
+# --------------------------------------------------------------------------- item 6
+
+
+def _check_clarify(reply: Locator, data: dict[str, Any]) -> None:
+    assert data["status"] == "clarify" and len(data["suggestions"]) == 2, data
+    chips = reply.locator(".chip")
+    expect(chips).to_have_count(2)
+    # Each option once: as a chip, not also as a list item of the text.
+    for option in ("Chronic Fakeitis", "Mock Migraine"):
+        expect(reply.get_by_text(option, exact=False)).to_have_count(1)
+    expect(reply.locator(".reply-body li:not(:has(.chip))")).to_have_count(0)
+    # The chips sit right under the question, before the disclaimer.
+    question = reply.get_by_text("Which one do you mean?")
+    disclaimer = reply.locator("p.disclaimer")
+    expect(disclaimer).to_be_visible()
+    q_box, first, last, d_box = (
+        question.bounding_box(),
+        chips.first.bounding_box(),
+        chips.last.bounding_box(),
+        disclaimer.bounding_box(),
+    )
+    assert q_box and first and last and d_box
+    assert 0 <= first["y"] - (q_box["y"] + q_box["height"]) <= 32, (q_box, first)
+    assert last["y"] + last["height"] <= d_box["y"], (last, d_box)
+    # Not an answer yet: nothing to rate.
+    expect(reply.locator(".feedback")).to_have_count(0)
+    expect(reply.get_by_text("Was this helpful?")).to_have_count(0)
+
+
+@pytest.mark.parametrize("size", list(SIZES))
+def test_clarify_options_are_chips_right_under_the_question_on_the_page(
+    new_page, sites, size: str
+) -> None:
+    page = _new(new_page, size)
+    page.goto(sites.bot.url + "/")
+    reply, data = ask_page(page, CLARIFY)
+    _check_clarify(reply, data)
+    screenshot(page, f"patient-clarify-page-{size}.png")
+    # A chip answers the question.
+    with page.expect_response(lambda r: r.url.endswith("/api/chat")) as info:
+        reply.locator(".chip").first.click()
+    assert info.value.json()["status"] == "answered"
+
+
+@pytest.mark.parametrize("size", list(SIZES))
+def test_clarify_options_are_chips_right_under_the_question_in_the_widget(
+    new_page, sites, size: str
+) -> None:
+    page = _new(new_page, size)
+    open_widget(page, sites.host.url("widget.html"))
+    reply, _, data = ask_widget(page, CLARIFY)
+    _check_clarify(reply, data)
+    screenshot(page, f"patient-clarify-widget-{size}.png")
+
+
+def test_clarify_options_are_chips_right_under_the_question_without_javascript(
+    new_page, sites
+) -> None:
+    page, _ = new_page(java_script_enabled=False)
+    page.goto(sites.bot.url + "/")
+    page.locator("#message").fill(CLARIFY)
+    with page.expect_navigation():
+        page.locator("#chat-form button[type=submit]").click()
+    reply = page.locator("#conversation .reply")
+    _check_clarify(reply, {"status": "clarify", "suggestions": ["a", "b"]})
+
+
+def test_only_answers_ask_whether_they_helped(page: Page, sites) -> None:
+    open_widget(page, sites.host.url("widget.html"))
+    answered, _, _ = ask_widget(page, SEED_QUESTION)
+    urgent, _, data = ask_widget(page, "I want to end my life")
+    assert data["status"] == "urgent"
+    expect(answered.locator(".feedback")).to_have_count(1)
+    expect(urgent.locator(".feedback")).to_have_count(0)

@@ -255,9 +255,12 @@
 
     var suggestions = Array.isArray(reply.suggestions) ? reply.suggestions : [];
     if (suggestions.length) {
-      var sugg = el('div', 'suggestions');
-      sugg.appendChild(el('p', 'suggestions-title', 'You could ask:'));
+      var clarify = status === 'clarify';
+      var sugg = el('div', 'suggestions' + (clarify ? ' suggestions--options' : ''));
+      // A clarify's chips answer its question: no title of their own.
+      if (!clarify) { sugg.appendChild(el('p', 'suggestions-title', 'You could ask:')); }
       var chips = el('ul', 'chips');
+      if (clarify) { chips.setAttribute('aria-label', 'Options'); }
       suggestions.forEach(function (s) {
         var li = el('li');
         var chip = el('button', 'chip', s);
@@ -270,7 +273,9 @@
         chips.appendChild(li);
       });
       sugg.appendChild(chips);
-      wrap.appendChild(sugg);
+      // A clarify's options go right under its question, above the disclaimer.
+      var disclaimer = clarify ? body.querySelector(':scope > .disclaimer') : null;
+      if (disclaimer) { body.insertBefore(sugg, disclaimer); } else { wrap.appendChild(sugg); }
     }
     enhanceReply(wrap);
     return wrap;

@@ -632,9 +632,12 @@
 
     var suggestions = Array.isArray(reply.suggestions) ? reply.suggestions : [];
     if (suggestions.length) {
-      var sugg = h('div', 'suggestions');
-      sugg.appendChild(h('p', 'suggestions-title', 'You could ask:'));
+      var clarify = status === 'clarify';
+      var sugg = h('div', 'suggestions' + (clarify ? ' suggestions--options' : ''));
+      // A clarify's chips answer its question: no title of their own.
+      if (!clarify) { sugg.appendChild(h('p', 'suggestions-title', 'You could ask:')); }
       var chips = h('ul', 'chips');
+      if (clarify) { chips.setAttribute('aria-label', 'Options'); }
       suggestions.forEach(function (s) {
         var li = h('li');
         var chip = h('button', 'chip', s);
@@ -643,7 +646,9 @@
         chips.appendChild(li);
       });
       sugg.appendChild(chips);
-      wrap.appendChild(sugg);
+      // A clarify's options go right under its question, above the disclaimer.
+      var disclaimer = clarify ? body.querySelector(':scope > .disclaimer') : null;
+      if (disclaimer) { body.insertBefore(sugg, disclaimer); } else { wrap.appendChild(sugg); }
     }
     if (reply.answer_id && !NO_FEEDBACK[status]) {
       wrap.appendChild(buildFeedback(String(reply.answer_id)));
