@@ -151,3 +151,46 @@ def test_only_answers_ask_whether_they_helped(page: Page, sites) -> None:
     assert data["status"] == "urgent"
     expect(answered.locator(".feedback")).to_have_count(1)
     expect(urgent.locator(".feedback")).to_have_count(0)
+
+
+# --------------------------------------------------------------------------- item 3
+
+# Each visible paragraph that ends with a colon, and the visible block right after it.
+POINTERS_JS = """reply => {
+    const shown = el => el.getClientRects().length > 0 &&
+        !el.closest('.visually-hidden, .ebw-visually-hidden');
+    const blocks = [...reply.querySelectorAll('.reply-body > *')].filter(shown);
+    const out = [];
+    blocks.forEach((el, i) => {
+        const text = el.innerText.trim();
+        if (el.tagName === 'P' && text.endsWith(':')) {
+            const next = blocks[i + 1];
+            out.push({text, next: next ? next.tagName + '.' + next.className : null,
+                      nextText: next ? next.innerText.trim().slice(0, 60) : null});
+        }
+    });
+    return out;
+}"""
+
+
+def _check_pointers(reply: Locator, level: str) -> None:
+    """A sentence ending in a colon is followed by what it announces, not by another
+    sentence (the level line it pointed at is hidden under the badge)."""
+    for p in reply.evaluate(POINTERS_JS):
+        assert p["next"] and p["next"].split(".")[0] in ("BLOCKQUOTE", "UL", "OL", "DIV"), p
+    # The level shows first (the badge), the sentence that refers to it after it.
+    text = " ".join(reply.inner_text().split())
+    assert text.index(level) < text.index("That is where our assessment"), text
+
+
+def test_the_hierarchy_answer_points_at_what_is_shown(page: Page, sites) -> None:
+    page.goto(sites.bot.url + "/")
+    reply, data = ask_page(page, PRECLINICAL)
+    assert data["status"] == "answered"
+    _check_pointers(reply, data["evidence_level"])
+
+    widget = page.context.new_page()
+    open_widget(widget, sites.host.url("widget.html"))
+    reply, _, data = ask_widget(widget, PRECLINICAL)
+    _check_pointers(reply, data["evidence_level"])
+    screenshot(widget, "patient-hierarchy-widget.png")
