@@ -549,6 +549,9 @@ def staff() -> None:
 def _staff(settings: Settings) -> Staff:
     from bot.staff import Staff
 
+    # Opening the log runs Alembic, whose INFO lines ("Context impl SQLiteImpl.") would
+    # read as output of `bot staff add`; its warnings and errors still show.
+    logging.getLogger("alembic").setLevel(logging.WARNING)
     return Staff(_audit_log(settings).engine)
 
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -150,3 +153,21 @@ def test_audit_api_refuses_a_filter_given_twice(api: tuple[TestClient, str]) -> 
     assert answer.status_code == 422
     assert "cursor, q" in answer.json()["detail"]
     assert client.get("/api/audit/answers?q=a&limit=2", headers=auth).status_code == 200
+
+
+def test_staff_add_prints_no_migration_chatter(tmp_path: Path) -> None:
+    """A new database is migrated by `bot staff add`: Alembic's INFO lines stay out of
+    what the command prints (a real process: pytest's own log handlers hide them)."""
+    env = {**os.environ, "BOT_DATABASE_URL": f"sqlite:///{tmp_path / 'a.sqlite3'}"}
+    bot = Path(sys.executable).with_name("bot")
+    done = subprocess.run(
+        [str(bot), "staff", "add", "ana", "--password-stdin"],
+        input=PASSWORD,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == "Added staff member ana.\n" and done.stdout == ""
