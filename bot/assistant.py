@@ -331,6 +331,10 @@ class Assistant:
                 trace=trace,
                 **base,
             )
+            if (context is None or context.empty) and asked.conditions:
+                # "just told it's stage 4 and I can't stop crying": what they have becomes
+                # the topic, so "what do you have for it?" lists its pages.
+                return reply, Context(None, asked.conditions[0], fits=asked.conditions)
             return reply, context or Context()
         topic = _info_topic(norm)
         if (
@@ -409,6 +413,7 @@ class Assistant:
             condition,
             [Option(o.compound, o.condition) for o in outcome.options],
             [Option(o.compound, o.condition) for o in outcome.rest],
+            fits=entities.conditions if asked.conditions or asked.unknown_conditions else None,
         )
         return outcome.reply, after
 

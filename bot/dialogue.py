@@ -52,6 +52,10 @@ class Context:
     options: tuple[Option, ...] = ()  # offered by the last `clarify` reply, or listed
     rest: tuple[Option, ...] = ()  # a listing's pages not shown yet ("show me more")
     earlier: tuple[Option, ...] = ()  # the page discussed before this one ("the two")
+    # Every page condition that fits the condition the person named, best first: "sorry, I
+    # meant orsecanib" after a question about pancreatic cancer that a Stage IV Cancer page
+    # answered is about orsecanib's pancreatic cancer page, not the page's condition.
+    fits: tuple[str, ...] = ()
 
     @property
     def empty(self) -> bool:
@@ -62,7 +66,7 @@ class Context:
         rest = [[o.compound, o.condition] for o in self.rest]
         earlier = [[o.compound, o.condition] for o in self.earlier]
         data = {"v": FORMAT_VERSION, "compound": self.compound, "condition": self.condition}
-        more = {"options": options, "rest": rest, "earlier": earlier}
+        more = {"options": options, "rest": rest, "earlier": earlier, "fits": list(self.fits)}
         return json.dumps({**data, **more}, separators=(",", ":"))
 
     @classmethod
@@ -73,10 +77,13 @@ class Context:
             compound, condition, pairs = data["compound"], data["condition"], data["options"]
             # Absent from contexts stored before they existed.
             rest, earlier = data.get("rest", []), data.get("earlier", [])
+            fits = data.get("fits", [])
             # A string pair would unpack into letters: only [str, str] lists are options.
             if (
                 data["v"] == FORMAT_VERSION
                 and _strings(compound, condition, optional=True)
+                and isinstance(fits, list)
+                and _strings(*fits)
                 and all(
                     isinstance(p, list) and len(p) == 2 and _strings(*p)
                     for p in (*pairs, *rest, *earlier)
@@ -88,6 +95,7 @@ class Context:
                     tuple(Option(*p) for p in pairs),
                     tuple(Option(*p) for p in rest),
                     tuple(Option(*p) for p in earlier),
+                    tuple(fits),
                 )
         except (ValueError, TypeError, KeyError, RecursionError):
             pass
@@ -340,6 +348,15 @@ def _matched(conditions: Sequence[str]) -> tuple[ConditionMatch, ...]:
     return tuple(ConditionMatch(c, Relation.EXACT, c, (c,), (1, 3, 0)) for c in conditions)
 
 
+def _inherit_fits(entities: Entities, fits: Sequence[str]) -> Entities:
+    """The entities with every condition that fit the one named before, in the order they
+    fit it (the first of them the compound has a page for is answered)."""
+    matches = tuple(
+        ConditionMatch(c, Relation.EXACT, c, (c,), (1, 3, -i)) for i, c in enumerate(fits)
+    )
+    return replace(entities, conditions=tuple(fits), matches=matches)
+
+
 def _compared(
     entities: Entities, context: Context, covered: Callable[[str, str], bool]
 ) -> Entities | None:
@@ -415,11 +432,10 @@ def follow_up(
     continuing = bool(CONTINUATION.match(question)) or refers
     if names_compound and not names_condition and context.condition:
         known = entities.compounds
-        if (
-            not known
-            or (continuing and len(known) == 1)
-            or (len(known) == 1 and covered(known[0], context.condition))
-        ):
+        fits = context.fits if context.condition in context.fits else (context.condition,)
+        if len(known) == 1 and any(covered(known[0], c) for c in fits):
+            return _inherit_fits(entities, [c for c in fits if covered(known[0], c)])
+        if not known or (continuing and len(known) == 1):
             return _inherit(entities, context.condition)
     if names_condition and not names_compound and context.compound:
         known = entities.conditions
@@ -439,15 +455,20 @@ def next_context(
     condition: str | None,
     options: Sequence[Option] = (),
     rest: Sequence[Option] = (),
+    fits: Sequence[str] | None = None,
 ) -> Context:
-    """Context to store after a reply with this status."""
+    """Context to store after a reply with this status. `fits`: the page conditions that fit
+    the condition this message named, best first; None when it named none (the ones named
+    before stay while the topic's condition is one of them)."""
     previous, status = previous or Context(), Status(status)
+    if fits is None:
+        fits = previous.fits
     if status is Status.ANSWERED and options:
         # A listing or a comparison: "the second one" picks from it; the condition listed
         # stays the topic; "show me more" shows the rest of a long listing.
         conditions = {o.condition for o in options}
         shared = conditions.pop() if len(conditions) == 1 else condition
-        return Context(None, shared, tuple(options), tuple(rest))
+        return Context(None, shared, tuple(options), tuple(rest), fits=_kept(fits, shared))
     if status in (Status.ANSWERED, Status.DECLINED):
         # A declined reply with no single assessment may be about a new, unclear subject.
         if not compound:
@@ -455,28 +476,41 @@ def next_context(
         here = Option(compound, condition) if condition else None
         before = Option(previous.compound, previous.condition) if previous.condition else None
         earlier = (before,) if before and previous.compound and before != here else ()
+        kept = _kept(fits, condition)
         if here is not None and here in previous.options:
             # Picked from a listing: "and the third one?" still picks from it.
             return Context(
-                compound, condition, previous.options, previous.rest, earlier or previous.earlier
+                compound,
+                condition,
+                previous.options,
+                previous.rest,
+                earlier or previous.earlier,
+                kept,
             )
-        return Context(compound, condition, earlier=earlier or previous.earlier)
+        return Context(compound, condition, earlier=earlier or previous.earlier, fits=kept)
     if status is Status.CLARIFY:
         # The topic becomes what every option shares ("Brimadol: for which condition?"): the
         # earlier one is dropped, or "how does it work?" would answer for a compound left.
         if not options:
             return replace(previous, options=())
         compounds, conditions = {o.compound for o in options}, {o.condition for o in options}
+        shared = conditions.pop() if len(conditions) == 1 else None
         return Context(
             compounds.pop() if len(compounds) == 1 else None,
-            conditions.pop() if len(conditions) == 1 else None,
+            shared,
             tuple(options),
+            fits=_kept(fits, shared),
         )
     if status is Status.NOT_FOUND:
         # Keep the pair the person asked about, even if we have no page for it ("ketamine for
         # depression"): "and how does it work?" then gets the same honest not_found, and "what
         # about stage 4 cancer then?" continues with ketamine. Never the older topic.
-        return Context(compound, condition) if compound else Context()
+        return Context(compound, condition, fits=_kept(fits, condition)) if compound else Context()
     if status in (Status.URGENT, Status.SUPPORT):
         return previous
     raise ValueError(f"unknown reply status {status!r}")
+
+
+def _kept(fits: Sequence[str], condition: str | None) -> tuple[str, ...]:
+    """What fitted the condition named, while the topic is still one of them."""
+    return tuple(fits) if condition is not None and condition in fits else ()

@@ -660,3 +660,15 @@ def test_a_conversation_through_a_store() -> None:
     assert turn(NONE, "what's the weather?", "not_found") == Entities(
         compounds=(BRIM,), conditions=("depression",)
     )
+
+
+def test_the_conditions_that_fit_what_was_asked_survive_storage() -> None:
+    context = Context("Dravostin", "Stage IV Cancer", fits=("Pancreatic Cancer", "Stage IV Cancer"))
+    assert Context.from_json(context.to_json()) == context
+    # A follow-up that names no condition keeps them while the topic is one of them.
+    after = next_context(context, Status.ANSWERED, "Kelvadine", "Pancreatic Cancer")
+    assert after.fits == context.fits
+    # A new condition replaces them; a topic outside them drops them.
+    fresh = next_context(context, Status.ANSWERED, "Talmexin", "MS", fits=("MS",))
+    assert fresh.fits == ("MS",)
+    assert next_context(context, Status.ANSWERED, "Talmexin", "Glioblastoma").fits == ()

@@ -328,3 +328,38 @@ def test_a_subject_no_page_discusses_is_not_found_before_any_clarify(bot: Assist
         assert reply.status is Status.NOT_FOUND and "None of our assessments of Velbrazine" in (
             reply.answer.replace("Velbrazine (Velbrex)", "Velbrazine")
         ), question
+
+
+def test_a_correction_keeps_the_condition_that_was_asked(bot: Assistant) -> None:
+    # The first answer is the general page; the condition asked was pancreatic cancer that
+    # has spread, so the corrected compound gets its page for exactly that.
+    first = _ask(bot, "dravostin for pancreatic cancer that has spread to the liver")
+    assert _title(first) == "Dravostin for Stage IV Cancer"
+    meant = _ask(bot, "sorry, I meant kelvadine", first.session_id)
+    # (the fake embedder finds no passage for "sorry, I meant": the page is named, no level)
+    assert "Kelvadine for Metastatic Pancreatic Cancer" in meant.answer
+    # ... and a follow-up about "it" stays on that page
+    level = _ask(bot, "and what is its evidence level?", meant.session_id)
+    assert _title(level) == "Kelvadine for Metastatic Pancreatic Cancer"
+
+
+def test_a_listing_includes_pages_about_the_condition_in_cancer(bot: Assistant) -> None:
+    # "Cancer-Related Anxiety and Depression" is about depression in people with cancer: a
+    # kind of depression, listed after the page about depression as asked.
+    assert _titles(_ask(bot, "what do you have for depression")) == [
+        "Pemtarol for Treatment-Resistant Depression",
+        "Pemtarol for Cancer-Related Anxiety and Depression",
+    ]
+    # Asked for a compound, the page that fits better is answered, the other suggested.
+    reply = _ask(bot, "pemtarol for depression")
+    assert _title(reply) == "Pemtarol for Treatment-Resistant Depression"
+
+
+def test_distress_that_names_a_condition_makes_it_the_topic(bot: Assistant) -> None:
+    upset = _ask(bot, "i just got told it's stage 4 and i can't stop crying")
+    assert upset.status is Status.SUPPORT
+    listed = _ask(bot, "ok. what pages do you have for it", upset.session_id)
+    assert _titles(listed) == [
+        "Dravostin for Stage IV Cancer",
+        "Velbrazine (Velbrex) for Stage IV Cancer",
+    ]
