@@ -13,7 +13,9 @@ from browser_helpers import (
     SEED_QUESTION,
     ask_page,
     ask_widget,
+    launcher,
     open_widget,
+    panel,
     screenshot,
 )
 from playwright.sync_api import Locator, Page, expect
@@ -194,3 +196,120 @@ def test_the_hierarchy_answer_points_at_what_is_shown(page: Page, sites) -> None
     reply, _, data = ask_widget(widget, PRECLINICAL)
     _check_pointers(reply, data["evidence_level"])
     screenshot(widget, "patient-hierarchy-widget.png")
+
+
+# --------------------------------------------------------------------------- item 1
+
+
+def _second_host_page(sites) -> str:
+    """Another page of the partner site, with the same script tag."""
+    page = sites.host.root / "another-page.html"
+    if not page.exists():
+        html = (sites.host.root / "widget.html").read_text(encoding="utf-8")
+        page.write_text(html.replace("our patient information", "another page"), "utf-8")
+    return sites.host.url("another-page.html")
+
+
+def _next_request(page: Page, ask: Any, question: str) -> dict[str, Any]:
+    with page.expect_request(lambda r: r.url.endswith("/api/chat")) as info:
+        ask(question)
+    return info.value.post_data_json
+
+
+@pytest.mark.parametrize("size", list(SIZES))
+def test_the_widget_keeps_the_conversation_across_pages_of_the_site(
+    new_page, sites, size: str
+) -> None:
+    page = _new(new_page, size)
+    open_widget(page, sites.host.url("widget.html"))
+    first, _, data = ask_widget(page, SEED_QUESTION)
+    first.locator(".feedback-yes").click()
+    expect(first).to_contain_text("Thank you")
+    _, _, data2 = ask_widget(page, "how does it work?")
+    session = data["session_id"]
+    assert data2["session_id"] == session
+
+    # The next page of the site: the panel is still open and shows both exchanges, the
+    # level of each, and when they were asked; the vote is not asked for again.
+    page.goto(_second_host_page(sites))
+    replies = panel(page).locator(".reply")
+    expect(panel(page)).to_be_visible()
+    expect(replies).to_have_count(2)
+    expect(panel(page).locator(".question p")).to_have_text([SEED_QUESTION, "how does it work?"])
+    expect(replies.nth(1)).to_contain_text("NMDA receptor antagonism")
+    expect(replies.nth(0).locator(".badge")).to_contain_text(data["evidence_level"])
+    expect(replies.nth(0).locator(".feedback")).to_have_count(0)
+    expect(replies.nth(1).locator(".feedback-yes")).to_be_visible()
+    expect(panel(page).locator("time.ebw-stamp")).to_have_count(2)
+    # It opens where the conversation was: at the last exchange.
+    expect(panel(page).locator(".question p").last).to_be_in_viewport()
+    screenshot(page, f"patient-widget-restored-{size}.png")
+    # ... and the follow-up continues the same server session.
+    sent = _next_request(page, lambda q: ask_widget(page, q), "and what does it mean for patients?")
+    assert sent["session_id"] == session
+
+    # Closed stays closed on the next page; opening shows the conversation.
+    panel(page).locator(".ebw-close").click()
+    page.goto(sites.host.url("widget.html"))
+    expect(launcher(page)).to_have_attribute("aria-expanded", "false")
+    expect(panel(page)).to_be_hidden()
+    launcher(page).click()
+    expect(panel(page).locator(".reply")).to_have_count(3)
+
+
+def test_new_conversation_in_the_widget_clears_it_and_starts_a_new_session(
+    page: Page, sites
+) -> None:
+    open_widget(page, sites.host.url("widget.html"))
+    new = panel(page).get_by_role("button", name="New conversation")
+    expect(new).to_be_hidden()  # nothing to clear yet
+    _, _, data = ask_widget(page, SEED_QUESTION)
+    expect(new).to_be_visible()
+    new.click()
+    expect(panel(page).locator(".exchange")).to_have_count(0)
+    expect(new).to_be_hidden()
+    expect(panel(page).locator(".ebw-welcome")).to_be_visible()
+    sent = _next_request(page, lambda q: ask_widget(page, q), "how does it work?")
+    assert sent["session_id"] in (None, "")
+    # A follow-up in the new session has nothing to follow: not about ketamine.
+    reply = panel(page).locator(".reply").first
+    expect(reply).not_to_contain_text("NMDA")
+    page.reload()
+    launcher_open = panel(page).locator(".exchange")
+    expect(launcher_open).to_have_count(1)  # only the exchange after the new start
+    assert data["session_id"] not in page.evaluate("() => JSON.stringify(sessionStorage)")
+
+
+def test_the_chat_page_keeps_the_conversation_across_a_reload(page: Page, sites) -> None:
+    page.goto(sites.bot.url + "/")
+    _, data = ask_page(page, SEED_QUESTION)
+    ask_page(page, "how does it work?")
+    page.reload()
+    replies = page.locator("#conversation .reply")
+    expect(replies).to_have_count(2)
+    expect(page.locator("#conversation .question p")).to_have_text(
+        [SEED_QUESTION, "how does it work?"]
+    )
+    expect(replies.nth(0).locator(".badge")).to_contain_text(data["evidence_level"])
+    expect(page.locator("#conversation time.stamp")).to_have_count(2)
+    sent = _next_request(page, lambda q: ask_page(page, q), "what does it mean for patients?")
+    assert sent["session_id"] == data["session_id"]
+
+    page.get_by_role("button", name="New conversation").click()
+    expect(page.locator("#conversation .exchange")).to_have_count(0)
+    expect(page.get_by_role("button", name="New conversation")).to_be_hidden()
+    page.reload()
+    expect(page.locator("#message")).to_be_visible()
+    expect(page.locator("#conversation .exchange")).to_have_count(0)
+    sent = _next_request(page, lambda q: ask_page(page, q), SEED_QUESTION)
+    assert sent["session_id"] in (None, "")
+
+
+def test_the_iframe_keeps_its_conversation_apart_from_the_chat_page(page: Page, sites) -> None:
+    page.goto(sites.bot.url + "/embed")
+    ask_page(page, SEED_QUESTION)
+    page.goto(sites.bot.url + "/")
+    expect(page.locator("#chat-form")).to_be_visible()
+    expect(page.locator("#conversation .exchange")).to_have_count(0)
+    page.goto(sites.bot.url + "/embed")
+    expect(page.locator("#conversation .reply")).to_have_count(1)

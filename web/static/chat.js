@@ -31,6 +31,10 @@
   var WARN_AT = Math.floor(maxLength * 0.9);
   var TIMEOUT_MS = 30000;
   var sending = false;
+  // What is on screen, for this tab (the chat page and the iframe apart): shown again
+  // after a reload or a visit to another page, with the session it continues.
+  var CONVERSATION_KEY = 'evidence-chat:' + location.pathname;
+  var KEEP_EXCHANGES = 50;
 
   var MSG_DOWN = 'The assistant can\u2019t be reached right now. Please try again later.';
   var MSG_OFFLINE = 'You seem to be offline. Please check your connection and try again.';
@@ -50,6 +54,64 @@
     if (className) { node.className = className; }
     if (text !== undefined && text !== null) { node.textContent = String(text); }
     return node;
+  }
+
+  /* ---- The conversation kept for the tab -------------------------------------------- */
+
+  // {session: id, exchanges: [{q, t, r, voted}]}: r is the reply as the API sent it.
+  var saved = { session: '', exchanges: [] };
+
+  function loadConversation() {
+    try {
+      var data = JSON.parse(window.sessionStorage.getItem(CONVERSATION_KEY) || 'null');
+      if (data && typeof data === 'object' && Array.isArray(data.exchanges)) {
+        saved.session = typeof data.session === 'string' ? data.session : '';
+        saved.exchanges = data.exchanges.filter(function (x) {
+          return x && typeof x.q === 'string' && x.r && typeof x.r === 'object';
+        }).slice(-KEEP_EXCHANGES);
+      }
+    } catch (e) { /* unreadable: start afresh */ }
+  }
+
+  function saveConversation() {
+    saved.exchanges = saved.exchanges.slice(-KEEP_EXCHANGES);
+    try {
+      window.sessionStorage.setItem(CONVERSATION_KEY, JSON.stringify(saved));
+    } catch (e) { /* private mode or full: kept for this page only */ }
+  }
+
+  // Only what the page shows is kept (not the passages of the citations).
+  function keptReply(reply) {
+    return {
+      status: reply.status, answer: reply.answer, html: reply.html,
+      evidence_level: reply.evidence_level, disclaimer: reply.disclaimer,
+      suggestions: reply.suggestions, answer_id: reply.answer_id,
+      crisis_kind: reply.crisis_kind
+    };
+  }
+
+  function stampText(iso) {
+    var d = new Date(iso);
+    if (isNaN(d.getTime())) { return ''; }
+    try {
+      return d.toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' });
+    } catch (e) { return d.toISOString().slice(0, 16).replace('T', ' '); }
+  }
+
+  // One question as shown: the text, and when it was asked.
+  function exchangeItem(text, iso) {
+    var item = el('li', 'exchange');
+    var question = el('div', 'question');
+    question.appendChild(el('span', 'visually-hidden', 'You asked:'));
+    question.appendChild(el('p', null, text));
+    item.appendChild(question);
+    var when = stampText(iso);
+    if (when) {
+      var stamp = el('time', 'stamp', when);
+      stamp.dateTime = iso;
+      item.appendChild(stamp);
+    }
+    return item;
   }
 
   function tooLongMessage() {
@@ -221,7 +283,8 @@
     }
   }
 
-  function renderReply(reply) {
+  // `kept`: the stored exchange this reply belongs to (its vote is remembered).
+  function renderReply(reply, kept) {
     var status = statusOf(reply);
     var level = typeof reply.evidence_level === 'string' && reply.evidence_level
       ? reply.evidence_level : '';
@@ -277,7 +340,7 @@
       var disclaimer = clarify ? body.querySelector(':scope > .disclaimer') : null;
       if (disclaimer) { body.insertBefore(sugg, disclaimer); } else { wrap.appendChild(sugg); }
     }
-    enhanceReply(wrap);
+    enhanceReply(wrap, kept);
     return wrap;
   }
 
@@ -342,7 +405,7 @@
     return 'Your feedback couldn\u2019t be sent right now. Please try again later.';
   }
 
-  function buildFeedback(answerId) {
+  function buildFeedback(answerId, kept) {
     var n = ++feedbackCount;
     var helpful = null;
     var wrap = el('div', 'feedback');
@@ -397,6 +460,7 @@
       }
       status.textContent = 'Thank you for your feedback.';
       more.hidden = false;
+      if (kept) { kept.voted = true; saveConversation(); }
     }
     yes.addEventListener('click', function () { choose(true); });
     no.addEventListener('click', function () { choose(false); });
@@ -423,12 +487,12 @@
     return wrap;
   }
 
-  function enhanceReply(replyEl) {
+  function enhanceReply(replyEl, kept) {
     decorateLinks(replyEl);
     var id = replyEl.getAttribute('data-answer-id');
     if (id && !NO_FEEDBACK[replyEl.getAttribute('data-status')] &&
-        !replyEl.querySelector('.feedback')) {
-      replyEl.appendChild(buildFeedback(id));
+        !replyEl.querySelector('.feedback') && !(kept && kept.voted)) {
+      replyEl.appendChild(buildFeedback(id, kept));
     }
   }
 
@@ -465,11 +529,8 @@
     clearError();
     setSending(true);
 
-    var item = el('li', 'exchange');
-    var question = el('div', 'question');
-    question.appendChild(el('span', 'visually-hidden', 'You asked:'));
-    question.appendChild(el('p', null, text));
-    item.appendChild(question);
+    var asked = new Date().toISOString();
+    var item = exchangeItem(text, asked);
     conversation.appendChild(item);
     setTyping(true);
     scrollToItem(item);
@@ -508,7 +569,12 @@
       if (!reply || typeof reply !== 'object') { throw new Error(MSG_DOWN); }
 
       if (sessionInput && reply.session_id) { sessionInput.value = String(reply.session_id); }
-      item.appendChild(renderReply(reply));
+      var kept = { q: text, t: asked, r: keptReply(reply), voted: false };
+      saved.session = sessionInput ? sessionInput.value : '';
+      saved.exchanges.push(kept);
+      saveConversation();
+      showTools();
+      item.appendChild(renderReply(reply, kept));
       setTyping(false);
       announce(summary(reply));
       scrollToItem(item);
@@ -577,6 +643,49 @@
   // Replies rendered by the server (no-JS post, or a reload) get the same enhancements.
   var existing = conversation.querySelectorAll('.reply');
   for (var r = 0; r < existing.length; r++) { enhanceReply(existing[r]); }
+
+  /* ---- Tools: a new conversation ---------------------------------------------------- */
+
+  var tools = el('div', 'chat-tools');
+  tools.hidden = true;
+  var newButton = el('button', 'tool-btn tool-new', 'New conversation');
+  newButton.type = 'button';
+  tools.appendChild(newButton);
+  if (log && log.parentNode) { log.parentNode.insertBefore(tools, log); }
+
+  function showTools() { tools.hidden = !conversation.querySelector('.exchange'); }
+
+  // Starts afresh: clears what the tab kept and the server session it continued.
+  newButton.addEventListener('click', function () {
+    if (sending) { return; }
+    saved = { session: '', exchanges: [] };
+    saveConversation();
+    if (sessionInput) { sessionInput.value = ''; }
+    var items = conversation.querySelectorAll('.exchange');
+    for (var i = 0; i < items.length; i++) { conversation.removeChild(items[i]); }
+    clearError();
+    showTools();
+    announce('New conversation started.');
+    box.focus();
+  });
+
+  // The conversation this tab had, unless the server rendered one (a no-JS post).
+  loadConversation();
+  if (!existing.length && saved.exchanges.length) {
+    if (sessionInput && saved.session) { sessionInput.value = saved.session; }
+    saved.exchanges.forEach(function (x) {
+      var item = exchangeItem(x.q, x.t);
+      item.appendChild(renderReply(x.r, x));
+      conversation.appendChild(item);
+    });
+    if (log && log.scrollHeight > log.clientHeight + 1 &&
+        getComputedStyle(log).overflowY !== 'visible') {
+      log.scrollTop = log.scrollHeight;
+    }
+  } else if (existing.length) {
+    saved = { session: sessionInput ? sessionInput.value : '', exchanges: [] };
+  }
+  showTools();
 
   updateCounter();
 }());

@@ -57,6 +57,10 @@
   var MAX = typeof CONFIG.maxLength === 'number' && CONFIG.maxLength > 0 ? CONFIG.maxLength : 1000;
   var WARN_AT = Math.floor(MAX * 0.9);
   var STORAGE_KEY = 'evidence-bot-session:' + BASE;
+  // What is on screen, for this tab: the exchanges and whether the panel is open, so a
+  // follow-up asked on the next page of the site is answered about what the person sees.
+  var CONVERSATION_KEY = 'evidence-bot-conversation:' + BASE;
+  var KEEP_EXCHANGES = 50;
   var CRISIS_KEY = 'evidence-bot-crisis:' + BASE + ':' + OPTIONS.locale;
   var TIMEOUT_MS = 30000;
 
@@ -110,6 +114,38 @@
 
   function storageSet(value) {
     try { window.sessionStorage.setItem(STORAGE_KEY, value); } catch (e) { /* private mode */ }
+  }
+
+  // {open: bool, exchanges: [{q, t, r, voted}]}: r is the reply as the API sent it.
+  var saved = { open: false, exchanges: [] };
+
+  function loadConversation() {
+    try {
+      var data = JSON.parse(window.sessionStorage.getItem(CONVERSATION_KEY) || 'null');
+      if (data && typeof data === 'object' && Array.isArray(data.exchanges)) {
+        saved.open = data.open === true;
+        saved.exchanges = data.exchanges.filter(function (x) {
+          return x && typeof x.q === 'string' && x.r && typeof x.r === 'object';
+        }).slice(-KEEP_EXCHANGES);
+      }
+    } catch (e) { /* unreadable: start afresh */ }
+  }
+
+  function saveConversation() {
+    saved.exchanges = saved.exchanges.slice(-KEEP_EXCHANGES);
+    try {
+      window.sessionStorage.setItem(CONVERSATION_KEY, JSON.stringify(saved));
+    } catch (e) { /* private mode or full: kept for this page only */ }
+  }
+
+  // Only what the panel shows is kept (not the passages of the citations).
+  function keptReply(reply) {
+    return {
+      status: reply.status, answer: reply.answer, html: reply.html,
+      evidence_level: reply.evidence_level, disclaimer: reply.disclaimer,
+      suggestions: reply.suggestions, answer_id: reply.answer_id,
+      crisis_kind: reply.crisis_kind
+    };
   }
 
   /* ---- Crisis contacts: there before anything can fail ------------------------------ */
@@ -199,8 +235,8 @@
 
   /* ---- Building the widget ---------------------------------------------------------- */
 
-  var host, root, launcher, panel, closeButton, log, conversation, typing, live, errorBox,
-    errorText, crisisBox, crisisList, form, box, counter, limitNote, sendButton;
+  var host, root, launcher, panel, closeButton, newButton, log, conversation, typing, live,
+    errorBox, errorText, crisisBox, crisisList, form, box, counter, limitNote, sendButton;
   var isOpen = false;
   var sending = false;
   var feedbackCount = 0;
@@ -220,6 +256,7 @@
       if (shown) { return; }
       shown = true;
       host.hidden = false;
+      scrollRestored();
       if (isOpen) { focusInitial(); }   // data-open: focus once the panel can be seen
     };
     css.addEventListener('load', reveal);
@@ -262,7 +299,14 @@
     closeButton.setAttribute('aria-label', 'Close the evidence assistant');
     closeButton.appendChild(icon(['M6 6l12 12M18 6L6 18'], 'ebw-icon'));
     head.appendChild(title);
-    head.appendChild(closeButton);
+    // Starts afresh: clears what the tab kept and the server session it continued.
+    newButton = h('button', 'ebw-new', 'New conversation');
+    newButton.type = 'button';
+    newButton.hidden = true;
+    var tools = h('div', 'ebw-tools');
+    tools.appendChild(newButton);
+    tools.appendChild(closeButton);
+    head.appendChild(tools);
     panel.appendChild(head);
 
     panel.appendChild(h('p', 'ebw-note', 'Answers come only from our published evidence ' +
@@ -304,6 +348,9 @@
     if (ALLOWED) {
       conversation.appendChild(welcome());
       panel.appendChild(buildForm());
+      loadConversation();
+      saved.exchanges.forEach(function (x) { conversation.appendChild(restoreExchange(x)); });
+      newButton.hidden = !saved.exchanges.length;
     } else {
       panel.classList.add('ebw-panel--off');
       var off = h('p', 'ebw-disabled', MSG_DISABLED);
@@ -319,6 +366,7 @@
 
     launcher.addEventListener('click', function () { if (isOpen) { close(); } else { open(); } });
     closeButton.addEventListener('click', close);
+    newButton.addEventListener('click', newConversation);
     shell.addEventListener('keydown', onKeydown);
     document.addEventListener('focusin', onDocumentFocus);
     conversation.addEventListener('click', onConversationClick);
@@ -333,7 +381,22 @@
     }
     loadLocaleContacts();
 
-    if (OPTIONS.open) { open(); }
+    restoredScroll = saved.exchanges.length > 0;
+    if (OPTIONS.open || (ALLOWED && saved.open)) { open(); }
+  }
+
+  // A kept conversation opens at its last exchange, once the panel has a size (the
+  // stylesheet loaded and the panel shown).
+  var restoredScroll = false;
+  function scrollRestored() {
+    if (!restoredScroll || host.hidden || panel.hidden) { return; }
+    restoredScroll = false;
+    var items = conversation.querySelectorAll('.exchange');
+    var last = items[items.length - 1];
+    if (last) {
+      log.scrollTop = last.getBoundingClientRect().top - log.getBoundingClientRect().top +
+        log.scrollTop - 8;
+    }
   }
 
   function buildCrisis() {
@@ -367,6 +430,51 @@
       }
       crisisList.appendChild(li);
     });
+  }
+
+  function stampText(iso) {
+    var d = new Date(iso);
+    if (isNaN(d.getTime())) { return ''; }
+    try {
+      return d.toLocaleString(panel.getAttribute('lang') || undefined,
+        { dateStyle: 'medium', timeStyle: 'short' });
+    } catch (e) { return d.toISOString().slice(0, 16).replace('T', ' '); }
+  }
+
+  // One question as shown: the text, and when it was asked.
+  function exchangeItem(text, iso) {
+    var item = h('li', 'exchange');
+    var question = h('div', 'question');
+    question.appendChild(h('span', 'ebw-visually-hidden', 'You asked:'));
+    question.appendChild(h('p', null, text));
+    item.appendChild(question);
+    var when = stampText(iso);
+    if (when) {
+      var stamp = h('time', 'ebw-stamp', when);
+      stamp.dateTime = iso;
+      item.appendChild(stamp);
+    }
+    return item;
+  }
+
+  function restoreExchange(x) {
+    var item = exchangeItem(x.q, x.t);
+    item.appendChild(renderReply(x.r, x));
+    return item;
+  }
+
+  function newConversation() {
+    if (sending) { return; }
+    saved.exchanges = [];
+    saveConversation();
+    try { window.sessionStorage.removeItem(STORAGE_KEY); } catch (e) { /* private mode */ }
+    var items = conversation.querySelectorAll('.exchange');
+    for (var i = 0; i < items.length; i++) { conversation.removeChild(items[i]); }
+    clearError();
+    newButton.hidden = true;
+    log.scrollTop = 0;
+    announce('New conversation started.');
+    box.focus();
   }
 
   function welcome() {
@@ -445,15 +553,18 @@
   function open() {
     if (isOpen) { return; }
     isOpen = true;
+    if (ALLOWED) { saved.open = true; saveConversation(); }
     panel.hidden = false;
     launcher.setAttribute('aria-expanded', 'true');
     host.classList.add('ebw-is-open');
+    scrollRestored();
     focusInitial();
   }
 
   function close() {
     if (!isOpen) { return; }
     isOpen = false;
+    if (ALLOWED) { saved.open = false; saveConversation(); }
     panel.hidden = true;
     launcher.setAttribute('aria-expanded', 'false');
     host.classList.remove('ebw-is-open');
@@ -591,7 +702,8 @@
     return badge;
   }
 
-  function renderReply(reply) {
+  // `kept`: the stored exchange this reply belongs to (its vote is remembered).
+  function renderReply(reply, kept) {
     var status = statusOf(reply);
     var level = typeof reply.evidence_level === 'string' && reply.evidence_level
       ? reply.evidence_level : '';
@@ -650,8 +762,8 @@
       var disclaimer = clarify ? body.querySelector(':scope > .disclaimer') : null;
       if (disclaimer) { body.insertBefore(sugg, disclaimer); } else { wrap.appendChild(sugg); }
     }
-    if (reply.answer_id && !NO_FEEDBACK[status]) {
-      wrap.appendChild(buildFeedback(String(reply.answer_id)));
+    if (reply.answer_id && !NO_FEEDBACK[status] && !(kept && kept.voted)) {
+      wrap.appendChild(buildFeedback(String(reply.answer_id), kept));
     }
     return wrap;
   }
@@ -717,7 +829,7 @@
     return 'Your feedback couldn\u2019t be sent right now. Please try again later.';
   }
 
-  function buildFeedback(answerId) {
+  function buildFeedback(answerId, kept) {
     var n = ++feedbackCount;
     var helpful = null;
     var wrap = h('div', 'feedback');
@@ -772,6 +884,7 @@
       }
       status.textContent = 'Thank you for your feedback.';
       more.hidden = false;
+      if (kept) { kept.voted = true; saveConversation(); }
     }
     yes.addEventListener('click', function () { choose(true); });
     no.addEventListener('click', function () { choose(false); });
@@ -823,11 +936,8 @@
     form.setAttribute('aria-busy', 'true');
     updateCounter();
 
-    var item = h('li', 'exchange');
-    var question = h('div', 'question');
-    question.appendChild(h('span', 'ebw-visually-hidden', 'You asked:'));
-    question.appendChild(h('p', null, text));
-    item.appendChild(question);
+    var asked = new Date().toISOString();
+    var item = exchangeItem(text, asked);
     conversation.appendChild(item);
     typing.hidden = false;
     announce('Looking this up\u2026');
@@ -861,7 +971,11 @@
       if (!reply || typeof reply !== 'object') { throw new Error(MSG_DOWN); }
       if (reply.session_id) { storageSet(String(reply.session_id)); }
 
-      item.appendChild(renderReply(reply));
+      var kept = { q: text, t: asked, r: keptReply(reply), voted: false };
+      saved.exchanges.push(kept);
+      saveConversation();
+      newButton.hidden = false;
+      item.appendChild(renderReply(reply, kept));
       typing.hidden = true;
       announce(summary(reply));
       scrollToItem(item);
