@@ -18,7 +18,7 @@ from sqlalchemy import select, text
 
 from bot.answer import Citation, Reply, Status, Trace
 from bot.assistant import Assistant
-from bot.audit import AuditLog, records
+from bot.audit import AuditFilter, AuditLog, pseudonym, records
 from bot.service import audit_pages, create_app
 from bot.service.audit_login import COOKIE, LOGIN_COOKIE, LoginThrottle, throttle_of
 from bot.settings import Settings
@@ -360,7 +360,8 @@ def test_reviews_are_appended_as_chained_events(client: TestClient, asked: dict[
 
 
 def _ids(html: str) -> list[str]:
-    return re.findall(r'href="/audit/answers/([0-9a-f]+)"', html)
+    """The answers a list page links to (their links keep the list's filters)."""
+    return re.findall(r'href="/audit/answers/([0-9a-f]+)(?:\?[^"#]*)?"', html)
 
 
 def test_the_list_filters_and_pages(
@@ -488,6 +489,194 @@ def test_script_in_a_question_renders_as_text(client: TestClient, asked: dict[st
         csp = r.headers["content-security-policy"]
         assert "script-src 'self'" in csp and "unsafe-inline" not in csp
         assert r.headers["cache-control"] == "no-store"
+
+
+# -- Conversations, reviewing in order, comments ------------------------------------------
+
+
+def _say(client: TestClient, message: str, session_id: str) -> str:
+    r = client.post("/api/chat", json={"message": message, "session_id": session_id})
+    assert r.status_code == 200, r.text
+    return r.json()["answer_id"]
+
+
+def _hrefs(html: str) -> dict[str, str]:
+    """Link text (tags and spacing dropped) -> href, of every link on a page."""
+    found = re.findall(r'<a [^>]*href="([^"]+)"[^>]*>(.*?)</a>', html, re.S)
+    return {" ".join(re.sub(r"<[^>]+>", "", t).split()): h.replace("&amp;", "&") for h, t in found}
+
+
+def test_the_detail_shows_its_conversation_and_the_list_filters_by_session(
+    client: TestClient,
+) -> None:
+    turns = [
+        _say(client, m, "conv-1")
+        for m in ("How does brimadol work?", "and what is its evidence level?", "thanks!")
+    ]
+    other = _say(client, "How does brimadol work?", "conv-2")
+    session = pseudonym("conv-1")
+    login(client)
+    html = client.get(f"/audit/answers/{turns[1]}").text
+    assert "Turn 2 of 3 in this session." in html
+    conversation = html[html.index('<ol class="turns"') : html.index('id="h-passages"')]
+    assert _ids(conversation) == [turns[0], turns[2]] and other not in conversation
+    current = re.search(
+        r'<li class="turn turn--current" aria-current="true">(.*?)</li>', html, re.S
+    )
+    assert current and "and what is its evidence level?" in current.group(1)
+    links = _hrefs(html)
+    assert links["‹ Previous turn"] == f"/audit/answers/{turns[0]}"
+    assert links["Next turn ›"] == f"/audit/answers/{turns[2]}"
+    assert links["List its 3 answers"] == f"/audit?session={session}"
+    first = client.get(f"/audit/answers/{turns[0]}").text
+    assert "Turn 1 of 3" in first and "First turn" in first and "‹ Previous turn" not in first
+    alone = client.get(f"/audit/answers/{other}").text
+    assert "This is the only question of its session." in alone
+
+    listed = client.get(f"/audit?session={session}")
+    assert listed.status_code == 200 and _ids(listed.text) == list(reversed(turns))
+    assert f'name="session" value="{session}"' in listed.text
+    export = client.get(f"/audit/export.csv?session={session}")
+    assert [row["session"] for row in csv.DictReader(io.StringIO(export.text))] == [session] * 3
+    for bad in (
+        "conv-1",
+        session.upper(),
+        session + "0",
+        "x" * 500,
+        f"{session}&session={session}",
+    ):
+        for path in ("/audit", f"/audit/answers/{turns[1]}", "/audit/export.csv"):
+            r = client.get(f"{path}?session={bad}")
+            assert r.status_code == 422 and "session" in r.text, (path, bad)
+
+
+def test_next_previous_and_save_and_next_unreviewed_follow_the_list(
+    client: TestClient, asked: dict[str, str]
+) -> None:
+    ids = list(asked.values())  # oldest first; the list shows them newest first
+    log = client.app.state.audit
+    log.review(ids[4], "correct", None, actor="bo")
+    login(client)
+    links = _hrefs(client.get(f"/audit/answers/{ids[5]}").text)
+    assert links["‹ Previous (newer)"] == f"/audit/answers/{ids[6]}"
+    assert links["Next (older) ›"] == f"/audit/answers/{ids[4]}"
+    assert links["Next unreviewed ›"] == f"/audit/answers/{ids[3]}"  # ids[4] is reviewed
+    newest = client.get(f"/audit/answers/{ids[6]}").text
+    assert "No newer answer" in newest and "‹ Previous" not in newest
+    # Opened from a filtered list, the links stay in it (and so do its rows' links).
+    not_found = [i for i in reversed(ids) if log.answer(i)["status"] == "not_found"]
+    assert len(not_found) >= 3
+    listed = client.get("/audit?status=not_found").text
+    assert f'href="/audit/answers/{not_found[0]}?status=not_found"' in listed
+    page = client.get(f"/audit/answers/{not_found[1]}?status=not_found").text
+    links = _hrefs(page)
+    assert links["‹ Previous (newer)"] == f"/audit/answers/{not_found[0]}?status=not_found"
+    assert links["Next (older) ›"] == f"/audit/answers/{not_found[2]}?status=not_found"
+    assert links["Answers"] == "/audit?status=not_found"
+    # The review controls come before the passages and the hashes.
+    assert page.index('class="review-form"') < page.index('id="h-passages"')
+    assert page.index('class="review-form"') < page.index("Record hash")
+
+    # "Save & next unreviewed" appends the review, then opens the next one not reviewed.
+    action = re.search(r'<form method="post" action="([^"]+)" class="review-form">', page)
+    assert action and action.group(1).replace("&amp;", "&").endswith("/review?status=not_found")
+    url = action.group(1).replace("&amp;", "&")
+    data = {"label": "correct", "then": "next", "csrf": _csrf(page)}
+    r = client.post(url, data=data, headers=OWN, follow_redirects=False)
+    assert r.status_code == 303
+    assert r.headers["location"] == (
+        f"/audit/answers/{not_found[2]}?status=not_found&saved={not_found[1]}"
+    )
+    shown = client.get(r.headers["location"]).text
+    assert "was added. This is the next unreviewed answer." in shown
+    assert [e["answer_id"] for e in events(client, "review")] == [ids[4], not_found[1]]
+    # The queue wraps to the top of the list; when every answer is reviewed, it says so.
+    for answer_id in not_found:
+        if answer_id != not_found[0]:
+            log.review(answer_id, "correct", None, actor="bo")
+    last = f"/audit/answers/{not_found[-1]}"
+    r = client.post(f"{last}/review?status=not_found", data=data, headers=OWN)
+    assert r.status_code == 200 and str(r.url).split("?")[0].endswith(not_found[0])
+    r = client.post(
+        f"/audit/answers/{not_found[0]}/review?status=not_found",
+        data=data,
+        headers=OWN,
+        follow_redirects=False,
+    )
+    assert r.headers["location"] == (
+        f"/audit/answers/{not_found[0]}?status=not_found&reviewed=1&left=0#reviews"
+    )
+    assert "No unreviewed answers are left in this list." in client.get(r.headers["location"]).text
+    bad = client.post(f"{last}/review?status=fine", data=data, headers=OWN)
+    assert bad.status_code == 422
+    assert client.get(f"{last}?status=fine").status_code == 422
+    assert client.get(f"{last}?review=none&review=any").status_code == 422
+    assert log.verify().ok
+
+
+def test_comments_in_the_list_its_filter_and_the_csv(
+    client: TestClient, asked: dict[str, str]
+) -> None:
+    log = client.app.state.audit
+    commented, voted = asked["turmeric?"], asked["zelnoprine"]
+    log.feedback(commented, False, "=cmd| not what I asked <b>é</b>")
+    log.feedback(commented, True, 'Then "comment":"" it helped')
+    log.feedback(voted, True, None)
+    login(client)
+    listed = client.get("/audit").text
+    cell = re.search(rf'{commented}".*?<td class="comment-cell">(.*?)</td>', listed, re.S).group(1)
+    assert "=cmd| not what I asked &lt;b&gt;é&lt;/b&gt;" in cell and "it helped" in cell
+    assert set(_ids(client.get("/audit?comment=yes").text)) == {commented}
+    assert set(_ids(client.get("/audit?comment=no").text)) == set(asked.values()) - {commented}
+    assert set(_ids(client.get("/audit?comment=yes&feedback=helpful").text)) == {commented}
+    assert client.get("/audit?comment=maybe").status_code == 422
+    assert client.get("/audit?comment=yes&comment=no").status_code == 422
+
+    r = client.get("/audit/export.csv?comment=yes")
+    assert r.content.startswith(b"\xef\xbb\xbfcreated_at,")  # a BOM: Excel reads UTF-8
+    rows = list(csv.DictReader(io.StringIO(r.content.decode("utf-8-sig"))))
+    assert [row["answer_id"] for row in rows] == [commented]
+    assert rows[0]["comment"] == '\'=cmd| not what I asked <b>é</b>\nThen "comment":"" it helped'
+    assert rows[0]["session"] == log.answer(commented)["session"]
+
+
+def test_the_redaction_note_shows_only_when_something_was_removed(client: TestClient) -> None:
+    plain = ask(client, "How does brimadol work?")
+    private = ask(client, "I am jane@example.org, call 555-201-4567: how does brimadol work?")
+    login(client)
+    note = "Stored with redaction on"
+    assert note not in client.get(f"/audit/answers/{plain}").text
+    html = client.get(f"/audit/answers/{private}").text
+    assert f"{note}: [email], [phone] stand where identifiers were removed" in html
+
+
+def test_a_failed_login_keeps_the_deep_link_and_focuses_the_error(client: TestClient) -> None:
+    deep = "/audit/answers/abc?status=not_found"
+    form = client.get("/audit/login", params={"next": deep})
+    data = {"name": "ana", "password": "wrong password!!", "next": deep}
+    failed = client.post("/audit/login", data=data | {"csrf": _csrf(form.text)}, headers=OWN)
+    assert failed.status_code == 401
+    assert 'name="next" value="/audit/answers/abc?status=not_found"' in failed.text
+    assert re.search(r'<p [^>]*id="login-error" tabindex="-1" autofocus>', failed.text)
+    data["password"] = PASSWORD
+    r = client.post(
+        "/audit/login",
+        data=data | {"csrf": _csrf(failed.text)},
+        headers=OWN,
+        follow_redirects=False,
+    )
+    assert r.status_code == 303 and r.headers["location"] == deep
+
+
+def test_date_filters_are_typed_as_iso_days(client: TestClient) -> None:
+    login(client)
+    for path in ("/audit?since=2025-01-31", "/audit/gaps", "/audit/stats"):
+        html = client.get(path).text
+        assert 'type="date"' not in html, path  # a picker shows the browser's locale
+        since = re.search(r'<input type="text" id="since" name="since" value="([^"]*)"', html)
+        assert since and re.fullmatch(r"\d{4}-\d\d-\d\d", since.group(1)), path
+        assert '<label for="since">From, UTC day (yyyy-mm-dd)</label>' in html
+    assert client.get("/audit?since=01/31/2025").status_code == 422
 
 
 # -- Gaps and stats ----------------------------------------------------------------------
@@ -671,4 +860,55 @@ def test_search_ui_gaps_and_daily_on_each_database(log: AuditLog) -> None:
             "helpful_ratio": 0.5,
         }
     ]
+    assert log.verify().ok
+
+
+def test_sessions_comments_and_neighbours_on_each_database(log: AuditLog) -> None:
+    def turn(question: str, session_id: str) -> str:
+        reply = Reply(
+            status=Status.NOT_FOUND,
+            answer="a",
+            html="<p>a</p>",
+            evidence_level=None,
+            disclaimer="Medical Disclaimer: d",
+            citations=(),
+            suggestions=(),
+            session_id=session_id,
+            answer_id=uuid.uuid4().hex,
+            template="not_found",
+            trace=Trace(),
+        )
+        log.record(reply, question, "api", None, "digest", "model")
+        return reply.answer_id
+
+    a1, b1, a2, a3 = turn("one", "a"), turn("other", "b"), turn("two", "a"), turn("three", "a")
+    log.feedback(a1, False, 'it said "comment":"" and 50%_off')
+    log.feedback(a2, True, "")
+    log.feedback(a3, True, None)
+
+    def ids(**filters: object) -> list[str]:
+        return [i["answer_id"] for i in log.search_ui(**filters)[0]]
+
+    assert ids(session=pseudonym("a")) == [a3, a2, a1] and ids(session=pseudonym("c")) == []
+    assert ids(comment="yes") == [a1]  # an empty or missing comment is none
+    assert ids(comment="no") == [a3, a2, b1]
+    with pytest.raises(ValueError):
+        AuditFilter(comment="maybe")
+
+    seq = {i: log.answer(i)["seq"] for i in (a1, b1, a2, a3)}
+    everything, mine = AuditFilter(), AuditFilter(session=pseudonym("a"))
+    assert log.neighbour(everything, seq[a2], older=True) == b1
+    assert log.neighbour(mine, seq[a2], older=True) == a1
+    assert log.neighbour(mine, seq[a2], older=False) == a3
+    assert log.neighbour(mine, seq[a3], older=False) is None
+    assert log.neighbour(mine, seq[a1], older=True) is None
+    assert log.neighbour(mine, seq[a1], older=True, wrap=True) == a3
+
+    talk = log.conversation(pseudonym("a"), seq[a2])
+    assert [t["answer_id"] for t in talk["turns"]] == [a1, a2, a3]
+    assert [t["number"] for t in talk["turns"]] == [1, 2, 3]
+    assert talk["count"] == 3 and talk["skipped"] == 0
+    short = log.conversation(pseudonym("a"), seq[a3], around=1)
+    assert [(t["answer_id"], t["number"]) for t in short["turns"]] == [(a2, 2), (a3, 3)]
+    assert short["skipped"] == 1
     assert log.verify().ok

@@ -249,6 +249,16 @@ class AuditLog:
         """`search` with the filter's fields as keyword arguments."""
         return self.search(AuditFilter(**filters), cursor, limit)
 
+    def neighbour(
+        self, filters: AuditFilter, seq: int, older: bool, wrap: bool = False
+    ) -> str | None:
+        """The answer id next to record `seq` in the filtered list (see queries.neighbour)."""
+        return queries.neighbour(self.engine, filters, seq, older, wrap)
+
+    def conversation(self, session: str, seq: int, around: int = 50) -> dict[str, Any]:
+        """The turns of a session around record `seq` (see queries.conversation)."""
+        return queries.conversation(self.engine, session, seq, around)
+
     def gaps(
         self, since: str | None = None, until: str | None = None, limit: int = 500
     ) -> list[dict[str, Any]]:

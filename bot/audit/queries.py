@@ -16,8 +16,10 @@ from bot.audit.writer import AuditUnavailable
 
 ReviewLabel = Literal["correct", "wrong_assessment", "unsafe", "content_missing"]
 FeedbackFilter = Literal["helpful", "not_helpful", "any", "none"]
+CommentFilter = Literal["yes", "no"]
 REVIEW_LABELS: tuple[str, ...] = get_args(ReviewLabel)
 FEEDBACK_FILTERS: tuple[str, ...] = get_args(FeedbackFilter)
+COMMENT_FILTERS: tuple[str, ...] = get_args(CommentFilter)
 GAP_STATUSES = ("not_found", "clarify")
 
 
@@ -27,7 +29,8 @@ class AuditFilter:
 
     q: text in the question or the answer; assessment: text in a cited page's title,
     compound, condition or page id; feedback: has a helpful / not_helpful vote, any or
-    none; review: the latest review's label, any or none (unreviewed).
+    none; review: the latest review's label, any or none (unreviewed); session: the
+    session's pseudonym (its conversation); comment: has feedback with a comment, or not.
     """
 
     q: str | None = None
@@ -38,10 +41,14 @@ class AuditFilter:
     assessment: str | None = None
     feedback: FeedbackFilter | None = None
     review: ReviewLabel | Literal["any", "none"] | None = None
+    session: str | None = None
+    comment: CommentFilter | None = None
 
     def __post_init__(self) -> None:
         if self.feedback not in (None, *FEEDBACK_FILTERS):
             raise ValueError(f"feedback filter must be one of {FEEDBACK_FILTERS}")
+        if self.comment not in (None, *COMMENT_FILTERS):
+            raise ValueError(f"comment filter must be one of {COMMENT_FILTERS}")
         if self.review not in (None, "any", "none", *REVIEW_LABELS):
             raise ValueError("review filter must be a label, 'any' or 'none'")
 
@@ -70,6 +77,25 @@ def _has(kind: str, latest: bool = False, **column: Any) -> Any:
     return found.correlate(records).exists()
 
 
+def _has_comment() -> Any:
+    """An answer has feedback with a non-empty comment. Feedback data is canonical JSON
+    (bot/audit/schema.py: sorted keys, no spaces), so the key reads `"comment":"` exactly
+    when the comment is a string; a quote inside a comment is escaped (\\"), so no text
+    of the comment can look like the key."""
+    ev = records.alias("ev")
+    return (
+        select(ev.c.seq)
+        .where(
+            ev.c.answer_id == records.c.answer_id,
+            ev.c.kind == "feedback",
+            ev.c.data.like('%"comment":"_%'),
+            ~ev.c.data.like('%"comment":""%'),
+        )
+        .correlate(records)
+        .exists()
+    )
+
+
 def answers_query(f: AuditFilter) -> Any:
     """Answers the filter keeps, newest first (every condition on a real column)."""
     query = select(records).where(records.c.kind == "answer")
@@ -95,6 +121,10 @@ def answers_query(f: AuditFilter) -> Any:
         query = query.where(_has("review", latest=True, label=f.review))
     elif f.review in ("any", "none"):
         query = query.where(_has("review") if f.review == "any" else ~_has("review"))
+    if f.session:
+        query = query.where(records.c.session == f.session)
+    if f.comment in COMMENT_FILTERS:
+        query = query.where(_has_comment() if f.comment == "yes" else ~_has_comment())
     needle = (f.assessment or "").strip().lower()
     if needle:
         query = query.where(records.c.cited.like(_contains(needle), escape="\\"))
@@ -131,6 +161,63 @@ def search(
         raise AuditUnavailable(str(exc)) from exc
     items = [_item(r, events.get(r["answer_id"], [])) for r in page]
     return items, (page[-1]["seq"] if more and page else None)
+
+
+def neighbour(
+    engine: Engine, f: AuditFilter, seq: int, older: bool, wrap: bool = False
+) -> str | None:
+    """The answer next to record `seq` in the filtered list (newest first): the next older
+    one, or the next newer one. `wrap`: with none older, the newest one (a queue)."""
+    query = answers_query(f).with_only_columns(records.c.answer_id).limit(1)
+    if older:
+        query = query.where(records.c.seq < seq)
+    else:
+        query = query.where(records.c.seq > seq).order_by(None).order_by(records.c.seq)
+    try:
+        with engine.connect() as conn:
+            found = conn.execute(query).scalar()
+            if found is None and older and wrap:
+                newest = answers_query(f).with_only_columns(records.c.answer_id)
+                found = conn.execute(newest.where(records.c.seq > seq).limit(1)).scalar()
+    except SQLAlchemyError as exc:
+        raise AuditUnavailable(str(exc)) from exc
+    return found
+
+
+def conversation(engine: Engine, session: str, seq: int, around: int = 50) -> dict[str, Any]:
+    """The turns of one session around record `seq`, oldest first: up to `around` before
+    and after it, with how many there are in all and how many earlier ones were left out."""
+    cols = (
+        records.c.answer_id,
+        records.c.seq,
+        records.c.created_at,
+        records.c.question,
+        records.c.status,
+        records.c.channel,
+    )
+    mine = select(*cols).where(records.c.kind == "answer", records.c.session == session)
+    total = (
+        select(func.count())
+        .select_from(records)
+        .where(records.c.kind == "answer", records.c.session == session)
+    )
+    try:
+        with engine.connect() as conn:
+            before = conn.execute(
+                mine.where(records.c.seq < seq).order_by(records.c.seq.desc()).limit(around)
+            ).all()
+            rest = conn.execute(
+                mine.where(records.c.seq >= seq).order_by(records.c.seq).limit(around + 1)
+            ).all()
+            count = int(conn.execute(total).scalar_one())
+            earlier = int(conn.execute(total.where(records.c.seq < seq)).scalar_one())
+    except SQLAlchemyError as exc:
+        raise AuditUnavailable(str(exc)) from exc
+    turns = [dict(r._mapping) for r in (*reversed(before), *rest)]
+    first = earlier - len(before)  # turns left out before the first one shown
+    for i, turn in enumerate(turns):
+        turn["number"] = first + i + 1
+    return {"turns": turns, "count": count, "skipped": first}
 
 
 def answer(engine: Engine, answer_id: str) -> dict[str, Any] | None:

@@ -148,6 +148,30 @@ def _phones(text: str) -> str:
     return text
 
 
+# What stands in stored text where an identifier was removed (every replacement above).
+PLACEHOLDERS = (
+    "[link]",
+    "[email]",
+    "[name]",
+    "[record number]",
+    "[passport number]",
+    "[date]",
+    "[address]",
+    "[postcode]",
+    "[card or account number]",
+    "[id number]",
+    "[ip address]",
+    "[phone]",
+)
+
+
+def marks(text: str) -> list[str]:
+    """The placeholders in stored text, in the order above: what redaction removed (read
+    back from the text, so records need not say it; a person who typed "[email]" reads
+    as one whose email was removed, which is harmless)."""
+    return [p for p in PLACEHOLDERS if p in text]
+
+
 @lru_cache(maxsize=4096)  # pure, and the same questions come back often
 def redact(text: str) -> str:
     for pattern, replacement in RULES:

@@ -12,6 +12,7 @@ from sqlalchemy import (
     Boolean,
     Column,
     Float,
+    Index,
     Integer,
     MetaData,
     String,
@@ -57,6 +58,8 @@ records = Table(
     Column("helpful", Boolean),  # feedback: the vote
     Column("label", String(32)),  # review: the label
     Column("cited", Text),  # answer: one lowercase line per cited page (title ... page id)
+    # Revision 0005: a conversation's turns, in order (the staff detail page, `?session=`).
+    Index("ix_records_session_seq", "session", "seq"),
 )
 chain_anchor = Table(
     "chain_anchor",

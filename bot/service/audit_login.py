@@ -219,10 +219,16 @@ def refused_post(request: Request, form: Mapping[str, Any], user: StaffUser) -> 
 
 
 def _login_form(
-    request: Request, status_code: int = 200, error: str | None = None, name: str = ""
+    request: Request,
+    status_code: int = 200,
+    error: str | None = None,
+    name: str = "",
+    next_page: str | None = None,
 ) -> HTMLResponse:
+    """The form; after a failed post, `next_page` is the posted one (the deep link the
+    staff member came for is kept through every retry)."""
     token = secrets.token_urlsafe(32)
-    next_page = _safe_next(request.query_params.get("next"))
+    next_page = _safe_next(request.query_params.get("next") if next_page is None else next_page)
     response = render(
         request,
         "login.html",
@@ -251,18 +257,19 @@ async def login(request: Request) -> Response:
 
 def _login(request: Request, form: Mapping[str, Any]) -> Response:
     name, password = str(form.get("name") or "").strip(), str(form.get("password") or "")
+    wanted = str(form.get("next") or "")
     if not same_origin(request):
-        return _login_form(request, 403, "Cross-site form posts are refused.")
+        return _login_form(request, 403, "Cross-site form posts are refused.", "", wanted)
     if not _same(form.get("csrf"), request.cookies.get(LOGIN_COOKIE)):
-        return _login_form(request, 403, "The login form expired. Please try again.", name)
+        expired = "The login form expired. Please try again."
+        return _login_form(request, 403, expired, name, wanted)
     throttle = throttle_of(request.app)
     client = request.client.host if request.client else "unknown"  # see proxies.py
     keys = throttle.keys(name, client)
     wait = throttle.retry_after(keys)
     if wait:
-        response = _login_form(
-            request, 429, f"Too many failed logins. Try again in {wait // 60 + 1} minutes.", name
-        )
+        message = f"Too many failed logins. Try again in {wait // 60 + 1} minutes."
+        response = _login_form(request, 429, message, name, wanted)
         response.headers["Retry-After"] = str(wait)
         return response
     staff = request.app.state.staff
@@ -270,16 +277,14 @@ def _login(request: Request, form: Mapping[str, Any]) -> Response:
     started = staff.login(name, password) if valid else None
     if started is None:
         throttle.failed(keys)
-        return _login_form(request, 401, WRONG, name[:64])
+        return _login_form(request, 401, WRONG, name[:64], wanted)
     throttle.succeeded(keys[0])
     session_id, session = started
     old = request.cookies.get(COOKIE)
     if old:
         staff.logout(old)  # rotation: whatever session this browser had ends here
     request.app.state.audit.event("login", None, {"what": "login"}, actor=session.name)
-    response = RedirectResponse(
-        _safe_next(str(form.get("next") or "")), status_code=303, headers=NO_STORE
-    )
+    response = RedirectResponse(_safe_next(wanted), status_code=303, headers=NO_STORE)
     set_cookie(response, request, COOKIE, session_id, "/audit", max_age=None)
     clear_cookie(response, request, LOGIN_COOKIE, "/audit/login")
     return response

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
@@ -26,6 +27,7 @@ from fastapi.responses import (
 from starlette.concurrency import run_in_threadpool
 
 from bot.audit import AuditLog, AuditRefused
+from bot.audit.redaction import marks as redaction_marks
 from bot.service.audit_login import (
     NO_STORE,
     DownloadUser,
@@ -38,6 +40,7 @@ from bot.service.audit_login import (
 )
 from bot.service.audit_views import (
     CHANNELS,
+    COMMENTS,
     FEEDBACK,
     LABELS,
     REVIEWS,
@@ -45,6 +48,7 @@ from bot.service.audit_views import (
     Filters,
     all_items,
     chart,
+    comments,
     csv_lines,
     day_range,
     jsonl_lines,
@@ -102,6 +106,9 @@ def answers(request: Request, user: PageUser, audit: AuditDep, assistant: Assist
         channels=CHANNELS,
         feedback_options=FEEDBACK,
         review_options=REVIEWS,
+        comment_options=COMMENTS,
+        comments=comments,
+        link=lambda answer_id: _link(answer_id, filters),  # keeps the list for next/previous
         labels=LABELS,
         titles=titles,
     )
@@ -119,16 +126,47 @@ def _hits(record: dict[str, Any], assistant: Any) -> list[dict[str, Any]]:
     ]
 
 
+def _link(answer_id: str | None, filters: Filters, **extra: Any) -> str | None:
+    """An answer's detail page, keeping the list it was opened from (its filters)."""
+    if answer_id is None:
+        return None
+    query = filters.query(**extra)
+    return f"/audit/answers/{quote(answer_id, safe='')}" + (f"?{query}" if query else "")
+
+
+def _next_unreviewed(audit: AuditLog, filters: Filters, seq: int) -> str | None:
+    """The next answer of the list that nobody has reviewed: older first, then from the
+    top of the list (the reviewer works down the list as a queue)."""
+    unreviewed = replace(filters.audit_filter(), review="none")
+    return audit.neighbour(unreviewed, seq, older=True, wrap=True)
+
+
 @router.get("/answers/{answer_id}", response_class=HTMLResponse)
 def answer_page(
     answer_id: str, request: Request, user: PageUser, audit: AuditDep, assistant: AssistantDep
 ) -> Response:
-    """One answer as the person saw it, what produced it, and its events."""
+    """One answer as the person saw it, what produced it, and its events; the review
+    controls first; its place in the list it was opened from and in its conversation."""
     record = audit.answer(answer_id) if re.fullmatch(ANSWER_ID, answer_id) else None
     if record is None:
         return refusal(request, 404, "There is no answer with this id.", user)
-    audit.event("view", answer_id, {"what": "answer"}, actor=user.name)
+    filters, errors = Filters.parse(request.query_params)  # the list this was opened from
+    if errors:
+        return refusal(request, 422, "Please check the filters: " + "; ".join(errors), user)
+    payload: dict[str, Any] = {"what": "answer"}
+    if filters.used():
+        payload["filters"] = filters.used()
+    audit.event("view", answer_id, payload, actor=user.name)
     events = record["events"]
+    seq, f = record["seq"], filters.audit_filter()
+    saved = request.query_params.get("saved") or ""
+    conversation = (
+        audit.conversation(record["session"], seq)
+        if record["session"]
+        else {"turns": [], "count": 0, "skipped": 0}
+    )
+    turns = conversation["turns"]
+    here = next((i for i, t in enumerate(turns) if t["seq"] == seq), None)
     return render(
         request,
         "detail.html",
@@ -143,6 +181,22 @@ def answer_page(
         others=[e for e in events if e["kind"] not in ("feedback", "review", "view")],
         labels=LABELS,
         reviewed=request.query_params.get("reviewed") == "1",
+        none_left=request.query_params.get("left") == "0",
+        saved=saved if re.fullmatch(ANSWER_ID, saved) else None,
+        filters=filters,
+        list_link="/audit" + (f"?{filters.query()}" if filters.used() else ""),
+        newer=_link(audit.neighbour(f, seq, older=False), filters),
+        older=_link(audit.neighbour(f, seq, older=True), filters),
+        unreviewed=_link(_next_unreviewed(audit, filters, seq), filters),
+        conversation=conversation,
+        earlier_turn=_link(turns[here - 1]["answer_id"], filters) if here else None,
+        later_turn=(
+            _link(turns[here + 1]["answer_id"], filters)
+            if here is not None and here + 1 < len(turns)
+            else None
+        ),
+        turn_link=lambda t: _link(t["answer_id"], filters),
+        removed=redaction_marks(record["question"] or ""),
         error=None,
         note="",
     )
@@ -150,7 +204,8 @@ def answer_page(
 
 @router.post("/answers/{answer_id}/review", response_class=HTMLResponse)
 async def review(answer_id: str, request: Request, user: PageUser, audit: AuditDep) -> Response:
-    """Append a review label (and an optional note) as a chained event."""
+    """Append a review label (and an optional note) as a chained event; "save & next"
+    goes on to the next unreviewed answer of the list the form was opened from."""
     form = await request.form()
     # The audit write waits for its commit: not on the event loop.
     return await run_in_threadpool(_review, answer_id, request, form, user, audit)
@@ -162,6 +217,9 @@ def _review(
     refused = refused_post(request, form, user)
     if refused is not None:
         return refused
+    filters, errors = Filters.parse(request.query_params)
+    if errors:
+        return refusal(request, 422, "Please check the filters: " + "; ".join(errors), user)
     label, note = str(form.get("label") or ""), str(form.get("note") or "").strip()
     if label not in LABELS or len(note) > MAX_NOTE:
         message = f"Choose a label; a note has at most {MAX_NOTE} characters."
@@ -174,10 +232,16 @@ def _review(
         return refusal(request, 422, f"The note cannot be stored: {exc}.", user)
     if reviewed is None:
         return refusal(request, 404, "There is no answer with this id.", user)
+    if form.get("then") == "next":
+        record = audit.answer(answer_id)
+        following = _next_unreviewed(audit, filters, record["seq"]) if record else None
+        if following is not None:
+            target = _link(following, filters, saved=answer_id)
+            return RedirectResponse(str(target), status_code=303, headers=NO_STORE)
+        target = f"{_link(answer_id, filters, reviewed='1', left='0')}#reviews"
+        return RedirectResponse(target, status_code=303, headers=NO_STORE)
     return RedirectResponse(
-        f"/audit/answers/{quote(answer_id, safe='')}?reviewed=1#reviews",
-        status_code=303,
-        headers=NO_STORE,
+        f"{_link(answer_id, filters, reviewed='1')}#reviews", status_code=303, headers=NO_STORE
     )
 
 

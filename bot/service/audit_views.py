@@ -33,6 +33,8 @@ FEEDBACK = {
     "none": "No feedback",
 }
 REVIEWS = LABELS | {"any": "Reviewed (any label)", "none": "Not reviewed"}
+COMMENTS = {"yes": "With a comment", "no": "Without a comment"}
+SESSION = re.compile(r"[0-9a-f]{32}")  # bot.audit.pseudonym
 MAX_TEXT = 200
 MAX_DAYS = 366
 
@@ -60,6 +62,8 @@ class Filters:
     assessment: str = ""
     feedback: str = ""
     review: str = ""
+    comment: str = ""  # yes / no: feedback with a comment
+    session: str = ""  # a session's pseudonym: one conversation
     q: str = ""
 
     @classmethod
@@ -68,7 +72,12 @@ class Filters:
         raw = {f.name: str(params.get(f.name) or "").strip() for f in fields(cls)}
         for name in ("since", "until"):
             raw[name] = _day(raw[name], name, errors)
-        allowed = {"status": STATUSES, "feedback": FEEDBACK, "review": REVIEWS}
+        allowed = {
+            "status": STATUSES,
+            "feedback": FEEDBACK,
+            "review": REVIEWS,
+            "comment": COMMENTS,
+        }
         for name, values in allowed.items():
             if raw[name] and raw[name] not in values:
                 errors.append(f"{name}: unknown value")
@@ -76,6 +85,9 @@ class Filters:
         if raw["channel"] and not re.fullmatch(r"[a-z_]{1,16}", raw["channel"]):
             errors.append("channel: unknown value")
             raw["channel"] = ""
+        if raw["session"] and not SESSION.fullmatch(raw["session"]):
+            errors.append("session: not a session pseudonym (32 characters 0-9 and a-f)")
+            raw["session"] = ""
         for name in ("q", "assessment"):
             if "\x00" in raw[name]:  # no PostgreSQL text can hold it
                 errors.append(f"{name}: must not contain NUL characters")
@@ -140,9 +152,16 @@ def all_items(
 
 
 CSV_COLUMNS = (
-    "created_at answer_id channel status question evidence_level assessments scores "
-    "helpful not_helpful review reviewer template latency_ms answer"
+    "created_at answer_id session channel status question evidence_level assessments scores "
+    "helpful not_helpful comment review reviewer template latency_ms answer"
 ).split()
+# Excel takes a CSV file without a byte order mark for its local code page (mojibake).
+BOM = "\ufeff"
+
+
+def comments(item: Mapping[str, Any]) -> list[str]:
+    """The feedback comments on an answer, oldest first."""
+    return [str(f["comment"]) for f in item["feedback"] if f.get("comment")]
 
 
 def _cell(value: Any) -> Any:
@@ -160,6 +179,7 @@ def csv_row(item: Mapping[str, Any]) -> dict[str, Any]:
         "scores": "; ".join(str(c.get("score")) for c in cited),
         "review": reviews[-1]["label"] if reviews else "",
         "reviewer": reviews[-1]["actor"] if reviews else "",
+        "comment": "\n".join(comments(item)),
     }
     return {k: _cell(v) for k, v in row.items()}
 
@@ -167,6 +187,7 @@ def csv_row(item: Mapping[str, Any]) -> dict[str, Any]:
 def csv_lines(items: Iterable[Mapping[str, Any]]) -> Iterator[str]:
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=CSV_COLUMNS, extrasaction="ignore")
+    buffer.write(BOM)
     writer.writeheader()
     for item in items:
         writer.writerow(csv_row(item))

@@ -1,14 +1,26 @@
 """The staff audit pages in Chromium: login, list, detail, review; hostile questions are
-shown as text; screenshots of the list and the detail view."""
+shown as text; a conversation walked turn by turn; the review queue (save & next
+unreviewed); short list rows; filters folded on a phone; screenshots of each (desktop and
+phone) and axe-core scans."""
 
 from __future__ import annotations
 
 import json
 import re
 import urllib.request
+import uuid
 
-from browser_helpers import inject_axe, screenshot, serious_violations
+from browser_helpers import (
+    SEED_LEVEL,
+    SEED_QUESTION,
+    describe_violations,
+    inject_axe,
+    screenshot,
+    serious_violations,
+)
 from playwright.sync_api import Page, expect
+
+from bot.audit import pseudonym as _pseudonym
 
 PASSWORD = "browser test password"
 HOSTILE = '<script>alert("audit")</script> ketamine <img src=x onerror=alert(2)>'
@@ -68,3 +80,187 @@ def test_audit_pages_have_no_serious_accessibility_violations(page: Page, sites)
         inject_axe(page, sites.bot.url)
         assert serious_violations(page) == [], path
     screenshot(page, "audit-stats-desktop.png", full_page=True)
+
+
+PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True}
+
+
+def _say(bot_url: str, message: str, session_id: str) -> str:
+    request = urllib.request.Request(
+        bot_url + "/api/chat",
+        data=json.dumps({"message": message, "session_id": session_id}).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=10) as r:
+        return json.loads(r.read())["answer_id"]
+
+
+def _in_first_screen(page: Page, locator) -> bool:
+    box = locator.bounding_box()
+    return box is not None and box["y"] + box["height"] <= page.viewport_size["height"]
+
+
+def test_a_conversation_is_shown_and_walked_turn_by_turn(new_page, sites) -> None:
+    session = f"browser-conv-{uuid.uuid4().hex}"
+    turns = [
+        _say(sites.bot.url, m, session)
+        for m in ("How does brimadol work?", "and what is its evidence level?", "thanks!")
+    ]
+    for viewport, name in ((None, "desktop"), (PHONE, "phone")):
+        page, _ = new_page(**(viewport or {}))
+        _login(page, sites)
+        page.goto(f"{sites.bot.url}/audit/answers/{turns[1]}")
+        talk = page.locator("section.detail-conversation")
+        expect(talk).to_contain_text("Turn 2 of 3 in this session.")
+        expect(talk.locator("ol.turns > li")).to_have_count(3)
+        current = talk.locator("li[aria-current='true']")
+        expect(current).to_contain_text("and what is its evidence level?")
+        expect(current.locator("a")).to_have_count(0)  # the turn shown is not a link
+        screenshot(page, f"audit-detail-conversation-{name}.png", full_page=True)
+        talk.scroll_into_view_if_needed()
+        screenshot(page, f"audit-detail-conversation-{name}-view.png")
+    # The last page open is the phone's: walk the turns there.
+    page.get_by_role("link", name="Next turn ›").click()
+    expect(page).to_have_url(re.compile(rf"/audit/answers/{turns[2]}$"))
+    expect(page.locator("section.detail-conversation")).to_contain_text("Turn 3 of 3")
+    expect(page.get_by_role("link", name="Next turn ›")).to_have_count(0)
+    page.locator("ol.turns a", has_text="How does brimadol work?").click()
+    expect(page).to_have_url(re.compile(rf"/audit/answers/{turns[0]}$"))
+    # ... and the whole session as a list.
+    page.get_by_role("link", name="List its 3 answers").click()
+    expect(page).to_have_url(re.compile(r"/audit\?session=[0-9a-f]{32}$"))
+    rows = page.locator("table.answers tbody tr")
+    expect(rows).to_have_count(3)
+    expect(page.locator("#filter-panel > summary")).to_contain_text("1 set: session")
+
+
+def test_review_controls_come_first_and_save_and_next_walks_the_unreviewed(new_page, sites) -> None:
+    session = f"browser-queue-{uuid.uuid4().hex}"
+    ids = [_say(sites.bot.url, f"turmeric {n}?", session) for n in range(3)]
+    page, _ = new_page()
+    _login(page, sites)
+    # From the list of this session (newest first), open the newest answer.
+    page.goto(f"{sites.bot.url}/audit?session={_pseudonym(session)}")
+    page.locator("td.question-cell a", has_text="turmeric 2?").click()
+    expect(page).to_have_url(re.compile(rf"/audit/answers/{ids[2]}\?session="))
+    # The review controls are on the first screen, above the trace and the hashes.
+    form = page.locator("form.review-form")
+    expect(form).to_be_visible()
+    assert _in_first_screen(page, page.locator("form.review-form button[name=then]"))
+    hashes = page.get_by_text("Record hash", exact=True)
+    assert form.bounding_box()["y"] < hashes.bounding_box()["y"]
+    screenshot(page, "audit-detail-review-first-desktop.png")
+    expect(page.get_by_role("link", name="Next (older) ›")).to_have_attribute(
+        "href", re.compile(rf"/audit/answers/{ids[1]}\?session=")
+    )
+
+    page.check("#label-correct")
+    page.get_by_role("button", name="Save & next unreviewed").click()
+    expect(page).to_have_url(re.compile(rf"/audit/answers/{ids[1]}\?session=.*&saved={ids[2]}"))
+    expect(page.locator(".notice--ok")).to_contain_text("This is the next unreviewed answer.")
+    page.check("#label-content_missing")
+    page.fill("#note", "no page on turmeric")
+    page.get_by_role("button", name="Save & next unreviewed").click()
+    expect(page).to_have_url(re.compile(rf"/audit/answers/{ids[0]}\?"))
+    page.get_by_role("link", name="‹ Previous (newer)").click()
+    expect(page).to_have_url(re.compile(rf"/audit/answers/{ids[1]}\?"))
+    expect(page.locator("section.review-panel")).to_contain_text("no page on turmeric")
+    page.get_by_role("link", name="Next (older) ›").click()
+    page.check("#label-correct")
+    page.get_by_role("button", name="Save & next unreviewed").click()
+    expect(page.locator(".notice--ok")).to_contain_text(
+        "No unreviewed answers are left in this list."
+    )
+    expect(page).to_have_url(re.compile(rf"/audit/answers/{ids[0]}\?.*left=0#reviews$"))
+    reviews = [sites.bot.audit_answer(i)["events"] for i in ids]
+    assert [[e["payload"]["label"] for e in ev if e["kind"] == "review"] for ev in reviews] == [
+        ["correct"],
+        ["content_missing"],
+        ["correct"],
+    ]
+    # On a phone, the review controls follow the question and the answer, before the
+    # passages.
+    phone, _ = new_page(**PHONE)
+    _login(phone, sites)
+    phone.goto(f"{sites.bot.url}/audit/answers/{ids[1]}")
+    answer_box = phone.locator(".as-shown").bounding_box()
+    review_box = phone.locator("section.review-panel").bounding_box()
+    passages_box = phone.locator("#h-passages").bounding_box()
+    assert answer_box["y"] < review_box["y"] < passages_box["y"]
+    screenshot(phone, "audit-detail-phone.png", full_page=True)
+
+
+def test_list_rows_stay_short_and_the_filters_fold_on_a_phone(new_page, sites) -> None:
+    _ask(sites.bot.url, SEED_QUESTION)  # the longest verbatim level of the corpus
+    answer_id = _ask(sites.bot.url, "turmeric for my cat?")
+    sites.bot.app.state.audit.feedback(answer_id, False, "Comment with «unicode» and <b>tags</b>")
+    page, _ = new_page()
+    _login(page, sites)
+    expect(page.locator("#status")).to_be_visible()  # the filters are open on a desktop
+    seed_row = page.locator("table.answers tbody tr", has_text=SEED_QUESTION).first
+    line = float(seed_row.evaluate("r => parseFloat(getComputedStyle(r).lineHeight)"))
+    # At most three lines of text (a clamped question), plus the cell padding.
+    assert seed_row.bounding_box()["height"] <= 3 * line + 16, seed_row.bounding_box()
+    level = seed_row.locator("td.level-cell .clamp")
+    assert level.evaluate("e => e.scrollHeight > e.clientHeight")  # clamped, text all there
+    expect(level).to_have_attribute("title", SEED_LEVEL)
+    comment = page.locator("tr", has_text="turmeric for my cat?").locator("td.comment-cell")
+    expect(comment).to_contain_text("Comment with «unicode» and <b>tags</b>")
+    screenshot(page, "audit-list-rows-desktop.png")
+
+    phone, _ = new_page(**PHONE)
+    _login(phone, sites)
+    panel = phone.locator("#filter-panel")
+    expect(panel.locator("#status")).to_be_hidden()
+    assert _in_first_screen(phone, phone.locator("table.answers tbody tr").first)
+    screenshot(phone, "audit-list-phone.png")
+    panel.locator("summary").click()
+    expect(panel.locator("#status")).to_be_visible()
+    phone.fill("#since", "2025-01-31")
+    phone.select_option("#comment", "yes")
+    phone.get_by_role("button", name="Filter").click()
+    expect(phone).to_have_url(re.compile(r"since=2025-01-31.*comment=yes"))
+    expect(phone.locator("#since")).to_have_value("2025-01-31")
+    expect(panel.locator("summary")).to_contain_text("2 set: since, comment")
+    expect(panel.locator("#status")).to_be_hidden()  # folded again: results first
+
+
+def test_a_failed_login_keeps_the_deep_link_and_focuses_the_error(new_page, sites) -> None:
+    answer_id = _ask(sites.bot.url, "How does brimadol work?")
+    staff = sites.bot.app.state.staff
+    if "reviewer" not in staff.names():
+        staff.add("reviewer", PASSWORD)
+    page, _ = new_page()
+    deep = f"/audit/answers/{answer_id}?status=answered"
+    page.goto(sites.bot.url + deep)
+    expect(page).to_have_url(re.compile(r"/audit/login\?next="))
+    page.fill("#name", "reviewer")
+    page.fill("#password", "not the password")
+    page.click("button[type=submit]")
+    error = page.locator("#login-error")
+    expect(error).to_have_text("Wrong name or password.")
+    expect(error).to_be_focused()
+    inject_axe(page, sites.bot.url)
+    assert serious_violations(page) == []
+    screenshot(page, "audit-login-failed-desktop.png")
+    page.fill("#password", PASSWORD)
+    page.click("button[type=submit]")
+    expect(page).to_have_url(sites.bot.url + deep)
+
+
+def test_the_detail_and_the_phone_views_have_no_serious_accessibility_violations(
+    new_page, sites
+) -> None:
+    session = f"browser-axe-{uuid.uuid4().hex}"
+    first = _say(sites.bot.url, "How does brimadol work?", session)
+    answer_id = _say(sites.bot.url, "and what is its evidence level?", session)
+    sites.bot.app.state.audit.feedback(answer_id, False, "not what I asked")
+    sites.bot.app.state.audit.review(first, "correct", "fine", actor="reviewer")
+    for viewport in ({}, PHONE):
+        page, _ = new_page(**viewport)
+        _login(page, sites)
+        for path in (f"/audit/answers/{answer_id}?review=none", "/audit?comment=yes"):
+            page.goto(sites.bot.url + path)
+            inject_axe(page, sites.bot.url)
+            violations = serious_violations(page)
+            assert violations == [], f"{path}:\n" + describe_violations(violations)
