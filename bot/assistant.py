@@ -39,7 +39,7 @@ from bot.pages import Assessment
 from bot.policy import Catalogue, Decision, Verdict, decide, hierarchy_note
 from bot.retrieval import Hit, Retriever, intent_of, missing_subject
 from bot.settings import Settings
-from bot.shared import INFO_MIN, SharedContent, SharedPassage
+from bot.shared import INFO_MIN, SharedContent, SharedPassage, own_names, shared_sentences
 from bot.text import Normalised
 from bot.triage import Contact, ContactBook, Triage, load_contacts, triage
 from bot.triage import semantic as semantic_triage
@@ -50,7 +50,11 @@ log = logging.getLogger(__name__)
 
 MAX_LISTED = 8
 # Info topics quoted from a section every page has, by the heading's start.
-SHARED_SECTIONS = {"hierarchy": "Evidence Hierarchy", "evolve": "How Evidence Levels Evolve"}
+SHARED_SECTIONS = {
+    "hierarchy": "Evidence Hierarchy",
+    "evolve": "How Evidence Levels Evolve",
+    "trials": "How Evidence Levels Evolve",  # where the pages point to ClinicalTrials.gov
+}
 # Said first when a message both shows distress and asks about a page.
 SUPPORT_LINE = (
     "I'm sorry you're going through this. Your care team can help with how you're feeling "
@@ -345,7 +349,17 @@ class Assistant:
             # About what every page shares (the scale, the disclaimer, the authors), in
             # whatever language it was asked: the shared passage is cited in English.
             trace.intent = f"info:{topic}"
-            return self._info(topic, context, crisis, trace, base), context or Context()
+            named = [m.mention for m in asked.matches] + list(asked.unknown_conditions)
+            reply = self._info(
+                topic,
+                context,
+                crisis,
+                trace,
+                base,
+                asked=norm.folded,
+                condition=next(iter(named), None),
+            )
+            return reply, context or Context()
         if (
             asked.empty
             and language == "en"
@@ -459,14 +473,19 @@ class Assistant:
         crisis: tuple[Contact, ...],
         trace: Trace,
         base: dict[str, str],
+        asked: str = "",
+        condition: str | None = None,
     ) -> Reply:
         """Shared content, quoted from the page in the conversation (else the first page),
-        cited, with no assessment's level."""
+        cited, with no assessment's level. `asked`: the folded message (a term the pages
+        do not define is said to be undefined); `condition`: as the message named it (the
+        trials search)."""
         here = context or Context()
         a = self.catalogue.page(here.compound, here.condition) or self._everything[0]
         section = SHARED_SECTIONS
         citation: Citation | None = None
         passage = ""
+        undefined = None
         if topic in section:
             found = next(
                 (p for p in self._passages_of(a) if p.section.startswith(section[topic])), None
@@ -474,6 +493,16 @@ class Assistant:
             if found is not None:
                 citation = Citation.from_hit(Hit(found, a, 1.0, True))
                 passage = found.text
+                if topic == "trials":
+                    # Only what every page says of the registry, never this page's names.
+                    free = shared_sentences(found.text, own_names(a))
+                    passage = " ".join(
+                        x for x in re.split(r"(?<=[.!?])\s+", free) if "clinicaltrials" in x.lower()
+                    )
+                    if not passage:
+                        citation = None
+            if topic == "hierarchy":
+                undefined = _undefined_term(asked, passage)
         elif topic in ("advice", "authors"):
             text = a.disclaimer if topic == "advice" else a.byline
             if text:
@@ -494,6 +523,9 @@ class Assistant:
             status=Status.INFO,
             topic=topic,
             passage=passage,
+            unexplained=undefined,
+            condition=condition,
+            trials_search=_registry_search(condition) if topic == "trials" else None,
             byline=a.byline if topic == "authors" else None,
             citations=[citation] if citation else [],
             suggestions=[_ask_about(p) for p in self._everything[:2]],
@@ -532,6 +564,9 @@ class Assistant:
             status=Status.INFO,
             topic=kind or ("authors" if shared.section == "Byline" else "shared"),
             passage=shared.text,
+            unexplained=None,
+            condition=None,
+            trials_search=None,
             byline=a.byline,
             citations=[citation],
             suggestions=[_ask_about(p) for p in self._everything[:2]],
@@ -784,6 +819,25 @@ def trials_search(a: Assessment) -> str:
     readers to search there (the compound without its bracketed forms or brands)."""
     query = urlencode({"cond": a.condition, "intr": a.bare_compound})
     return f"https://clinicaltrials.gov/search?{query}"
+
+
+def _registry_search(condition: str | None) -> str:
+    """ClinicalTrials.gov, searched for the condition the message named (if any)."""
+    if not condition:
+        return "https://clinicaltrials.gov/"
+    return f"https://clinicaltrials.gov/search?{urlencode({'cond': condition})}"
+
+
+def _undefined_term(asked: str, passage: str) -> str | None:
+    """The evidence term the message asks about, when the quoted scale does not use it
+    ("what does placebo-controlled mean?"): the reply then says the pages do not define it."""
+    found = re.search(rf"\b{rules.concepts()['EVIDENCE_TERM']}\b", asked)
+    if found is None:
+        return None
+    words = re.sub(r"[^a-z0-9]+", " ", found.group(0).lower()).strip()
+    text = re.sub(r"[^a-z0-9]+", " ", passage.lower())
+    stem = words.rstrip("s")
+    return None if stem and stem in text else found.group(0)
 
 
 def _info_topic(norm: Normalised) -> str | None:

@@ -363,3 +363,46 @@ def test_distress_that_names_a_condition_makes_it_the_topic(bot: Assistant) -> N
         "Dravostin for Stage IV Cancer",
         "Velbrazine (Velbrex) for Stage IV Cancer",
     ]
+
+
+def test_how_to_find_trials_at_all_is_info_with_a_registry_search(bot: Assistant) -> None:
+    reply = _ask(bot, "how do i find clinical trials in general? my mum has stage 4 ovarian cancer")
+    assert reply.status is Status.INFO and not reply.evidence_level
+    assert "https://clinicaltrials.gov/search?cond=stage+4+ovarian+cancer" in reply.answer
+    # Trials of the page being discussed stay that page's answer.
+    first = _ask(bot, "velbrex for glioblastoma")
+    about = _ask(bot, "how do i find trials for it?", first.session_id)
+    assert about.status is not Status.INFO  # (these fixture pages have no trials passage)
+    assert "Velbrazine (Velbrex) for Glioblastoma" in about.answer
+
+
+def test_an_evidence_term_the_pages_do_not_define_is_said_to_be_undefined(
+    bot: Assistant,
+) -> None:
+    reply = _ask(bot, "what does double blind mean")
+    assert reply.status is Status.INFO
+    assert "Our pages do not explain what “double blind” means" in reply.answer
+
+
+def test_reading_the_site_instead_of_a_doctor_is_answered_as_not_medical_advice(
+    bot: Assistant,
+) -> None:
+    reply = _ask(bot, "can i just use this site instead of bothering my oncologist")
+    assert reply.status is Status.INFO and reply.answer.startswith("No. The assessments")
+    # Changing a treatment stays declined.
+    assert _ask(bot, "should I take pemtarol instead of my chemo").status is Status.DECLINED
+
+
+@pytest.mark.parametrize(
+    ("question", "page"),
+    [
+        ("is kelvadine any good for chemo sickness", "Kelvadine for Chemotherapy-Induced Nausea"),
+        ("what is there for nerve damage from chemo", None),
+    ],
+)
+def test_everyday_names_of_conditions(bot: Assistant, question: str, page: str | None) -> None:
+    reply = _ask(bot, question)
+    if page is None:  # no page about neuropathy: named as what we have no page for
+        assert reply.status is Status.NOT_FOUND and "nerve damage" in reply.answer
+    else:
+        assert _title(reply) == page

@@ -235,14 +235,15 @@ def _fit(
     explains = [m.words]
     if facet.needs_cancer:
         context = [c for c in mentions if c.cancer and c is not m]
-        if not context:
+        if not context and not m.treatment:  # "chemo sickness" says the cancer itself
             if relation is not Relation.EXACT:
                 return None
             # "depression" alone: the page is about depression in people with cancer, a
             # kind of what was asked; it fits below every page that fits as asked.
             rank = (0, int(Relation.NARROWER), facet.head.depth)
             return ConditionMatch(page.name, Relation.NARROWER, m.words, (m.words,), rank)
-        explains.append(context[0].words)
+        if context:
+            explains.append(context[0].words)
     rank = (len(explains), int(relation), facet.head.depth)
     # A page about a kind of cancer the question did not name ("breast cancer" -> Triple-
     # Negative Breast Cancer) may be listed, never answered as if it were the one asked.
