@@ -6,11 +6,13 @@ person to look at: test-artifacts/screenshots/patient-*.png."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
 from browser_helpers import (
     SEED_QUESTION,
+    WIDGET,
     ask_page,
     ask_widget,
     launcher,
@@ -313,3 +315,66 @@ def test_the_iframe_keeps_its_conversation_apart_from_the_chat_page(page: Page, 
     expect(page.locator("#conversation .exchange")).to_have_count(0)
     page.goto(sites.bot.url + "/embed")
     expect(page.locator("#conversation .reply")).to_have_count(1)
+
+
+# --------------------------------------------------------------------------- item 5
+
+TEXT_PARTS = (
+    ".ebw-launcher",
+    ".ebw-title",
+    ".ebw-note",
+    ".question p",
+    ".reply",
+    ".badge",
+    ".reply-body p.citation",
+    ".reply-body p.disclaimer",
+    ".chip",
+    ".feedback-question",
+    ".ebw-label",
+    "#ebw-message",
+    ".ebw-hint",
+)
+
+SIZES_JS = """([sel, parts]) => {
+    const root = document.querySelector(sel).shadowRoot;
+    const out = {};
+    for (const q of parts) {
+        const el = root.querySelector(q);
+        out[q] = el ? parseFloat(getComputedStyle(el).fontSize) : null;
+    }
+    out['host page text'] = parseFloat(getComputedStyle(document.querySelector('main p')).fontSize);
+    return out;
+}"""
+
+
+def _font_sizes(new_page: Any, sites: Any, default_px: int | None, size: str) -> dict[str, float]:
+    page = _new(new_page, size)
+    if default_px:
+        # The browser's "font size" setting (Settings > Appearance), as a reader sets it.
+        cdp = page.context.new_cdp_session(page)
+        cdp.send("Page.setFontSizes", {"fontSizes": {"standard": default_px, "fixed": default_px}})
+    open_widget(page, sites.host.url("widget.html"))
+    ask_widget(page, SEED_QUESTION)
+    sizes = page.evaluate(SIZES_JS, [WIDGET, list(TEXT_PARTS)])
+    if default_px:
+        screenshot(page, f"patient-widget-font-{default_px}px-{size}.png")
+    return sizes
+
+
+@pytest.mark.parametrize("size", list(SIZES))
+def test_the_widget_follows_the_readers_default_font_size(new_page, sites, size: str) -> None:
+    normal = _font_sizes(new_page, sites, None, size)
+    large = _font_sizes(new_page, sites, 24, size)
+    assert large["host page text"] == 24, large  # the setting took effect on the page
+    for part in (*TEXT_PARTS, "host page text"):
+        assert normal[part] and large[part], (part, normal, large)
+        # Everything grows by the same factor as the page's own text: 24 / 16.
+        assert abs(large[part] / normal[part] - 1.5) < 0.05, (part, normal[part], large[part])
+    assert normal[".reply"] >= 15 and normal[".ebw-note"] >= 13, normal
+
+
+def test_the_widget_stylesheet_has_no_fixed_font_sizes(sites) -> None:
+    _, _, css = sites.bot.get("/static/widget.css")
+    rules = re.sub(r"/\*.*?\*/", "", css.decode(), flags=re.S)
+    fixed = re.findall(r"font(?:-size)?:[^;]*\d(?:px|pt|rem)\b[^;]*;", rules)
+    assert not fixed, fixed

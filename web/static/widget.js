@@ -300,8 +300,13 @@
     closeButton.appendChild(icon(['M6 6l12 12M18 6L6 18'], 'ebw-icon'));
     head.appendChild(title);
     // Starts afresh: clears what the tab kept and the server session it continued.
-    newButton = h('button', 'ebw-new', 'New conversation');
+    newButton = h('button', 'ebw-new');
     newButton.type = 'button';
+    // The name stays when a narrow panel shows the icon alone.
+    newButton.setAttribute('aria-label', 'New conversation');
+    newButton.appendChild(icon(['M12 20h9', 'M16.5 3.5a2.12 2.12 0 0 1 3 3L7 19l-4 1 1-4z'],
+      'ebw-icon'));
+    newButton.appendChild(h('span', 'ebw-new-text', 'New conversation'));
     newButton.hidden = true;
     var tools = h('div', 'ebw-tools');
     tools.appendChild(newButton);
