@@ -36,6 +36,7 @@ PAGES = {
     "kelvadine--metastatic-pancreatic-cancer": ("Kelvadine", "Metastatic Pancreatic Cancer", ""),
     "talmexin--multiple-sclerosis": ("Talmexin", "Multiple Sclerosis", ""),
     "dravostin--stage-iv-cancer": ("Dravostin", "Stage IV Cancer", ""),
+    "dravostin--colorectal-cancer": ("Dravostin", "Colorectal Cancer", ""),
 }
 
 
@@ -406,3 +407,31 @@ def test_everyday_names_of_conditions(bot: Assistant, question: str, page: str |
         assert reply.status is Status.NOT_FOUND and "nerve damage" in reply.answer
     else:
         assert _title(reply) == page
+
+
+def test_of_two_pages_covering_more_than_was_asked_the_narrower_fits(bot: Assistant) -> None:
+    # Colon cancer is a colorectal cancer: both pages cover it, the colorectal one closer.
+    reply = _ask(bot, "dravostin for metastatic colon cancer")
+    assert _title(reply) == "Dravostin for Colorectal Cancer"
+
+
+@pytest.mark.parametrize(
+    ("question", "status"),
+    [
+        ("is velbrazine a pill or an infusion", Status.NOT_FOUND),
+        ("does dravostin make you lose your hair", Status.NOT_FOUND),
+        ("is dravostin cheaper than chemo", Status.NOT_FOUND),
+        ("should we ask the gp to start her on pemtarol", Status.DECLINED),
+    ],
+)
+def test_subjects_and_requests_decided_before_a_clarify(
+    bot: Assistant, question: str, status: Status
+) -> None:
+    assert _ask(bot, question).status is status
+
+
+def test_one_compound_compared_across_conditions_and_its_pages_listed(bot: Assistant) -> None:
+    why = _ask(bot, "why is velbrex rated so differently for glioblastoma than for stage 4 cancer")
+    assert why.template == "answered_compare" and len(why.citations) == 2
+    listed = _ask(bot, "what are the velbrazine pages")
+    assert listed.status is Status.ANSWERED and len(listed.citations) == 2

@@ -65,6 +65,13 @@ class Concept:
         return None
 
     @property
+    def tree_depth(self) -> int:
+        """How deep its disease sits in the vocabulary's tree (0 when none is known)."""
+        if self.disease is None:
+            return 0
+        return max((t.count(".") + 1 for t in self.disease.trees), default=0)
+
+    @property
     def roots(self) -> frozenset[str]:
         own = {self.key} if self.key.startswith(("page:", "stage:")) else set()
         if self.disease is None:
@@ -195,8 +202,11 @@ class ConditionIndex:
         if page.stage_iv:
             self._by_root.setdefault(STAGE_IV.key, []).append((page, page.facets[0]))
 
-    def matches(self, mentions: Sequence[Mention], stage: Stage | None) -> list[ConditionMatch]:
-        """Page conditions that fit the mentions, best first (see `ConditionMatch.rank`)."""
+    def matches(
+        self, mentions: Sequence[Mention], stage: Stage | None, no_cancer: bool = False
+    ) -> list[ConditionMatch]:
+        """Page conditions that fit the mentions, best first (see `ConditionMatch.rank`).
+        `no_cancer`: the message says it is not about a cancer ("not from chemo")."""
         heads = [m for m in mentions if not m.context] or list(mentions)
         best: dict[str, ConditionMatch] = {}
         for m in heads:
@@ -206,7 +216,7 @@ class ConditionIndex:
                     if id(facet) in seen:
                         continue
                     seen.add(id(facet))
-                    found = _fit(page, facet, m, mentions, stage)
+                    found = _fit(page, facet, m, mentions, stage, no_cancer)
                     if found and (page.name not in best or found.rank > best[page.name].rank):
                         best[page.name] = found
         return sorted(
@@ -220,6 +230,7 @@ def _fit(
     m: Mention,
     mentions: Sequence[Mention],
     stage: Stage | None,
+    no_cancer: bool = False,
 ) -> ConditionMatch | None:
     if m.concept == STAGE_IV:
         # Says nothing of the disease: any stage IV page fits, the most general best
@@ -236,7 +247,7 @@ def _fit(
     if facet.needs_cancer:
         context = [c for c in mentions if c.cancer and c is not m]
         if not context and not m.treatment:  # "chemo sickness" says the cancer itself
-            if relation is not Relation.EXACT:
+            if relation is not Relation.EXACT or no_cancer:
                 return None
             # "depression" alone: the page is about depression in people with cancer, a
             # kind of what was asked; it fits below every page that fits as asked.
@@ -244,7 +255,10 @@ def _fit(
             return ConditionMatch(page.name, Relation.NARROWER, m.words, (m.words,), rank)
         if context:
             explains.append(context[0].words)
-    rank = (len(explains), int(relation), facet.head.depth)
+    # Of the pages that cover more than was asked, the one about the narrowest disease fits
+    # best ("metastatic colon cancer": Colorectal Cancer before Stage IV Cancer).
+    depth = facet.head.tree_depth if relation is Relation.BROADER else facet.head.depth
+    rank = (len(explains), int(relation), depth)
     # A page about a kind of cancer the question did not name ("breast cancer" -> Triple-
     # Negative Breast Cancer) may be listed, never answered as if it were the one asked.
     answerable = not (relation is Relation.NARROWER and facet.head.cancer)

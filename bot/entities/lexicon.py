@@ -336,7 +336,7 @@ class Lexicon:
         at = {m.words: m for m in mentions}
         matches = [
             replace(m, mention=_mention_label(n, at[m.mention]) if m.mention in at else m.mention)
-            for m in self.index.matches(mentions, stage)
+            for m in self.index.matches(mentions, stage, self._says_no_cancer(negated))
         ]
         # A mention is accounted for when a page fits it as asked (not a page about a kind
         # of cancer it did not name); mentions of one concept go together ("scanxiety",
@@ -389,6 +389,11 @@ class Lexicon:
         )
 
     # --- conditions ------------------------------------------------------------------------
+
+    def _says_no_cancer(self, negated: Sequence[str]) -> bool:
+        """A cancer or its treatment is among the names the message negates ("not from
+        chemo", "I don't have cancer")."""
+        return any((d := self._disease(w)) is not None and d.cancer for w in negated)
 
     def _mentions(
         self, n: Normalised, chosen: Sequence[_Span], negated_spans: Sequence[_Span]
