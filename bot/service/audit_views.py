@@ -204,38 +204,81 @@ def jsonl_lines(items: Iterable[Mapping[str, Any]]) -> Iterator[str]:
 
 # -- Chart -----------------------------------------------------------------------------
 
-CHART_HEIGHT, BAR, GAP, TOP = 160, 14, 4, 8
+# SVG user units are CSS pixels (the SVG is drawn at its own size and scrolls sideways on
+# a narrow screen), so labels keep a readable size instead of shrinking with the chart.
+PLOT_HEIGHT, LEFT, RIGHT, TOP, BOTTOM = 240, 52, 56, 14, 46
+PLOT_WIDTH = 900  # what 30 days take; more days get thinner bars, down to MIN_SLOT
+MIN_SLOT, MAX_SLOT, LABEL_SPACING = 6, 36, 96
+
+
+def _count_ticks(peak: int) -> list[int]:
+    """Round steps (1, 2 or 5 times a power of ten) from 0 past `peak`, at most 6 lines."""
+    step = 1
+    while peak / step > 5:
+        for factor in (2, 5 / 2, 2):  # 1 -> 2 -> 5 -> 10 ...
+            step = int(step * factor)
+            if peak / step <= 5:
+                break
+    top = -(-peak // step) * step
+    return list(range(0, top + 1, step))
 
 
 def chart(days: list[dict[str, Any]]) -> dict[str, Any]:
-    """Geometry of the stacked bars (replies per day by status) and the helpful-ratio
-    points, in SVG user units; the template only draws it."""
-    peak = max((d["total"] for d in days), default=0) or 1
-    bars, points = [], []
+    """Geometry of the stacked bars (replies per day by status, left scale) and the
+    helpful-share line (votes on that day's answers, right scale 0-100%), in CSS pixels;
+    the template only draws it."""
+    n = max(1, len(days))
+    slot = max(MIN_SLOT, min(MAX_SLOT, PLOT_WIDTH / n))
+    bar = max(3.0, slot * 0.7)
+    peak = max((d["total"] for d in days), default=0)
+    ticks = _count_ticks(max(peak, 1))
+    scale = PLOT_HEIGHT / ticks[-1]
+    base = TOP + PLOT_HEIGHT
+    bars, points, segments, current = [], [], [], []
+    every = max(1, -(-LABEL_SPACING // int(slot)))  # days between two date labels
+    labels = []
     for i, d in enumerate(days):
-        x = i * (BAR + GAP)
-        y = float(CHART_HEIGHT + TOP)
+        x = LEFT + i * slot + (slot - bar) / 2
+        y = float(base)
         for status in STATUSES:
-            n = d["statuses"].get(status, 0)
-            if not n:
+            count = d["statuses"].get(status, 0)
+            if not count:
                 continue
-            height = n / peak * CHART_HEIGHT
+            height = count * scale
             y -= height
             bars.append(
-                {"x": x, "y": round(y, 2), "height": round(height, 2)}
-                | {"status": status, "n": n, "day": d["day"]}
+                {"x": round(x, 2), "y": round(y, 2), "height": round(height, 2)}
+                | {"status": status, "n": count, "day": d["day"]}
             )
-        if d["helpful_ratio"] is not None:
-            cy = TOP + (1 - d["helpful_ratio"]) * CHART_HEIGHT
-            points.append({**d, "x": x + BAR / 2, "y": round(cy, 2)})
+        if (len(days) - 1 - i) % every == 0:  # the last day is always labelled
+            labels.append({"x": round(LEFT + i * slot + slot / 2, 2), "day": d["day"]})
+        if d["helpful_ratio"] is None:  # no votes that day: the line breaks
+            if current:
+                segments.append(current)
+            current = []
+            continue
+        point = {**d, "x": round(LEFT + i * slot + slot / 2, 2)}
+        point["y"] = round(TOP + (1 - d["helpful_ratio"]) * PLOT_HEIGHT, 2)
+        points.append(point)
+        current.append(point)
+    if current:
+        segments.append(current)
+    width = LEFT + n * slot + RIGHT
     return {
-        "width": max(1, len(days)) * (BAR + GAP),
-        "height": CHART_HEIGHT + TOP + 2,
+        "width": round(width),
+        "height": base + BOTTOM,
+        "left": LEFT,
+        "right": round(LEFT + n * slot, 2),
+        "top": TOP,
+        "base": base,
+        "bar": round(bar, 2),
         "bars": bars,
         "points": points,
-        "line": " ".join(f"{p['x']},{p['y']}" for p in points),
+        "lines": [" ".join(f"{p['x']},{p['y']}" for p in seg) for seg in segments if len(seg) > 1],
+        "count_ticks": [{"value": t, "y": round(base - t * scale, 2)} for t in ticks],
+        "share_ticks": [
+            {"value": v, "y": round(TOP + (1 - v / 100) * PLOT_HEIGHT, 2)} for v in (0, 50, 100)
+        ],
+        "labels": labels,
         "peak": peak,
-        "bar": BAR,
-        "top": TOP,
-        "base": CHART_HEIGHT + TOP,
     }

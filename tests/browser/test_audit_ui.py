@@ -9,6 +9,7 @@ import json
 import re
 import urllib.request
 import uuid
+from datetime import UTC, datetime, timedelta
 
 from browser_helpers import (
     SEED_LEVEL,
@@ -20,6 +21,7 @@ from browser_helpers import (
 )
 from playwright.sync_api import Page, expect
 
+from bot.answer import Reply, Status, Trace
 from bot.audit import pseudonym as _pseudonym
 
 PASSWORD = "browser test password"
@@ -264,3 +266,63 @@ def test_the_detail_and_the_phone_views_have_no_serious_accessibility_violations
             inject_axe(page, sites.bot.url)
             violations = serious_violations(page)
             assert violations == [], f"{path}:\n" + describe_violations(violations)
+
+
+def _past_replies(sites, days_ago: int, statuses: list[Status], votes: list[bool]) -> None:
+    """Answers logged on an earlier day (as the backlog writes late ones), with votes."""
+    audit = sites.bot.app.state.audit
+    day = (datetime.now(UTC) - timedelta(days=days_ago)).strftime("%Y-%m-%dT12:00:00.000000Z")
+    for i, status in enumerate(statuses):
+        reply = Reply(
+            status=status,
+            answer="a",
+            html="<p>a</p>",
+            evidence_level=None,
+            disclaimer="Medical Disclaimer: d",
+            citations=(),
+            suggestions=(),
+            session_id=f"chart-{days_ago}-{i}",
+            answer_id=uuid.uuid4().hex,
+            template="not_found",
+            trace=Trace(),
+        )
+        row = audit.answer_row(reply, f"chart fixture {days_ago}", "api", None, "d", "m")
+        audit.append_row(row | {"created_at": day})
+        if i < len(votes):
+            audit.feedback(reply.answer_id, votes[i], None)
+
+
+def test_the_daily_chart_is_readable_with_a_helpful_share_line(new_page, sites) -> None:
+    mix = [Status.ANSWERED, Status.NOT_FOUND, Status.DECLINED, Status.INFO]
+    for days_ago in (20, 12, 9, 8, 7, 3):
+        _past_replies(sites, days_ago, mix * (1 + days_ago % 3), [True, days_ago % 2 == 0])
+    page, _ = new_page()
+    _login(page, sites)
+    # Up to yesterday: today's feedback depends on which other tests ran.
+    today = datetime.now(UTC).date()
+    span = f"since={today - timedelta(days=29)}&until={today - timedelta(days=1)}"
+    page.goto(f"{sites.bot.url}/audit/stats?{span}")
+    svg = page.locator("svg.chart-svg")
+    assert svg.bounding_box()["width"] >= 900  # 29 days across the page, not 400 px
+    for tick in (svg.locator("text.tick").first, svg.locator("text.tick--share").last):
+        size = tick.evaluate("t => parseFloat(getComputedStyle(t).fontSize)")
+        assert size >= 13, size
+    expect(svg.locator("text.tick--share")).to_have_text(["0%", "50%", "100%"])
+    # Days 9, 8 and 7 have votes in a row: one stretch of the helpful-share line.
+    expect(svg.locator("polyline.ratio-line")).to_have_count(1)
+    expect(svg.locator("circle.ratio-dot")).to_have_count(6)
+    expect(page.locator(".legend")).to_contain_text("helpful share")
+    screenshot(page, "audit-stats-chart-desktop.png")
+    inject_axe(page, sites.bot.url)
+    assert serious_violations(page) == []
+
+    phone, _ = new_page(**PHONE)
+    _login(phone, sites)
+    phone.goto(f"{sites.bot.url}/audit/stats?{span}")
+    scroll = phone.locator(".chart-scroll")
+    # The chart scrolls inside its own (keyboard-focusable) region, not the whole page.
+    assert scroll.evaluate("e => e.scrollWidth > e.clientWidth")
+    assert phone.evaluate("() => document.documentElement.scrollWidth <= window.innerWidth")
+    scroll.focus()
+    expect(scroll).to_be_focused()
+    screenshot(phone, "audit-stats-chart-phone.png")
