@@ -261,12 +261,7 @@ def _listed(e: Entities, catalogue: Catalogue) -> list[Assessment]:
         m
         for m in e.matches
         if (e.stage_iv or m.relation is not Relation.BROADER or m.mention not in closer)
-        and not (
-            e.stage_iv
-            and m.relation is Relation.NARROWER
-            and not m.answerable
-            and m.mention in exact
-        )
+        and not (e.stage_iv and m.relation is Relation.NARROWER and m.mention in exact)
     ]
     order = {m.condition: i for i, m in enumerate(matches)}
     pages = catalogue.of_conditions([m.condition for m in matches])

@@ -435,3 +435,16 @@ def test_one_compound_compared_across_conditions_and_its_pages_listed(bot: Assis
     assert why.template == "answered_compare" and len(why.citations) == 2
     listed = _ask(bot, "what are the velbrazine pages")
     assert listed.status is Status.ANSWERED and len(listed.citations) == 2
+
+
+def test_stage_4_alone_lists_the_pages_about_stage_4_cancer_itself(bot: Assistant) -> None:
+    # "Metastatic Pancreatic Cancer" is about one kind of cancer that has spread: not what
+    # "stage 4" alone asks about while pages about stage IV cancer itself exist.
+    assert _titles(_ask(bot, "anything for stage 4?")) == [
+        "Dravostin for Stage IV Cancer",
+        "Velbrazine (Velbrex) for Stage IV Cancer",
+    ]
+    # Named, it is that page.
+    assert _title(_ask(bot, "kelvadine for stage 4 pancreatic cancer")) == (
+        "Kelvadine for Metastatic Pancreatic Cancer"
+    )

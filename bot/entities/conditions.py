@@ -237,6 +237,12 @@ def _fit(
         # ("orsecanib for stage 4": Stage IV Cancer before Metastatic Pancreatic Cancer).
         head = page.facets[-1].head if len(page.facets) > 1 else page.facets[0].head
         general = 1 if head.disease is None else head.depth
+        if head.disease is not None and head.disease.cancer and head.tree_depth > 1:
+            # A page about one kind of cancer that has spread (Metastatic Pancreatic
+            # Cancer) is narrower than "stage 4": answered with a note that says so, and
+            # left out of a listing that has pages about stage IV cancer itself.
+            rank = (1, int(Relation.NARROWER), -general)
+            return ConditionMatch(page.name, Relation.NARROWER, m.words, (m.words,), rank)
         return ConditionMatch(page.name, Relation.EXACT, m.words, (m.words,), (1, 3, -general))
     relation = m.concept.relation(facet.head)
     if relation is None:
