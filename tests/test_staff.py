@@ -12,7 +12,7 @@ from click.testing import CliRunner
 from fastapi.testclient import TestClient
 
 from bot.assistant import Assistant
-from bot.audit import AuditLog
+from bot.audit import AuditLog, pseudonym
 from bot.cli import main
 from bot.service import create_app
 from bot.settings import Settings
@@ -153,6 +153,19 @@ def test_audit_api_refuses_a_filter_given_twice(api: tuple[TestClient, str]) -> 
     assert answer.status_code == 422
     assert "cursor, q" in answer.json()["detail"]
     assert client.get("/api/audit/answers?q=a&limit=2", headers=auth).status_code == 200
+
+
+def test_audit_api_lists_one_conversation(api: tuple[TestClient, str]) -> None:
+    client, token = api
+    auth = {"Authorization": f"Bearer {token}"}
+    said = [
+        client.post("/api/chat", json={"message": m, "session_id": s}).json()["answer_id"]
+        for m, s in (("How does brimadol work?", "one"), ("turmeric?", "two"), ("why?", "one"))
+    ]
+    found = client.get(f"/api/audit/answers?session={pseudonym('one')}", headers=auth).json()
+    assert [i["answer_id"] for i in found["items"]] == [said[2], said[0]]
+    for bad in ("one", pseudonym("one").upper(), f"{pseudonym('one')}&session={pseudonym('two')}"):
+        assert client.get(f"/api/audit/answers?session={bad}", headers=auth).status_code == 422
 
 
 def test_staff_add_prints_no_migration_chatter(tmp_path: Path) -> None:

@@ -69,6 +69,10 @@ def list_answers(
     since: Annotated[str | None, Query(description="ISO date or time (UTC)")] = None,
     until: Annotated[str | None, Query(description="ISO date or time (UTC)")] = None,
     channel: Annotated[str | None, Query(max_length=16, pattern=NO_NUL)] = None,
+    session: Annotated[
+        str | None,
+        Query(pattern="^[0-9a-f]{32}$", description="A session's pseudonym: one conversation"),
+    ] = None,
     cursor: Annotated[
         # Positions are 64-bit (seq): a larger one fails in the database, not here.
         int | None, Query(ge=0, le=2**63 - 1, description="`next` of the previous page")
@@ -82,6 +86,7 @@ def list_answers(
         "since": _iso(since, "since"),
         "until": _iso(until, "until"),
         "channel": channel,
+        "session": session,
     }
     items, following = audit.search(AuditFilter(**filters), cursor=cursor, limit=limit)
     audit.event("view", None, {"what": "answers", **filters, "cursor": cursor}, actor=who)
