@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from bot.audit import redact
+from bot.audit.redaction import marks
 
 
 @pytest.mark.parametrize(
@@ -36,6 +37,7 @@ from bot.audit import redact
 def test_identifiers_are_redacted(text: str, secret: str, label: str) -> None:
     stored = redact(text)
     assert secret not in stored and label in stored, stored
+    assert label in marks(stored)  # the staff page names what was removed
 
 
 @pytest.mark.parametrize(
@@ -55,4 +57,4 @@ def test_identifiers_are_redacted(text: str, secret: str, label: str) -> None:
     ],
 )
 def test_ordinary_questions_are_kept(text: str) -> None:
-    assert redact(text) == text
+    assert redact(text) == text and marks(text) == []
