@@ -190,6 +190,8 @@ def test_review_controls_come_first_and_save_and_next_walks_the_unreviewed(new_p
     passages_box = phone.locator("#h-passages").bounding_box()
     assert answer_box["y"] < review_box["y"] < passages_box["y"]
     screenshot(phone, "audit-detail-phone.png", full_page=True)
+    phone.locator("section.review-panel").scroll_into_view_if_needed()
+    screenshot(phone, "audit-detail-phone-review.png")
 
 
 def test_list_rows_stay_short_and_the_filters_fold_on_a_phone(new_page, sites) -> None:
