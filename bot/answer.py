@@ -9,14 +9,17 @@ a page's or a user's text unescaped.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import PurePosixPath
 from typing import Any
+from urllib.parse import quote
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup, escape
 
 from bot.model import CrisisKind, Status, Trace
+from bot.pages import Assessment
 from bot.retrieval import Hit
 from bot.triage import Contact
 
@@ -112,6 +115,18 @@ def _safe_url(url: str | None) -> str | None:
     return url if url and re.match(r"https?://", url, re.I) else None
 
 
+SOURCE_LINK = "Read the full assessment"
+
+
+def page_url(site_url: str, source: str) -> str:
+    """A page's address on the site (BOT_SITE_URL): `{slug}` in the setting is replaced by
+    the page's file name without its extension; without it, the slug is appended."""
+    slug = quote(PurePosixPath(source).stem)
+    if "{slug}" in site_url:
+        return site_url.replace("{slug}", slug)
+    return f"{site_url.rstrip('/')}/{slug}"
+
+
 def _text_helpers() -> dict[str, Callable[..., str]]:
     return {
         "para": lambda text, cls="": f"{text}\n\n",
@@ -120,6 +135,11 @@ def _text_helpers() -> dict[str, Callable[..., str]]:
         "level": lambda text: f"Evidence level: {text}\n\n",
         "link": lambda text, url: f"{text} ({url})" if _safe_url(url) else str(text),
         "contacts": lambda items: "".join(f"{c.text}\n" for c in items) + "\n",
+        "source": lambda c: (
+            f"Source: {c.title} — {c.section}"
+            + (f". {SOURCE_LINK} ({c.link})" if _safe_url(c.link) else "")
+            + "\n\n"
+        ),
         # One listed assessment: its title and its level on one line, then its address.
         "entry": lambda title, url, level: (
             f"{title} — Evidence level: {level}" + (f" ({url})" if _safe_url(url) else "") + "\n\n"
@@ -161,6 +181,16 @@ def _html_helpers() -> dict[str, Callable[..., Markup]]:
         )
         return Markup('<ul class="crisis">{}</ul>\n').format(inner)
 
+    def source(c: Citation) -> Markup:
+        # The link names what it opens; the sentence around it names the page.
+        safe = _safe_url(c.link)
+        more = (
+            Markup('. <a href="{}" rel="noopener">{}</a>').format(safe, SOURCE_LINK) if safe else ""
+        )
+        return Markup('<p class="citation">Source: {} — {}{}</p>\n').format(
+            c.title, c.section, more
+        )
+
     def entry(title: str, url: str | None, value: str) -> Markup:
         return Markup('<p class="listing">{} — <strong>Evidence level:</strong> {}</p>\n').format(
             link(title, url), value
@@ -173,6 +203,7 @@ def _html_helpers() -> dict[str, Callable[..., Markup]]:
         "level": level,
         "link": link,
         "contacts": contacts,
+        "source": source,
         "entry": entry,
     }
 
@@ -198,7 +229,13 @@ def _environment(html: bool) -> Environment:
 class Renderer:
     """Renders one reply from a template name and its context."""
 
-    def __init__(self) -> None:
+    def __init__(
+        self, site_url: str | None = None, pages: Mapping[str, Assessment] | None = None
+    ) -> None:
+        """`site_url` (BOT_SITE_URL) links the citations of `pages` that name no URL of
+        their own to the page on the site."""
+        self.site_url = site_url
+        self.pages = pages or {}
         self.text_env = _environment(html=False)
         self.html_env = _environment(html=True)
         self._templates = frozenset(self.text_env.list_templates())
@@ -222,6 +259,7 @@ class Renderer:
         language: str = "en",
         **context: Any,
     ) -> Reply:
+        citations = [self._linked(c) for c in citations]
         ctx = {
             "status": status.value,
             "disclaimer": disclaimer,
@@ -250,6 +288,15 @@ class Renderer:
             trace=trace if trace is not None else Trace(),
             crisis_kind=crisis_kind,
         )
+
+    def _linked(self, citation: Citation) -> Citation:
+        """The citation, with the page's address on the site when it has none of its own."""
+        if citation.url or not self.site_url:
+            return citation
+        page = self.pages.get(citation.page_id)
+        if page is None:
+            return citation
+        return replace(citation, url=page_url(self.site_url, page.source))
 
     def _name(self, template: str, language: str) -> str:
         """The template in the reply's language where one is written ("urgent.es.j2")."""

@@ -147,7 +147,7 @@ class Assistant:
             embedder=embedder,
             settings=settings,
             lexicon=Lexicon.build(index.assessments.values()),
-            renderer=Renderer(),
+            renderer=Renderer(settings.site_url, index.assessments),
             sessions=sessions
             or make_store(settings.session_store, settings.redis_url, settings.session_ttl),
             contacts=book.for_kind(CrisisKind.SELF_HARM),

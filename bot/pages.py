@@ -310,7 +310,15 @@ def parse_text(text: str, fmt: str, source: str) -> Assessment:
     fallback_title: str | None = None
     aliases: list[str] = []
     if fmt == "txt":
-        blocks = _txt_blocks(text)
+        # Optional front matter, as on Markdown pages (`url:` links citations to the page);
+        # a first block between `---` lines that is not a mapping is page text.
+        try:
+            meta, body = _front_matter(text, source)
+        except PageError:
+            meta, body = {}, text
+        blocks = _txt_blocks(body if meta else text)
+        raw_url = meta.get("url") or meta.get("canonical_url")
+        url = (raw_url.strip() or None) if isinstance(raw_url, str) else None
     elif fmt == "md":
         meta, body = _front_matter(text, source)
         blocks, _, fallback_title = _html_blocks(MarkdownIt("commonmark").render(body))

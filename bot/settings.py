@@ -60,6 +60,15 @@ class Settings(BaseSettings):
         2_000_000, ge=1, description="Pages larger than this are skipped with a warning."
     )
     site_name: str = Field("Evidence FAQ", description="Name shown on the chat page.")
+    site_url: str | None = Field(
+        None,
+        description="Address of the assessment pages on the site, so every citation links "
+        'to its page ("Read the full assessment"): `{slug}` is replaced by the page\'s file '
+        "name without extension (`https://www.example.org/evidence/{slug}/`), else the slug "
+        "is appended (`https://www.example.org/evidence` -> `.../evidence/<slug>`). A page's "
+        "own URL (front matter `url:` in .txt and .md pages, the canonical link of an .html "
+        "page) comes first. Empty: only pages with their own URL are linked.",
+    )
     disclaimer: str = Field(
         DEFAULT_DISCLAIMER,
         description="Disclaimer for replies that cite no page (a cited page's own "
@@ -194,6 +203,14 @@ class Settings(BaseSettings):
         "",
         description="Comma-separated glob patterns of URL paths never to sync.",
     )
+
+    @field_validator("site_url")
+    @classmethod
+    def _check_site_url(cls, value: str | None) -> str | None:
+        value = (value or "").strip() or None
+        if value is not None and not re.match(r"https?://[^/\s{}]+(/\S*)?$", value):
+            raise ValueError(f"{value!r} is not an http(s) address like https://www.example.org/")
+        return value
 
     @field_validator("sync_sitemap")
     @classmethod

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 from jinja2 import UndefinedError
+from markupsafe import escape
 
 from bot.answer import Citation, Renderer, Status
 from bot.pages import FAQ, Assessment, Section
@@ -177,3 +180,45 @@ def test_clarify_lists_its_options_in_the_text_only() -> None:
     assert "- Zelnoprine for A\n- Zelnoprine for B" in reply.answer
     assert "Zelnoprine for A" not in reply.html and "<ul" not in reply.html
     assert reply.html.startswith("<p>We have more than one assessment")
+
+
+@pytest.mark.parametrize(
+    ("site_url", "expected"),
+    [
+        ("https://example.org/evidence/", "https://example.org/evidence/zel--fakeitis"),
+        ("https://example.org/evidence", "https://example.org/evidence/zel--fakeitis"),
+        ("https://example.org/e/{slug}.html?x=1", "https://example.org/e/zel--fakeitis.html?x=1"),
+    ],
+)
+def test_site_url_links_every_citation_to_its_page(site_url: str, expected: str) -> None:
+    a = replace(_assessment(), source="zel--fakeitis.txt", url=None)
+    cited = Citation(**{**_citation(a).__dict__, "url": None, "page_id": a.id})
+    reply = _render_with(Renderer(site_url, {a.id: a}), a, cited)
+    assert reply.to_json()["citations"][0]["url"] == expected
+    link = f'<a href="{escape(expected)}" rel="noopener">Read the full assessment</a>'
+    assert link in reply.html
+    assert f"Read the full assessment ({expected})" in reply.answer
+    # Without the setting, a page with no address of its own is not linked.
+    plain = _render_with(Renderer(None, {a.id: a}), a, cited)
+    assert "<a " not in plain.html and "Read the full assessment" not in plain.answer
+
+
+def test_a_pages_own_url_comes_before_the_site_url() -> None:
+    a = replace(_assessment(), url="https://example.org/own")
+    own = Citation(**{**_citation(a).__dict__, "url": a.url, "page_id": a.id})
+    reply = _render_with(Renderer("https://example.org/evidence", {a.id: a}), a, own)
+    assert reply.to_json()["citations"][0]["url"] == "https://example.org/own"
+
+
+def _render_with(renderer: Renderer, a: Assessment, citation: Citation):
+    return renderer.render(
+        "answered_section",
+        status=Status.ANSWERED,
+        disclaimer="d, not medical advice",
+        session_id="s",
+        answer_id="x",
+        a=a,
+        passage="p",
+        section="S",
+        citations=[citation],
+    )

@@ -11,7 +11,7 @@ from bot.answer import Reply, Status
 from bot.assistant import Assistant, clean_message
 from bot.embedding import FakeEmbedder
 from bot.evaluate import invariant_violations
-from bot.index import build
+from bot.index import Index, build
 from bot.pages import corpus_hash, load_corpus
 from bot.settings import Settings
 
@@ -290,3 +290,18 @@ def test_greeting_gets_a_friendly_pointer(assistant: Assistant) -> None:
     reply = assistant.reply("hello")
     assert reply.status is Status.NOT_FOUND and reply.template == "smalltalk"
     assert "Quorvastin for Chronic Fakeitis" in reply.answer and reply.suggestions
+
+
+def test_site_url_links_citations_of_pages_without_an_address(
+    settings: Settings, fixture_index: Index, fake_embedder: FakeEmbedder
+) -> None:
+    site = settings.model_copy(update={"site_url": "https://evidence.example.org/a/{slug}/"})
+    bot = Assistant.create(site, fixture_index, fake_embedder)
+    # The .txt fixture page has no URL of its own: the setting gives it one.
+    reply = bot.reply("How does zelnoprine work?")
+    url = "https://evidence.example.org/a/zelnoprine--stage-iv-testcase-syndrome/"
+    assert reply.to_json()["citations"][0]["url"] == url
+    assert f'<a href="{url}" rel="noopener">Read the full assessment</a>' in reply.html
+    # The .md fixture names its own URL, which comes first.
+    own = bot.reply("How does quorvastin work?").to_json()["citations"][0]["url"]
+    assert own == "https://example.org/assessments/quorvastin-chronic-fakeitis"

@@ -487,3 +487,17 @@ def test_a_known_parse_is_reused_by_its_page_key(tmp_path: Path) -> None:
     assert next(a for a in edited.assessments if a.compound == page.compound).evidence_level == (
         page.evidence_level
     )
+
+
+def test_txt_front_matter_gives_the_page_its_url() -> None:
+    text = TXT.read_text(encoding="utf-8")
+    front = "---\nurl: https://example.org/evidence/zelnoprine\n---\n"
+    page = parse_text(front + text, "txt", TXT.name)
+    plain = parse_page(TXT)
+    assert page.url == "https://example.org/evidence/zelnoprine"
+    assert (page.title, page.evidence_level, page.faqs) == (
+        plain.title,
+        plain.evidence_level,
+        plain.faqs,
+    )
+    assert "url:" not in all_text(page).replace('"url": ', "")

@@ -40,3 +40,14 @@ def test_several_workers_need_shared_sessions() -> None:
     with pytest.raises(ValueError, match="BOT_SESSION_STORE=redis"):
         Settings(workers=2)
     assert Settings(workers=2, session_store="redis").workers == 2
+
+
+def test_site_url_is_an_http_address(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("BOT_SITE_URL", "https://www.example.org/evidence/{slug}/")
+    assert Settings().site_url == "https://www.example.org/evidence/{slug}/"
+    monkeypatch.setenv("BOT_SITE_URL", "  ")
+    assert Settings().site_url is None
+    for bad in ("javascript:alert(1)", "www.example.org/evidence", "https:///x"):
+        monkeypatch.setenv("BOT_SITE_URL", bad)
+        with pytest.raises(ValueError, match="site_url"):
+            Settings()

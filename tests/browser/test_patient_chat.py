@@ -20,6 +20,7 @@ from browser_helpers import (
     panel,
     screenshot,
 )
+from cachetools import LRUCache
 from playwright.sync_api import Locator, Page, expect
 
 PRECLINICAL = "where does zelnoprine sit on the evidence hierarchy?"
@@ -378,3 +379,57 @@ def test_the_widget_stylesheet_has_no_fixed_font_sizes(sites) -> None:
     rules = re.sub(r"/\*.*?\*/", "", css.decode(), flags=re.S)
     fixed = re.findall(r"font(?:-size)?:[^;]*\d(?:px|pt|rem)\b[^;]*;", rules)
     assert not fixed, fixed
+
+
+# --------------------------------------------------------------------------- item 7
+
+SITE_URL = "https://evidence.example.org/assessments/{slug}/"
+SEED_URL = "https://evidence.example.org/assessments/ketamine-iv-esketamine--stage-iv-cancer/"
+QUORVASTIN_URL = "https://example.org/assessments/quorvastin-chronic-fakeitis"
+
+
+@pytest.fixture
+def site_url(sites, monkeypatch: pytest.MonkeyPatch) -> str:
+    """BOT_SITE_URL on the running server (tests/test_assistant.py checks that the setting
+    reaches the renderer)."""
+    assistant = sites.bot.app.state.assistant
+    monkeypatch.setattr(assistant.renderer, "site_url", SITE_URL)
+    # A repeated first question gets its earlier reply (rendered without the setting):
+    # an empty cache while the setting is on, the old one back after.
+    monkeypatch.setattr(assistant, "_first_turns", LRUCache(64))
+    return SITE_URL
+
+
+def _check_source_link(reply: Locator, href: str) -> None:
+    link = reply.locator("p.citation a")
+    expect(link).to_have_count(1)
+    expect(link).to_have_attribute("href", href)
+    expect(link).to_have_accessible_name(re.compile(r"^Read the full assessment\b"))
+    expect(link).to_be_visible()
+    # The sentence around it names the page.
+    expect(reply.locator("p.citation")).to_contain_text("Source:")
+
+
+def test_every_citation_links_to_the_full_assessment_on_the_page(
+    page: Page, sites, site_url: str
+) -> None:
+    page.goto(sites.bot.url + "/")
+    reply, data = ask_page(page, SEED_QUESTION)  # a .txt page: no URL of its own
+    assert data["citations"][0]["url"] == SEED_URL
+    _check_source_link(reply, SEED_URL)
+    # It opens beside the conversation.
+    expect(reply.locator("p.citation a")).to_have_attribute("target", "_blank")
+    reply, data = ask_page(page, "how does quorvastin work?")  # its front matter names one
+    _check_source_link(reply, QUORVASTIN_URL)
+    screenshot(page, "patient-source-link-page.png", full_page=True)
+
+
+def test_every_citation_links_to_the_full_assessment_in_the_widget(
+    page: Page, sites, site_url: str
+) -> None:
+    open_widget(page, sites.host.url("widget.html"))
+    reply, _, _ = ask_widget(page, SEED_QUESTION)
+    _check_source_link(reply, SEED_URL)
+    link = reply.locator("p.citation a")
+    expect(link).to_have_attribute("target", "_blank")
+    expect(link).to_have_accessible_name("Read the full assessment (opens in a new tab)")
