@@ -401,7 +401,7 @@ class Assistant:
             return reply, context or Context()
         else:
             # A message in another language that names a page gets its evidence level.
-            intent = _intent(norm, analysis) if language == "en" else "evidence_level"
+            intent = _intent(norm, analysis, entities) if language == "en" else "evidence_level"
             outcome = self._answer(norm, intent, entities, decision, crisis, trace, base)
             if (
                 check
@@ -858,20 +858,24 @@ def _semantic(settings: Settings, embedder: Embedder) -> SemanticTriage | None:
         return None
 
 
-def _intent(norm: Normalised, analysis: Analysis) -> str:
+def _intent(norm: Normalised, analysis: Analysis, chosen: Entities | None = None) -> str:
     """What the message asks of a page. Read from the sentences that ask (a story around
     the question mentions trials and changes of its own); a message that names a page and
-    asks nothing else ("orsecanib for colorectal, she had surgery", "the second one")
-    asks for its evidence level."""
+    asks nothing else ("orsecanib for colorectal, she had surgery", "the second one", "the
+    lung one": words of the page `chosen` from the conversation) asks for its evidence
+    level."""
     asking = [i for i, q in enumerate(norm.asking) if q]
     text = " ".join(norm.sentences[i] for i in asking) if asking else norm.folded
     kind = intent_of(text)
     if kind != "general" or CONTINUATION.match(norm.folded):
         # "and for other stage 4 cancers, like colon?" asks the same of another page.
         return "evidence_level" if kind == "general" else kind
-    asked = [i for i in analysis.leftover_at if asking and norm.asking[norm.sentence[i]]]
+    names = " ".join(chosen.compounds + chosen.conditions) if chosen is not None else ""
+    own = set(re.findall(r"[a-z0-9]+", names.lower()))
+    rest = [i for i in analysis.leftover_at if norm.terms[i] not in own]
+    asked = [i for i in rest if asking and norm.asking[norm.sentence[i]]]
     named_condition = bool(analysis.entities.matches or analysis.entities.unknown_conditions)
-    if not asked and (named_condition or not analysis.leftover):
+    if not asked and (named_condition or not rest):
         return "evidence_level"
     return "general"
 

@@ -331,6 +331,25 @@ CONTINUATION = re.compile(
 )
 
 
+THE_OTHER = re.compile(r"\bthe\s+other\s+(one|page|assessment)\b|\bthe\s+other\s*\W*$")
+
+
+def _the_other(question: str, entities: Entities, context: Context) -> Option | None:
+    """"the other one": of two pages just offered (or the page discussed before), the one
+    not being discussed."""
+    if not entities.empty or not THE_OTHER.search(question.lower()):
+        return None
+    here = Option(context.compound, context.condition) if context.compound else None
+    if here is None or not context.condition:
+        return None
+    offered = [o for o in context.options if o != here]
+    if here in context.options and len(offered) == 1:
+        return offered[0]
+    if not context.options and len(context.earlier) == 1:
+        return context.earlier[0]
+    return None
+
+
 def asks(kind: str, question: str) -> bool:
     """Whether the folded message asks to `compare` pages, `list` what is covered, or see
     `more` of a listing (bot/data/rules/scope.yaml)."""
@@ -387,7 +406,10 @@ def _compared(
     compounds = tuple(dict.fromkeys((context.compound, *e.compounds)))
     names_condition = bool(e.conditions or e.unknown_conditions)
     if context.condition and not names_condition:
-        e = replace(e, conditions=(context.condition,), matches=_matched((context.condition,)))
+        # Each compound's page that best fits the condition asked about ("is it better than
+        # X?" after stage 4 lung cancer: X's stage IV page when X has no lung cancer page).
+        fits = context.fits if context.condition in context.fits else (context.condition,)
+        e = _inherit_fits(e, fits)
     elif context.condition and compounds == (context.compound,):
         here = _matched((context.condition,))[0]
         if context.condition not in e.conditions:
@@ -414,6 +436,9 @@ def follow_up(
         compared = _compared(entities, context, covered)
         if compared is not None:
             return compared
+    other = _the_other(question, entities, context)
+    if other is not None:
+        return _inherit(Entities(compounds=(other.compound,)), other.condition)
     if context.options:
         picked = pick_option(question, entities, context.options)
         if picked is not None:

@@ -448,3 +448,25 @@ def test_stage_4_alone_lists_the_pages_about_stage_4_cancer_itself(bot: Assistan
     assert _title(_ask(bot, "kelvadine for stage 4 pancreatic cancer")) == (
         "Kelvadine for Metastatic Pancreatic Cancer"
     )
+
+
+def test_choosing_a_page_by_its_words_or_as_the_other_one(bot: Assistant) -> None:
+    offered = _ask(bot, "velbrazine")
+    assert offered.status is Status.CLARIFY
+    # The words that choose an option ask nothing else: the chosen page's level.
+    gbm = _ask(bot, "the glioblastoma one", offered.session_id)
+    assert gbm.status is Status.ANSWERED and _title(gbm) == "Velbrazine (Velbrex) for Glioblastoma"
+    other = _ask(bot, "and the other one?", gbm.session_id)
+    assert _title(other) == "Velbrazine (Velbrex) for Stage IV Cancer"
+
+
+def test_is_it_better_than_x_uses_x_page_for_what_was_asked(bot: Assistant) -> None:
+    # Dravostin has no glioblastoma page, but the glioblastoma asked about is stage 4: its
+    # stage IV page fits, as it would have fitted the question itself.
+    first = _ask(bot, "velbrex for stage 4 glioblastoma")
+    assert _title(first) == "Velbrazine (Velbrex) for Glioblastoma"
+    better = _ask(bot, "is it better than dravostin?", first.session_id)
+    assert sorted(_titles(better)) == [
+        "Dravostin for Stage IV Cancer",
+        "Velbrazine (Velbrex) for Glioblastoma",
+    ]
