@@ -335,7 +335,7 @@ THE_OTHER = re.compile(r"\bthe\s+other\s+(one|page|assessment)\b|\bthe\s+other\s
 
 
 def _the_other(question: str, entities: Entities, context: Context) -> Option | None:
-    """"the other one": of two pages just offered (or the page discussed before), the one
+    """ "the other one": of two pages just offered (or the page discussed before), the one
     not being discussed."""
     if not entities.empty or not THE_OTHER.search(question.lower()):
         return None
