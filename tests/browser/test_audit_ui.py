@@ -122,10 +122,10 @@ def test_a_conversation_is_shown_and_walked_turn_by_turn(new_page, sites) -> Non
         talk.scroll_into_view_if_needed()
         screenshot(page, f"audit-detail-conversation-{name}-view.png")
     # The last page open is the phone's: walk the turns there.
-    page.get_by_role("link", name="Next turn ›").click()
+    page.get_by_role("link", name="Next turn", exact=True).click()
     expect(page).to_have_url(re.compile(rf"/audit/answers/{turns[2]}$"))
     expect(page.locator("section.detail-conversation")).to_contain_text("Turn 3 of 3")
-    expect(page.get_by_role("link", name="Next turn ›")).to_have_count(0)
+    expect(page.get_by_role("link", name="Next turn", exact=True)).to_have_count(0)
     page.locator("ol.turns a", has_text="How does brimadol work?").click()
     expect(page).to_have_url(re.compile(rf"/audit/answers/{turns[0]}$"))
     # ... and the whole session as a list.
@@ -152,7 +152,7 @@ def test_review_controls_come_first_and_save_and_next_walks_the_unreviewed(new_p
     hashes = page.get_by_text("Record hash", exact=True)
     assert form.bounding_box()["y"] < hashes.bounding_box()["y"]
     screenshot(page, "audit-detail-review-first-desktop.png")
-    expect(page.get_by_role("link", name="Next (older) ›")).to_have_attribute(
+    expect(page.get_by_role("link", name="Next (older)", exact=True)).to_have_attribute(
         "href", re.compile(rf"/audit/answers/{ids[1]}\?session=")
     )
 
@@ -164,10 +164,10 @@ def test_review_controls_come_first_and_save_and_next_walks_the_unreviewed(new_p
     page.fill("#note", "no page on turmeric")
     page.get_by_role("button", name="Save & next unreviewed").click()
     expect(page).to_have_url(re.compile(rf"/audit/answers/{ids[0]}\?"))
-    page.get_by_role("link", name="‹ Previous (newer)").click()
+    page.get_by_role("link", name="Previous (newer)", exact=True).click()
     expect(page).to_have_url(re.compile(rf"/audit/answers/{ids[1]}\?"))
     expect(page.locator("section.review-panel")).to_contain_text("no page on turmeric")
-    page.get_by_role("link", name="Next (older) ›").click()
+    page.get_by_role("link", name="Next (older)", exact=True).click()
     page.check("#label-correct")
     page.get_by_role("button", name="Save & next unreviewed").click()
     expect(page.locator(".notice--ok")).to_contain_text(
