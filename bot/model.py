@@ -55,6 +55,9 @@ class ConditionMatch:
     explains: tuple[str, ...] = ()  # every mention this condition accounts for
     rank: tuple[int, ...] = ()  # larger is better: (mentions explained, relation, depth)
     answerable: bool = True  # may be answered as the condition asked about (see conditions)
+    # A stage IV page for a cancer the message gives no stage of ("ovarian cancer"): it
+    # covers it only if it has spread, so it is listed, never answered for it.
+    unstaged: bool = False
 
 
 @dataclass(frozen=True)

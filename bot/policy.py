@@ -147,7 +147,7 @@ def decide(
     if len(e.compounds) > 1 or across:
         return _compare(e, catalogue, topic)
     own = catalogue.of_compounds(e.compounds)
-    if not e.conditions:
+    if not e.conditions and not e.matches:
         if e.unknown_conditions:
             return Decision(
                 Verdict.NOT_FOUND,
@@ -162,7 +162,7 @@ def decide(
         verdict = Verdict.LIST if listing else Verdict.CLARIFY
         return Decision(verdict, "compound-only", pages=tuple(own), topic=topic)
 
-    rank = {m.condition: m for m in e.matches if m.answerable}
+    rank = {m.condition: m for m in e.matches if m.answerable and not m.unstaged}
     fitting = sorted(
         (a for a in own if a.condition in rank),
         key=lambda a: rank[a.condition].rank,
@@ -198,7 +198,7 @@ def _compare(e: Entities, catalogue: Catalogue, topic: tuple[str | None, str | N
     """Each compound's pages that fit the condition(s) named: the best fitting one per
     compound when several compounds are compared, every fitting one when one compound is
     compared across conditions. A compound with no fitting page is named, never replaced."""
-    rank = {m.condition: m for m in e.matches if m.answerable}
+    rank = {m.condition: m for m in e.matches if m.answerable and not m.unstaged}
     asked = " or ".join([m.mention for m in e.matches][:1] + list(e.unknown_conditions)[:1])
     pages: list[Assessment] = []
     absent: list[str] = []

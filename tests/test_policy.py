@@ -470,3 +470,17 @@ def test_is_it_better_than_x_uses_x_page_for_what_was_asked(bot: Assistant) -> N
         "Dravostin for Stage IV Cancer",
         "Velbrazine (Velbrex) for Glioblastoma",
     ]
+
+
+def test_a_cancer_given_no_stage_is_not_answered_from_a_stage_iv_page(bot: Assistant) -> None:
+    # Velbrazine's stage IV page covers ovarian cancer only once it has spread; the question
+    # does not say so: we have no page for velbrazine for ovarian cancer, and say which we have.
+    reply = _ask(bot, "whats the evidence for velbrazine in ovarian cancer")
+    assert reply.status is Status.NOT_FOUND
+    assert "We have no assessment of Velbrazine (Velbrex) for ovarian cancer" in reply.answer
+    assert "Velbrazine (Velbrex) for Stage IV Cancer" in reply.answer  # what we do have
+    for staged in (
+        "velbrazine for stage 4 ovarian cancer",
+        "velbrazine for ovarian cancer, it came back in her liver",
+    ):
+        assert _title(_ask(bot, staged)) == "Velbrazine (Velbrex) for Stage IV Cancer", staged

@@ -268,4 +268,7 @@ def _fit(
     # A page about a kind of cancer the question did not name ("breast cancer" -> Triple-
     # Negative Breast Cancer) may be listed, never answered as if it were the one asked.
     answerable = not (relation is Relation.NARROWER and facet.head.cancer)
-    return ConditionMatch(page.name, relation, m.words, tuple(explains), rank, answerable)
+    unstaged = relation is Relation.BROADER and page.stage_iv and stage is None and m.cancer
+    return ConditionMatch(
+        page.name, relation, m.words, tuple(explains), rank, answerable, unstaged and not m.stage_iv
+    )

@@ -61,6 +61,14 @@ CANCER_WORDS = frozenset({"cancer", "cancers", "tumor", "tumour", "tumors", "tum
 LINK_WORDS = frozenset({"related", "associated", "induced", "caused", "from", "of", "in", "with"})
 EARLY_STAGES = (("stage", "i"), ("stage", "ii"), ("stage", "iii"), ("stage", "0"))
 EARLY_WORDS = (("early", "stage"), ("early",), ("localized",), ("localised",), ("in", "situ"))
+# A cancer that came back, or is now, in a distant organ has spread (NCI: "metastatic
+# cancer ... most often spreads to the bones, liver, lungs and brain").
+DISTANT_ORGANS = r"(lungs?|liver|bones?|brain|spine|lymph\s+nodes?|adrenals?|peritoneum)"
+DISTANT = re.compile(
+    rf"\b(came|come|comes|coming|is|it'?s|its|now)\s+back\s+(in|on)\s+(her|his|my|the|their|your)"
+    rf"\s+{DISTANT_ORGANS}\b|\b(spots?|lesions?|tumou?rs?|mets)\s+(in|on)\s+(her|his|my|the|"
+    rf"their|your)\s+{DISTANT_ORGANS}\b"
+)
 
 
 @cache
@@ -373,7 +381,7 @@ class Lexicon:
         return Analysis(
             Entities(
                 compounds=tuple(compounds),
-                conditions=tuple(m.condition for m in matches if m.answerable),
+                conditions=tuple(m.condition for m in matches if m.answerable and not m.unstaged),
                 unknown_compounds=tuple(dict.fromkeys(unknown_compounds)),
                 unknown_conditions=tuple(dict.fromkeys(unknown_conditions)),
                 matches=tuple(matches),
@@ -649,7 +657,7 @@ def _stage(n: Normalised, mentions: Sequence[Mention]) -> Stage | None:
             if n.negated[i] or (i and terms[i - 1] == "non"):
                 return Stage.EARLY
             return Stage.IV
-    if any(m.stage_iv for m in mentions):
+    if any(m.stage_iv for m in mentions) or DISTANT.search(n.folded):
         return Stage.IV
     for i in range(len(terms)):
         for phrase in (*EARLY_STAGES, *EARLY_WORDS):
