@@ -147,6 +147,7 @@ class Result:
         want, got = self.case.assessments, set(self.cited_all)
         if "ordinal" in self.case.tags:
             n = _ordinal(self.case.question)
+            n = len(self.before) if n == -1 else n
             return (
                 n is not None and n <= len(self.before) and self.cited_all == (self.before[n - 1],)
             )
@@ -181,8 +182,10 @@ ORDINALS = ("first", "second", "third", "fourth", "fifth", "sixth", "seventh", "
 
 
 def _ordinal(question: str) -> int | None:
-    """1 for "the first one", 2 for "tell me about the second"..."""
+    """1 for "the first one", 2 for "tell me about the second"...; -1 for "the last one"."""
     words = re.findall(r"[a-z]+", question.lower())
+    if "last" in words:
+        return -1
     return next((ORDINALS.index(w) + 1 for w in words if w in ORDINALS), None)
 
 

@@ -328,6 +328,7 @@ def test_unknown_conditions(lexicon: Lexicon, question: str, unknown: str) -> No
         ("colon cancer with mets to the liver", "colon cancer"),
         ("metastatic renal cell carcinoma", "metastatic renal cell carcinoma"),
         ("colorectal, and now it came back in her lungs", "colorectal"),
+        ("bowel cancer that went to the liver", "bowel cancer"),
     ],
 )
 def test_a_specific_cancer_is_covered_by_the_stage_iv_page_in_general(

@@ -246,3 +246,10 @@ def test_paged_listings_and_ordinals_are_scored_against_the_pages_shown(
     )
     assert chosen.assessments_ok
     assert not replace(chosen, cited_all=(everything[0],)).assessments_ok
+    # "the last one you listed" is the last page shown
+    last = Case("z", "the last one you listed", "answered", tags=("ordinal",))
+    shown = Result(
+        last, whole.reply, None, None, [], cited_all=(everything[-1],), before=everything
+    )
+    assert shown.assessments_ok
+    assert not replace(shown, cited_all=(everything[0],)).assessments_ok

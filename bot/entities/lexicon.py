@@ -67,7 +67,8 @@ DISTANT_ORGANS = r"(lungs?|liver|bones?|brain|spine|lymph\s+nodes?|adrenals?|per
 DISTANT = re.compile(
     rf"\b(came|come|comes|coming|is|it'?s|its|now)\s+back\s+(in|on)\s+(her|his|my|the|their|your)"
     rf"\s+{DISTANT_ORGANS}\b|\b(spots?|lesions?|tumou?rs?|mets)\s+(in|on)\s+(her|his|my|the|"
-    rf"their|your)\s+{DISTANT_ORGANS}\b"
+    rf"their|your)\s+{DISTANT_ORGANS}\b|\b(went|gone|goes|moved|travell?ed|got)\s+(in)?to\s+"
+    rf"(her|his|my|the|their|your)\s+{DISTANT_ORGANS}\b"
 )
 
 
