@@ -30,6 +30,7 @@ from bot.service.schemas import (
     errors,
 )
 from bot.service.security import own_origin
+from bot.service.starters import starters_for
 from bot.service.sync import sync_health
 from bot.settings import ROOT
 from bot.throttled_log import ThrottledLog
@@ -142,12 +143,14 @@ def healthz(request: Request, assistant: AssistantDep, audit: AuditDep) -> Any:
 
 
 @pages.get("/widget.js")
-def widget(settings: SettingsDep) -> Response:
+def widget(settings: SettingsDep, assistant: AssistantDep) -> Response:
     """The embeddable widget, told which sites may use it."""
     config = {
         "allowedOrigins": settings.origins,
         "maxLength": MAX_MESSAGE,
         "siteName": settings.site_name,
+        # Shown in the empty panel: what the corpus can answer.
+        "starters": starters_for(assistant),
         # Kept by the widget: shown, tap-to-call, when it cannot get an answer.
         "crisis": {"locale": settings.locale, "contacts": page_contacts(settings)},
     }
@@ -177,6 +180,7 @@ def _page(
         "max_length": MAX_MESSAGE,
         "site_name": settings.site_name,
         "embed": template == "embed.html",
+        "starters": [],
         # In the page itself: an error state cannot fetch them.
         "crisis_contacts": page_contacts(settings),
     }
@@ -193,14 +197,20 @@ def docs(request: Request, templates: TemplatesDep) -> HTMLResponse:
 
 
 @pages.get("/", response_class=HTMLResponse)
-def chat_page(request: Request, templates: TemplatesDep, settings: SettingsDep) -> HTMLResponse:
-    return _page(request, templates, settings)
+def chat_page(
+    request: Request, templates: TemplatesDep, settings: SettingsDep, assistant: AssistantDep
+) -> HTMLResponse:
+    return _page(request, templates, settings, starters=starters_for(assistant))
 
 
 @pages.get("/embed", response_class=HTMLResponse)
-def embed_page(request: Request, templates: TemplatesDep, settings: SettingsDep) -> HTMLResponse:
+def embed_page(
+    request: Request, templates: TemplatesDep, settings: SettingsDep, assistant: AssistantDep
+) -> HTMLResponse:
     """The chat panel as a page for an <iframe> on an allowed site."""
-    return _page(request, templates, settings, template="embed.html")
+    return _page(
+        request, templates, settings, template="embed.html", starters=starters_for(assistant)
+    )
 
 
 @pages.post("/chat", response_class=HTMLResponse)

@@ -15,10 +15,13 @@ from browser_helpers import (
     WIDGET,
     ask_page,
     ask_widget,
+    describe_violations,
+    inject_axe,
     launcher,
     open_widget,
     panel,
     screenshot,
+    serious_violations,
 )
 from cachetools import LRUCache
 from playwright.sync_api import Locator, Page, expect
@@ -433,3 +436,94 @@ def test_every_citation_links_to_the_full_assessment_in_the_widget(
     link = reply.locator("p.citation a")
     expect(link).to_have_attribute("target", "_blank")
     expect(link).to_have_accessible_name("Read the full assessment (opens in a new tab)")
+
+
+# --------------------------------------------------------------------------- item 8
+
+FIXTURE_NAMES = re.compile(r"Brimadol|Ketamine|Quorvastin|Tavilor|Zelnoprine|Testcase|Fakeitis")
+
+
+def _check_starters(page: Page, starters: Locator) -> None:
+    chips = starters.locator(".chip")
+    expect(chips.first).to_be_visible()
+    assert chips.count() >= 3, chips.all_inner_texts()
+    texts = [t.strip() for t in chips.all_inner_texts()]
+    assert sum(bool(FIXTURE_NAMES.search(t)) for t in texts) >= 2, texts  # from the corpus
+    with page.expect_response(lambda r: r.url.endswith("/api/chat")) as info:
+        chips.first.click()
+    assert info.value.request.post_data_json["message"] == texts[0]
+    assert info.value.json()["status"] in ("answered", "info")
+    expect(starters).to_be_hidden()  # a conversation has begun
+
+
+@pytest.mark.parametrize("size", list(SIZES))
+def test_the_empty_chat_page_offers_starter_questions(new_page, sites, size: str) -> None:
+    page = _new(new_page, size)
+    page.goto(sites.bot.url + "/")
+    starters = page.locator("#starters")
+    expect(starters).to_contain_text("Try asking")
+    screenshot(page, f"patient-starters-page-{size}.png")
+    _check_starters(page, starters)
+    expect(page.locator("#conversation .reply")).to_have_count(1)
+    page.get_by_role("button", name="New conversation").click()
+    expect(starters).to_be_visible()
+
+
+@pytest.mark.parametrize("size", list(SIZES))
+def test_the_empty_widget_offers_starter_questions(new_page, sites, size: str) -> None:
+    page = _new(new_page, size)
+    open_widget(page, sites.host.url("widget.html"))
+    starters = panel(page).locator(".ebw-starters")
+    expect(starters).to_contain_text("Try asking")
+    screenshot(page, f"patient-starters-widget-{size}.png")
+    _check_starters(page, starters)
+    expect(panel(page).locator(".reply")).to_have_count(1)
+    page.reload()  # still begun after a reload
+    expect(panel(page).locator(".reply")).to_have_count(1)
+    expect(panel(page).locator(".ebw-starters")).to_be_hidden()
+    panel(page).get_by_role("button", name="New conversation").click()
+    expect(panel(page).locator(".ebw-starters")).to_be_visible()
+
+
+def test_starter_questions_work_without_javascript(new_page, sites) -> None:
+    page, _ = new_page(java_script_enabled=False)
+    page.goto(sites.bot.url + "/")
+    chip = page.locator("#starters .chip").first
+    text = chip.inner_text().strip()
+    with page.expect_navigation():
+        chip.click()
+    expect(page.locator("#conversation .question p")).to_have_text(text)
+    expect(page.locator("#conversation .reply p.disclaimer")).to_be_visible()
+    expect(page.locator("#starters")).to_have_count(0)
+
+
+# --------------------------------------------------------------------------- axe
+
+
+def test_axe_on_the_new_states(new_page, sites) -> None:
+    """Starters, a clarify with its chips, a kept conversation: no serious violations."""
+    # Reduced motion: the panel's fade-in is over before the scan reads colours.
+    page, _ = new_page(reduced_motion="reduce")
+    page.goto(sites.bot.url + "/")
+    inject_axe(page, sites.bot.url)
+    found = serious_violations(page)
+    assert not found, "empty chat page:\n" + describe_violations(found)
+    ask_page(page, CLARIFY)
+    page.reload()
+    expect(page.locator("#conversation .reply")).to_have_count(1)
+    inject_axe(page, sites.bot.url)
+    found = serious_violations(page)
+    assert not found, "kept clarify on the page:\n" + describe_violations(found)
+
+    page, _ = new_page(reduced_motion="reduce")
+    open_widget(page, sites.host.url("widget.html"))
+    inject_axe(page, sites.host.origin)
+    found = serious_violations(page)
+    assert not found, "empty widget:\n" + describe_violations(found)
+    ask_widget(page, CLARIFY)
+    ask_widget(page, SEED_QUESTION)
+    page.goto(_second_host_page(sites))
+    expect(panel(page).locator(".reply")).to_have_count(2)
+    inject_axe(page, sites.host.origin)
+    found = serious_violations(page)
+    assert not found, "kept conversation in the widget:\n" + describe_violations(found)

@@ -653,7 +653,13 @@
   tools.appendChild(newButton);
   if (log && log.parentNode) { log.parentNode.insertBefore(tools, log); }
 
-  function showTools() { tools.hidden = !conversation.querySelector('.exchange'); }
+  // The starter questions are for an empty chat: hidden once there is a conversation.
+  var starters = document.getElementById('starters');
+  function showTools() {
+    var started = !!conversation.querySelector('.exchange');
+    tools.hidden = !started;
+    if (starters) { starters.hidden = started; }
+  }
 
   // Starts afresh: clears what the tab kept and the server session it continued.
   newButton.addEventListener('click', function () {

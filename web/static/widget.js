@@ -167,6 +167,11 @@
 
   var contacts = validContacts(CONFIG.crisis && CONFIG.crisis.contacts) || [];
 
+  // Questions the corpus answers, shown in the empty panel.
+  var STARTERS = (Array.isArray(CONFIG.starters) ? CONFIG.starters : []).filter(function (q) {
+    return typeof q === 'string' && q && q.length <= 300;
+  }).slice(0, 6);
+
   // Another locale's contacts (data-locale="en-GB"): once per tab, at load. A failure
   // keeps the BOT_LOCALE ones from the config.
   function loadLocaleContacts() {
@@ -236,7 +241,8 @@
   /* ---- Building the widget ---------------------------------------------------------- */
 
   var host, root, launcher, panel, closeButton, newButton, log, conversation, typing, live,
-    errorBox, errorText, crisisBox, crisisList, form, box, counter, limitNote, sendButton;
+    errorBox, errorText, crisisBox, crisisList, form, box, counter, limitNote, sendButton,
+    startersBox;
   var isOpen = false;
   var sending = false;
   var feedbackCount = 0;
@@ -355,7 +361,7 @@
       panel.appendChild(buildForm());
       loadConversation();
       saved.exchanges.forEach(function (x) { conversation.appendChild(restoreExchange(x)); });
-      newButton.hidden = !saved.exchanges.length;
+      showStarted();
     } else {
       panel.classList.add('ebw-panel--off');
       var off = h('p', 'ebw-disabled', MSG_DISABLED);
@@ -387,7 +393,13 @@
     loadLocaleContacts();
 
     restoredScroll = saved.exchanges.length > 0;
-    if (OPTIONS.open || (ALLOWED && saved.open)) { open(); }
+    if (ALLOWED && saved.open) {
+      // Reopened on the next page: it was already open, so it does not fly in again.
+      panel.classList.add('ebw-panel--kept');
+      open();
+    } else if (OPTIONS.open) {
+      open();
+    }
   }
 
   // A kept conversation opens at its last exchange, once the panel has a size (the
@@ -468,6 +480,13 @@
     return item;
   }
 
+  // "New conversation" and the starters are for a conversation that has begun / not yet.
+  function showStarted() {
+    var started = saved.exchanges.length > 0;
+    newButton.hidden = !started;
+    if (startersBox) { startersBox.hidden = started; }
+  }
+
   function newConversation() {
     if (sending) { return; }
     saved.exchanges = [];
@@ -476,7 +495,7 @@
     var items = conversation.querySelectorAll('.exchange');
     for (var i = 0; i < items.length; i++) { conversation.removeChild(items[i]); }
     clearError();
-    newButton.hidden = true;
+    showStarted();
     log.scrollTop = 0;
     announce('New conversation started.');
     box.focus();
@@ -487,6 +506,23 @@
     li.appendChild(h('p', null, 'Hello. Ask a question about our evidence level assessments, ' +
       'for example what evidence exists for a treatment in a condition, or what an ' +
       'evidence level means.'));
+    if (STARTERS.length) {
+      startersBox = h('div', 'ebw-starters');
+      var title = h('p', 'ebw-starters-title', 'Not sure where to start? Try asking:');
+      title.id = 'ebw-starters-title';
+      var chips = h('ul', 'chips');
+      chips.setAttribute('aria-labelledby', title.id);
+      STARTERS.forEach(function (q) {
+        var item = h('li');
+        var chip = h('button', 'chip', q);
+        chip.type = 'button';
+        item.appendChild(chip);
+        chips.appendChild(item);
+      });
+      startersBox.appendChild(title);
+      startersBox.appendChild(chips);
+      li.appendChild(startersBox);
+    }
     li.appendChild(h('p', null, 'If you are in danger or thinking about harming yourself, ' +
       'call your local emergency number now.'));
     return li;
@@ -570,6 +606,7 @@
     if (!isOpen) { return; }
     isOpen = false;
     if (ALLOWED) { saved.open = false; saveConversation(); }
+    panel.classList.remove('ebw-panel--kept');
     panel.hidden = true;
     launcher.setAttribute('aria-expanded', 'false');
     host.classList.remove('ebw-is-open');
@@ -979,7 +1016,7 @@
       var kept = { q: text, t: asked, r: keptReply(reply), voted: false };
       saved.exchanges.push(kept);
       saveConversation();
-      newButton.hidden = false;
+      showStarted();
       item.appendChild(renderReply(reply, kept));
       typing.hidden = true;
       announce(summary(reply));
