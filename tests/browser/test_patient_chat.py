@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 from browser_helpers import (
+    SCREENSHOTS,
     SEED_QUESTION,
     WIDGET,
     ask_page,
@@ -527,3 +528,67 @@ def test_axe_on_the_new_states(new_page, sites) -> None:
     inject_axe(page, sites.host.origin)
     found = serious_violations(page)
     assert not found, "kept conversation in the widget:\n" + describe_violations(found)
+
+
+# --------------------------------------------------------------------------- item 9
+
+DISCLAIMER_WORDS = re.compile(r"not medical advice", re.I)
+
+
+def _check_print(page: Page, exchanges: int, hrefs: list[str]) -> None:
+    page.emulate_media(media="print")
+    # Nothing to press on paper: no buttons, chips, form or feedback.
+    expect(page.locator("button:visible")).to_have_count(0)
+    expect(page.locator("#chat-form")).to_be_hidden()
+    expect(page.locator("textarea:visible")).to_have_count(0)
+    # Each exchange with when it was asked, each answer with its level.
+    expect(page.locator("#conversation time.stamp:visible")).to_have_count(exchanges)
+    expect(page.locator("#conversation .reply .badge:visible")).to_have_count(exchanges)
+    # Sources with their addresses written out.
+    for href in hrefs:
+        link = page.locator(f'#conversation p.citation a[href="{href}"]').first
+        after = link.evaluate("a => getComputedStyle(a, '::after').content")
+        assert href in after, (href, after)
+    # The disclaimer once (each distinct one), not under every answer.
+    expect(page.locator("#conversation .reply-body .disclaimer:visible")).to_have_count(0)
+    end = page.locator(".print-disclaimer")
+    expect(end).to_be_visible()
+    texts = [" ".join(t.split()) for t in end.locator("p").all_inner_texts()]
+    assert texts and len(texts) == len(set(texts)), texts
+    assert all(DISCLAIMER_WORDS.search(t) for t in texts), texts
+    body = " ".join(page.locator("body").inner_text().split())
+    for text in texts:
+        assert body.count(text) == 1, text
+    expect(page.locator(".print-head")).to_contain_text("saved")
+
+
+@pytest.mark.parametrize("size", list(SIZES))
+def test_print_or_save_the_conversation_on_the_chat_page(
+    new_page, sites, site_url: str, size: str
+) -> None:
+    page = _new(new_page, size)
+    page.goto(sites.bot.url + "/")
+    ask_page(page, SEED_QUESTION)
+    ask_page(page, "how does quorvastin work?")
+    ask_page(page, DOSING)
+    page.evaluate("() => { window.__printed = 0; window.print = () => { window.__printed++; }; }")
+    page.get_by_role("button", name="Print or save this conversation").click()
+    page.wait_for_function("() => window.__printed === 1")
+    _check_print(page, 3, [SEED_URL, QUORVASTIN_URL])
+    screenshot(page, f"patient-print-page-{size}.png", full_page=True)
+    if size == "desktop":
+        page.pdf(path=str(SCREENSHOTS / "patient-print-page.pdf"))
+
+
+def test_print_from_the_iframe_prints_the_whole_conversation(page: Page, sites) -> None:
+    page.goto(sites.bot.url + "/embed")
+    for q in (SEED_QUESTION, "how does it work?", PRECLINICAL):
+        ask_page(page, q)
+    _check_print(page, 3, [])
+    # Not only the part scrolled into the frame.
+    last = page.locator("#conversation .exchange").last
+    first = page.locator("#conversation .exchange").first
+    expect(first).to_be_visible()
+    expect(last).to_be_visible()
+    log = page.locator("#log").evaluate("el => [el.scrollHeight, el.clientHeight]")
+    assert log[0] <= log[1] + 1, log

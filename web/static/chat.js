@@ -573,8 +573,8 @@
       saved.session = sessionInput ? sessionInput.value : '';
       saved.exchanges.push(kept);
       saveConversation();
-      showTools();
       item.appendChild(renderReply(reply, kept));
+      showTools();
       setTyping(false);
       announce(summary(reply));
       scrollToItem(item);
@@ -644,14 +644,43 @@
   var existing = conversation.querySelectorAll('.reply');
   for (var r = 0; r < existing.length; r++) { enhanceReply(existing[r]); }
 
-  /* ---- Tools: a new conversation ---------------------------------------------------- */
+  /* ---- Tools: print or save, a new conversation ------------------------------------- */
 
   var tools = el('div', 'chat-tools');
   tools.hidden = true;
+  var printButton = el('button', 'tool-btn tool-print', 'Print or save this conversation');
+  printButton.type = 'button';
   var newButton = el('button', 'tool-btn tool-new', 'New conversation');
   newButton.type = 'button';
+  tools.appendChild(printButton);
   tools.appendChild(newButton);
   if (log && log.parentNode) { log.parentNode.insertBefore(tools, log); }
+
+  // Printed only (see chat.css @media print): when it was saved, and each disclaimer of
+  // the conversation once at the end, instead of under every answer.
+  var printHead = el('p', 'print-only print-head');
+  var printEnd = el('div', 'print-only print-disclaimer');
+  if (log && log.parentNode) {
+    log.parentNode.insertBefore(printHead, tools);
+    log.parentNode.insertBefore(printEnd, log.nextSibling);
+  }
+
+  function updatePrint() {
+    var site = document.querySelector('.site-name, .embed-title');
+    var name = site ? site.textContent.trim() : document.title;
+    printHead.textContent = 'Questions and answers from ' + name + ', saved ' +
+      stampText(new Date().toISOString()) + '. Not medical advice: take it to your doctor.';
+    printEnd.textContent = '';
+    var seen = {};
+    var lines = conversation.querySelectorAll('.reply-body .disclaimer');
+    for (var i = 0; i < lines.length; i++) {
+      var text = lines[i].textContent.replace(/\s+/g, ' ').trim();
+      if (text && !seen[text]) {
+        seen[text] = true;
+        printEnd.appendChild(el('p', null, text));
+      }
+    }
+  }
 
   // The starter questions are for an empty chat: hidden once there is a conversation.
   var starters = document.getElementById('starters');
@@ -659,7 +688,14 @@
     var started = !!conversation.querySelector('.exchange');
     tools.hidden = !started;
     if (starters) { starters.hidden = started; }
+    updatePrint();
   }
+
+  window.addEventListener('beforeprint', updatePrint);
+  printButton.addEventListener('click', function () {
+    updatePrint();
+    window.print();
+  });
 
   // Starts afresh: clears what the tab kept and the server session it continued.
   newButton.addEventListener('click', function () {
