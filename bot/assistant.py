@@ -187,6 +187,7 @@ class Assistant:
             unknown_conditions=tuple(dict.fromkeys(unknown_d + entities.unknown_conditions)),
             matches=tuple(m for m in entities.matches if m.condition in conditions),
             stage_iv=entities.stage_iv,
+            said=entities.said,
         )
 
     def warm_up(self) -> None:
@@ -765,7 +766,11 @@ class Assistant:
             return self._not_found(None, [a], "You can ask me about:", *args, off_scope=a)
 
         lead = [note] if (note := hierarchy_note(a, decision.match)) else []
-        notes = [f"We have no assessment of {n} yet." for n in entities.unknown_compounds]
+        notes = [
+            f"We have no assessment of {n} yet."
+            for n in entities.unknown_compounds
+            if n not in decision.absent
+        ]
         notes += [f"We have no assessment of {n}." for n in decision.absent]
         notes += [
             f"We have no assessment of {a.compound} for {n} specifically."

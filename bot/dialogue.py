@@ -403,6 +403,8 @@ def _compared(
         )
     if e.unknown_compounds and not e.compounds:
         return None  # "is it better than keytruda?": the reply says we have no page for it
+    if len(e.compounds) + len(e.unknown_compounds) > 1:
+        return None  # "brevalyn vs avastin for colon cancer" compares what it names
     compounds = tuple(dict.fromkeys((context.compound, *e.compounds)))
     names_condition = bool(e.conditions or e.unknown_conditions)
     if context.condition and not names_condition:

@@ -71,6 +71,14 @@ class Entities:
     # How each of `conditions` fits; not part of equality (names are what a turn is about).
     matches: tuple[ConditionMatch, ...] = field(default=(), compare=False)
     stage_iv: bool = field(default=False, compare=False)  # the message says stage IV
+    # A covered compound named by a word its title does not contain ("spravato" for
+    # "Ketamine (IV / Esketamine)"): (compound, as written), so a reply can use their word.
+    said: tuple[tuple[str, str], ...] = field(default=(), compare=False)
+
+    def as_said(self, compound: str) -> str:
+        """The compound as the reply names it: with the message's word when that differs."""
+        written = dict(self.said).get(compound)
+        return f"{written} ({compound})" if written else compound
 
     @property
     def empty(self) -> bool:

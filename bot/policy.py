@@ -216,11 +216,12 @@ def _compare(e: Entities, catalogue: Catalogue, topic: tuple[str | None, str | N
             # Across conditions: every page of the compound that fits one of them.
             pages += fitting
         elif not fitting:
-            absent.append(f"{compound} for {asked}")
+            absent.append(f"{e.as_said(compound)} for {asked}")
         else:
             best = rank[fitting[0].condition].rank
             pages += [a for a in fitting if rank[a.condition].rank == best]
     pages = list(dict.fromkeys(pages))
+    absent += list(e.unknown_compounds)  # "brevalyn or avastin": we have no page for avastin
     if not pages:
         return Decision(
             Verdict.NOT_FOUND,

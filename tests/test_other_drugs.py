@@ -70,6 +70,7 @@ def _sample() -> list[str]:
         and key not in diseases
         and not any(w in ("cancer", "tumor", "stage") for w in key.split())
         and not drug.canonical.lower().startswith("velbrazine")
+        and drug.source != "therapies"  # acupuncture is no drug name
     )
     weak = [n for n in names if vocab.drugs[n].weak]
     strong = [n for n in names if not vocab.drugs[n].weak]

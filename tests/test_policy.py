@@ -484,3 +484,23 @@ def test_a_cancer_given_no_stage_is_not_answered_from_a_stage_iv_page(bot: Assis
         "velbrazine for ovarian cancer, it came back in her liver",
     ):
         assert _title(_ask(bot, staged)) == "Velbrazine (Velbrex) for Stage IV Cancer", staged
+
+
+def test_a_compound_weighed_against_one_we_have_no_page_for(bot: Assistant) -> None:
+    reply = _ask(bot, "dravostin or mistletoe injections for stage 4 cancer?")
+    assert _titles(reply) == ["Dravostin for Stage IV Cancer"]
+    assert "We have no assessment of mistletoe" in reply.answer
+    # A comparison the message names in full does not pull in the page discussed before.
+    first = _ask(bot, "velbrex for glioblastoma")
+    versus = _ask(bot, "dravostin vs acupuncture for stage 4 cancer", first.session_id)
+    assert _titles(versus) == ["Dravostin for Stage IV Cancer"]
+    assert "We have no assessment of acupuncture" in versus.answer
+
+
+def test_a_compound_named_by_its_brand_is_missing_under_that_name(bot: Assistant) -> None:
+    # Orvanta is Orvantide's brand (in its introduction, not its title), named as written.
+    reply = _ask(bot, "orvanta vs pemtarol for treatment resistant depression")
+    assert _titles(reply) == ["Pemtarol for Treatment-Resistant Depression"]
+    assert "We have no assessment of orvanta (Orvantide) for treatment resistant depression" in (
+        reply.answer
+    )

@@ -337,6 +337,13 @@ class Lexicon:
         compounds = list(
             dict.fromkeys(c for s in chosen if s.kind is Kind.COMPOUND for c in sorted(s.value))
         )  # type: ignore[attr-defined]
+        said = []
+        for s in chosen:
+            if s.kind is Kind.COMPOUND and len(s.value) == 1:  # type: ignore[arg-type]
+                (compound,) = s.value  # type: ignore[misc]
+                words = " ".join(terms[s.start : s.end])
+                if not set(words.split()) & set(self.normalise(compound).split()):
+                    said.append((compound, _surface(n.raw, words) or words))
         unknown_compounds: list[str] = []
         for s in chosen:
             if s.kind is Kind.DRUG and not s.value.weak:  # type: ignore[attr-defined]
@@ -387,6 +394,7 @@ class Lexicon:
                 unknown_conditions=tuple(dict.fromkeys(unknown_conditions)),
                 matches=tuple(matches),
                 stage_iv=stage is Stage.IV,
+                said=tuple(said),
             ),
             leftover,
             n,

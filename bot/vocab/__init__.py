@@ -70,7 +70,9 @@ def load() -> Vocabulary:
         weak = "w" in flags
         drugs[key] = interned.setdefault((canonical, weak), Drug(canonical, weak))
     for entry in read_yaml("vocab/remedies.yaml"):
-        drug = Drug(entry.get("same_as") or entry["name"], source="remedies", label=entry["name"])
+        # A therapy (acupuncture) is named like a remedy but is no drug: tagged apart.
+        source = "therapies" if entry.get("kind") == "therapy" else "remedies"
+        drug = Drug(entry.get("same_as") or entry["name"], source=source, label=entry["name"])
         for name in (entry["name"], *entry.get("aliases", ())):
             drugs[basic(name)] = drug
 
