@@ -592,3 +592,37 @@ def test_print_from_the_iframe_prints_the_whole_conversation(page: Page, sites) 
     expect(last).to_be_visible()
     log = page.locator("#log").evaluate("el => [el.scrollHeight, el.clientHeight]")
     assert log[0] <= log[1] + 1, log
+
+
+@pytest.mark.parametrize("size", list(SIZES))
+def test_print_or_save_the_conversation_from_the_widget(
+    new_page, sites, site_url: str, size: str
+) -> None:
+    page = _new(new_page, size)
+    open_widget(page, sites.host.url("widget.html"))
+    button = panel(page).get_by_role("button", name="Print or save this conversation")
+    expect(button).to_be_hidden()  # nothing to print yet
+    ask_widget(page, SEED_QUESTION)
+    ask_widget(page, DOSING)
+    with page.expect_popup() as info:
+        button.click()
+    popup = info.value
+    expect(popup.locator("#conversation, ol.conversation").locator(".exchange")).to_have_count(2)
+    popup.wait_for_load_state()
+    popup.emulate_media(media="print")
+    expect(popup.locator("button:visible")).to_have_count(0)
+    expect(popup.locator(".exchange time.stamp:visible")).to_have_count(2)
+    expect(popup.locator(".reply .badge:visible")).to_have_count(2)
+    link = popup.locator(f'p.citation a[href="{SEED_URL}"]')
+    assert SEED_URL in link.evaluate("a => getComputedStyle(a, '::after').content")
+    expect(popup.locator(".reply-body .disclaimer:visible")).to_have_count(0)
+    texts = popup.locator(".print-disclaimer p").all_inner_texts()
+    body = " ".join(popup.locator("body").inner_text().split())
+    assert texts and all(body.count(" ".join(t.split())) == 1 for t in texts), texts
+    # Screen-reader-only words stay so (the page's class, which chat.css hides).
+    expect(popup.locator(".ebw-visually-hidden")).to_have_count(0)
+    widths = popup.locator(".visually-hidden").evaluate_all(
+        "els => els.map(e => e.getBoundingClientRect().width)"
+    )
+    assert widths and max(widths) <= 1, widths
+    screenshot(popup, f"patient-print-widget-{size}.png", full_page=True)

@@ -242,7 +242,7 @@
 
   var host, root, launcher, panel, closeButton, newButton, log, conversation, typing, live,
     errorBox, errorText, crisisBox, crisisList, form, box, counter, limitNote, sendButton,
-    startersBox;
+    startersBox, printButton;
   var isOpen = false;
   var sending = false;
   var feedbackCount = 0;
@@ -339,6 +339,11 @@
     typing.appendChild(dots);
     typing.appendChild(h('span', null, 'Looking this up\u2026'));
     log.appendChild(typing);
+    // At the end of the conversation: a copy to take to the doctor.
+    printButton = h('button', 'ebw-print', 'Print or save this conversation');
+    printButton.type = 'button';
+    printButton.hidden = true;
+    log.appendChild(printButton);
     panel.appendChild(log);
 
     live = h('div', 'ebw-live ebw-visually-hidden');
@@ -378,6 +383,7 @@
     launcher.addEventListener('click', function () { if (isOpen) { close(); } else { open(); } });
     closeButton.addEventListener('click', close);
     newButton.addEventListener('click', newConversation);
+    printButton.addEventListener('click', printConversation);
     shell.addEventListener('keydown', onKeydown);
     document.addEventListener('focusin', onDocumentFocus);
     conversation.addEventListener('click', onConversationClick);
@@ -484,7 +490,79 @@
   function showStarted() {
     var started = saved.exchanges.length > 0;
     newButton.hidden = !started;
+    printButton.hidden = !started;
     if (startersBox) { startersBox.hidden = started; }
+  }
+
+  /* ---- Print or save: the conversation alone, in a window of its own ---------------- */
+
+  // The host page would print itself, not the panel: the exchanges are copied (cloned
+  // nodes, never markup) into a new window styled by the bot's chat.css, whose print
+  // rules keep the times, levels and source addresses and the disclaimer once.
+  function printConversation() {
+    var w = window.open('', '_blank');
+    if (!w) {
+      showError('Your browser blocked the print window. Please allow pop-ups for this ' +
+        'site and try again.', false, false);
+      return;
+    }
+    var doc = w.document;
+    doc.documentElement.lang = panel.getAttribute('lang') || document.documentElement.lang || 'en';
+    doc.title = OPTIONS.title + ': conversation';
+    var css = doc.createElement('link');
+    css.rel = 'stylesheet';
+    css.href = BASE + '/static/chat.css';
+    doc.head.appendChild(css);
+    doc.body.className = 'print-view';
+    var main = doc.createElement('main');
+    main.className = 'page';
+    var heading = doc.createElement('h1');
+    heading.textContent = OPTIONS.title;
+    main.appendChild(heading);
+    var head = doc.createElement('p');
+    head.className = 'print-head';
+    head.textContent = 'Questions and answers from ' + OPTIONS.title + ', saved ' +
+      stampText(new Date().toISOString()) + '. Not medical advice: take it to your doctor.';
+    main.appendChild(head);
+    var list = doc.createElement('ol');
+    list.className = 'conversation';
+    var items = conversation.querySelectorAll('.exchange');
+    var disclaimers = [];
+    for (var i = 0; i < items.length; i++) {
+      var copy = doc.importNode(items[i], true);
+      var drop = copy.querySelectorAll('.feedback, .suggestions, button');
+      for (var j = 0; j < drop.length; j++) { drop[j].parentNode.removeChild(drop[j]); }
+      var hidden = copy.querySelectorAll('.ebw-visually-hidden');
+      for (var k = 0; k < hidden.length; k++) { hidden[k].className = 'visually-hidden'; }
+      var stamps = copy.querySelectorAll('.ebw-stamp');
+      for (var n = 0; n < stamps.length; n++) { stamps[n].className = 'stamp'; }
+      var lines = copy.querySelectorAll('.reply-body .disclaimer');
+      for (var m = 0; m < lines.length; m++) {
+        var text = lines[m].textContent.replace(/\s+/g, ' ').trim();
+        if (text && disclaimers.indexOf(text) < 0) { disclaimers.push(text); }
+      }
+      list.appendChild(copy);
+    }
+    main.appendChild(list);
+    var end = doc.createElement('div');
+    end.className = 'print-disclaimer';
+    disclaimers.forEach(function (text) {
+      var p = doc.createElement('p');
+      p.textContent = text;
+      end.appendChild(p);
+    });
+    main.appendChild(end);
+    doc.body.appendChild(main);
+    var printed = false;
+    var go = function () {
+      if (printed) { return; }
+      printed = true;
+      w.focus();
+      w.print();
+    };
+    css.addEventListener('load', go);
+    css.addEventListener('error', go);
+    setTimeout(go, 3000);
   }
 
   function newConversation() {
