@@ -465,11 +465,14 @@ def follow_up(
         if not known or (continuing and len(known) == 1):
             return _inherit(entities, context.condition)
     if names_condition and not names_compound and context.compound:
+        # Several conditions may fit what is named ("bowel cancer that went to the liver":
+        # a colorectal page and the stage IV pages): the compound stays if it covers one.
         known = entities.conditions
+        named = {m.mention for m in entities.matches if m.condition in known} or set(known)
         if (
             not known
             or (continuing and len(known) == 1)
-            or (len(known) == 1 and covered(context.compound, known[0]))
+            or (len(named) <= 1 and any(covered(context.compound, c) for c in known))
         ):
             return replace(entities, compounds=(context.compound,))
     return entities

@@ -504,3 +504,14 @@ def test_a_compound_named_by_its_brand_is_missing_under_that_name(bot: Assistant
     assert "We have no assessment of orvanta (Orvantide) for treatment resistant depression" in (
         reply.answer
     )
+
+
+def test_a_follow_up_naming_a_cancer_keeps_the_compound_that_covers_it(bot: Assistant) -> None:
+    first = _ask(bot, "dravostin for stage 4 cancer what level")
+    colon = _ask(bot, "is it different for bowel cancer that went to the liver", first.session_id)
+    assert _title(colon) == "Dravostin for Colorectal Cancer"
+    why = _ask(bot, "why is that one rated higher than the general one", colon.session_id)
+    assert sorted(_titles(why)) == [
+        "Dravostin for Colorectal Cancer",
+        "Dravostin for Stage IV Cancer",
+    ]
