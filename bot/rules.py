@@ -131,7 +131,17 @@ def matching(rules: Iterable[Rule], text: str) -> Iterator[tuple[Rule, re.Match[
             yield rule, m
 
 
-RULE_FILES = ("intents", "name_slots", "triage", "info", "signals", "frames", "scope", "subjects")
+RULE_FILES = (
+    "intents",
+    "name_slots",
+    "triage",
+    "info",
+    "signals",
+    "frames",
+    "scope",
+    "subjects",
+    "stage",
+)
 
 
 @cache

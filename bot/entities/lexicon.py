@@ -61,15 +61,6 @@ CANCER_WORDS = frozenset({"cancer", "cancers", "tumor", "tumour", "tumors", "tum
 LINK_WORDS = frozenset({"related", "associated", "induced", "caused", "from", "of", "in", "with"})
 EARLY_STAGES = (("stage", "i"), ("stage", "ii"), ("stage", "iii"), ("stage", "0"))
 EARLY_WORDS = (("early", "stage"), ("early",), ("localized",), ("localised",), ("in", "situ"))
-# A cancer that came back, or is now, in a distant organ has spread (NCI: "metastatic
-# cancer ... most often spreads to the bones, liver, lungs and brain").
-DISTANT_ORGANS = r"(lungs?|liver|bones?|brain|spine|lymph\s+nodes?|adrenals?|peritoneum)"
-DISTANT = re.compile(
-    rf"\b(came|come|comes|coming|is|it'?s|its|now)\s+back\s+(in|on)\s+(her|his|my|the|their|your)"
-    rf"\s+{DISTANT_ORGANS}\b|\b(spots?|lesions?|tumou?rs?|mets)\s+(in|on)\s+(her|his|my|the|"
-    rf"their|your)\s+{DISTANT_ORGANS}\b|\b(went|gone|goes|moved|travell?ed|got)\s+(in)?to\s+"
-    rf"(her|his|my|the|their|your)\s+{DISTANT_ORGANS}\b"
-)
 
 
 @cache
@@ -666,7 +657,8 @@ def _stage(n: Normalised, mentions: Sequence[Mention]) -> Stage | None:
             if n.negated[i] or (i and terms[i - 1] == "non"):
                 return Stage.EARLY
             return Stage.IV
-    if any(m.stage_iv for m in mentions) or DISTANT.search(n.folded):
+    # "came back in her lungs": words that say it has spread (bot/data/rules/stage.yaml)
+    if any(m.stage_iv for m in mentions) or rule_engine.first(rule_engine.load("stage"), n.folded):
         return Stage.IV
     for i in range(len(terms)):
         for phrase in (*EARLY_STAGES, *EARLY_WORDS):
