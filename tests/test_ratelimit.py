@@ -185,3 +185,20 @@ def test_a_redis_that_never_answers_does_not_freeze_the_server(
             assert codes == [200, 200, 200] and time.monotonic() - started < 8
     finally:
         hole.close()
+
+
+def test_rating_answers_does_not_use_up_questions(settings: Settings, assistant: Assistant) -> None:
+    client = _client(settings, assistant, rate_limit="2/minute")
+    first = client.post("/api/chat", json={"message": "quorvastin?"})
+    assert first.status_code == 200
+    vote = {"answer_id": first.json()["answer_id"], "helpful": True}
+    # Votes and comments have a count of their own...
+    for _ in range(2):
+        assert client.post("/api/feedback", json=vote).status_code == 200
+    refused = client.post("/api/feedback", json=vote)
+    assert refused.status_code == 429 and "Too many ratings" in refused.json()["detail"]
+    assert 1 <= int(refused.headers["retry-after"]) <= 60
+    # ... so the second question is still answered, and the third refused as before.
+    assert client.post("/api/chat", json={"message": "quorvastin?"}).status_code == 200
+    over = client.post("/api/chat", json={"message": "quorvastin?"})
+    assert over.status_code == 429 and "Too many questions" in over.json()["detail"]

@@ -125,6 +125,20 @@ class RateLimiter:
             return None
         return self.counters.wait(self.item, key)
 
+    def check_feedback(self, client: str) -> int | None:
+        """A vote or comment is not a question: counted apart (the same rate), so rating
+        answers never uses up a client's questions; refused all the same while the client
+        is over the question limit, so it is no way around it."""
+        if self.item is None:
+            return None
+        questions = self.counters.digest("chat", client)
+        if not self.counters.allowed(self.item, questions):
+            return self.counters.wait(self.item, questions)
+        key = self.counters.digest("feedback", client)
+        if self.counters.hit(self.item, key):
+            return None
+        return self.counters.wait(self.item, key)
+
 
 class Limit:
     """Answers 429 with Retry-After once a client is over the limit (plain ASGI middleware)."""
@@ -141,10 +155,12 @@ class Limit:
             and self.limiter.item is not None
         ):
             client = scope["client"][0] if scope.get("client") else "unknown"
+            asks = scope["path"] in QUESTIONS
+            check = self.limiter.check if asks else self.limiter.check_feedback
             if self.limiter.counters.remote:
-                wait = await run_in_threadpool(self.limiter.check, client)
+                wait = await run_in_threadpool(check, client)
             else:
-                wait = self.limiter.check(client)
+                wait = check(client)
             if wait is not None and scope["path"] in QUESTIONS:
                 # Crisis is never rate limited: read the message, and a crisis goes on.
                 body = await _read(receive)
@@ -152,9 +168,10 @@ class Limit:
                     await self.app(scope, _replay(body), send)
                     return
             if wait is not None:
+                what = "questions" if asks else "ratings"
                 response = JSONResponse(
                     status_code=429,
-                    content={"detail": f"Too many questions; please wait {wait} seconds."},
+                    content={"detail": f"Too many {what}; please wait {wait} seconds."},
                     headers={"Retry-After": str(wait)},
                 )
                 await response(scope, receive, send)

@@ -626,3 +626,138 @@ def test_print_or_save_the_conversation_from_the_widget(
     )
     assert widths and max(widths) <= 1, widths
     screenshot(popup, f"patient-print-widget-{size}.png", full_page=True)
+
+
+# --------------------------------------------------------------------------- item 10
+
+# Short replies (clarify, declined, greetings), several to a screen.
+LONG = (
+    CLARIFY,
+    DOSING,
+    "hello",
+    "How much quorvastin should I take?",
+    CLARIFY,
+    DOSING,
+    SEED_QUESTION,
+    "thanks",
+)
+
+# Each reply's disclaimer in order: shortened or not, and where it is in the scrolled
+# content (document for the page, the log for the widget).
+DISCLAIMERS_JS = """(scope) => {
+    const rootNode = scope ? document.querySelector(scope).shadowRoot : document;
+    const log = scope ? rootNode.querySelector('.ebw-log') : null;
+    const offset = log ? log.getBoundingClientRect().top - log.scrollTop : -window.scrollY;
+    return [...rootNode.querySelectorAll('.reply-body > .disclaimer')].map(p => {
+        const r = p.getBoundingClientRect();
+        return {short: p.classList.contains('disclaimer--short'), top: r.top - offset,
+                bottom: r.bottom - offset, height: r.height,
+                text: p.textContent.trim().slice(0, 40)};
+    });
+}"""
+
+
+def _check_once_per_screen(items: list[dict[str, Any]], screen: float) -> None:
+    assert len(items) == len(LONG), items
+    assert not items[0]["short"], items[0]
+    assert any(i["short"] for i in items), f"nothing shortened in a long conversation: {items}"
+    last_full = items[0]
+    for item in items[1:]:
+        assert item["height"] > 0 and "Disclaimer" in item["text"], item  # still there
+        gap = item["top"] - last_full["bottom"]
+        if item["short"]:
+            assert gap < screen, (item, last_full, screen)
+        else:
+            assert gap >= screen, (item, last_full, screen)
+            last_full = item
+
+
+@pytest.mark.parametrize("size", list(SIZES))
+def test_a_long_conversation_on_the_chat_page(new_page, sites, size: str) -> None:
+    page = _new(new_page, size)
+    page.goto(sites.bot.url + "/")
+    for q in LONG:
+        ask_page(page, q)
+    _check_once_per_screen(page.evaluate(DISCLAIMERS_JS, None), SIZES[size]["height"])
+    # A short one whose two lines hide the rest opens in place.
+    shortened = page.locator(".reply-body > .disclaimer.disclaimer--short")
+    clipped = shortened.evaluate_all("els => els.map(e => e.scrollHeight > e.clientHeight + 1)")
+    assert True in clipped, "no shortened disclaimer hides any text"
+    line_id = shortened.nth(clipped.index(True)).get_attribute("id")
+    line = page.locator(f"#{line_id}")  # by id: it loses the class when opened
+    toggle = page.locator(f'.disclaimer-toggle[aria-controls="{line_id}"]')
+    expect(toggle).to_have_attribute("aria-expanded", "false")
+    toggle.click()
+    expect(toggle).to_have_attribute("aria-expanded", "true")
+    assert line.evaluate("e => e.scrollHeight <= e.clientHeight + 1"), "still clipped"
+    # The question box stays on screen wherever the reader is.
+    page.evaluate("() => window.scrollTo(0, 0)")
+    expect(page.locator("#message")).to_be_in_viewport()
+    expect(page.locator("#chat-form button[type=submit]")).to_be_in_viewport()
+    screenshot(page, f"patient-long-page-{size}.png")
+    # After a reload the same rule holds for the kept conversation.
+    page.reload()
+    expect(page.locator("#conversation .reply")).to_have_count(len(LONG))
+    _check_once_per_screen(page.evaluate(DISCLAIMERS_JS, None), SIZES[size]["height"])
+
+
+# --------------------------------------------------------------------------- item 11
+
+
+def test_the_launcher_has_the_panels_name_and_says_whether_it_is_open(page: Page, sites) -> None:
+    page.goto(sites.host.url("widget.html"))
+    title = "Ask about evidence"  # data-title of the test page
+    expect(launcher(page)).to_have_accessible_name(title)
+    expect(launcher(page)).to_have_attribute("aria-expanded", "false")
+    launcher(page).click()
+    expect(panel(page)).to_have_accessible_name(title)
+    expect(launcher(page)).to_have_accessible_name(title)  # not "Open ..." while open
+    expect(launcher(page)).to_have_attribute("aria-expanded", "true")
+
+
+def test_a_refused_vote_says_ratings_not_questions(page: Page, sites) -> None:
+    open_widget(page, sites.host.url("widget.html"))
+    reply, _, _ = ask_widget(page, SEED_QUESTION)
+    page.route(
+        "**/api/feedback",
+        lambda route: route.fulfill(
+            status=429,
+            headers={
+                "Retry-After": "20",
+                "Access-Control-Allow-Origin": sites.host.origin,
+                "Access-Control-Expose-Headers": "Retry-After",  # as the bot's CORS does
+            },
+            content_type="application/json",
+            body='{"detail": "Too many ratings; please wait 20 seconds."}',
+        ),
+    )
+    reply.locator(".feedback-yes").click()
+    expect(reply.locator(".feedback-status")).to_have_text(
+        "Too many ratings right now; please wait 20 seconds."
+    )
+
+
+def test_on_a_touch_screen_enter_adds_a_line(new_page, sites) -> None:
+    page = _new(new_page, "phone")
+    page.goto(sites.bot.url + "/")
+    expect(page.locator("#message")).to_be_visible()
+    expect(page.get_by_text("Enter sends")).to_be_hidden()
+    page.locator("#message").fill("first line")
+    page.locator("#message").press("End")
+    page.locator("#message").press("Enter")
+    page.locator("#message").type("second line")
+    assert page.locator("#message").input_value() == "first line\nsecond line"
+    expect(page.locator("#conversation .exchange")).to_have_count(0)
+
+    open_widget(page, sites.host.url("widget.html"))
+    box = panel(page).locator("#ebw-message")
+    expect(panel(page).get_by_text("Enter sends")).to_have_count(0)
+    box.fill("first line")
+    box.press("End")
+    box.press("Enter")
+    box.type("second")
+    assert box.input_value() == "first line\nsecond"
+    expect(panel(page).locator(".exchange")).to_have_count(0)
+    # The Send button sends.
+    with page.expect_response(lambda r: r.url.endswith("/api/chat")):
+        panel(page).locator(".ebw-send").click()

@@ -46,8 +46,11 @@
 
   // The counter shows the limit instead of the browser silently cutting pasted text.
   box.removeAttribute('maxlength');
+  // On a touch screen the keyboard's Enter adds a line (people expect it to) and the
+  // Ask button sends: no "Enter sends" hint there.
+  var TOUCH = !!(window.matchMedia && window.matchMedia('(hover: none) and (pointer: coarse)').matches);
   var hints = document.querySelectorAll('.js-hint');
-  for (var i = 0; i < hints.length; i++) { hints[i].hidden = false; }
+  for (var i = 0; i < hints.length; i++) { hints[i].hidden = TOUCH; }
 
   function el(tag, className, text) {
     var node = document.createElement(tag);
@@ -214,17 +217,19 @@
     updateCounter();
   }
 
-  function retryMessage(header) {
+  // `what`: "questions", or "ratings" for feedback (counted apart by the server).
+  function retryMessage(header, what) {
+    what = what || 'questions';
     var seconds = NaN;
     if (header) {
       seconds = /^\s*\d+\s*$/.test(header) ? parseInt(header, 10)
         : Math.ceil((Date.parse(header) - Date.now()) / 1000);
     }
     if (!isFinite(seconds) || seconds <= 0) {
-      return 'Too many questions right now; please wait a moment and try again.';
+      return 'Too many ' + what + ' right now; please wait a moment and try again.';
     }
     seconds = Math.min(seconds, 3600);
-    return 'Too many questions right now; please wait ' + seconds +
+    return 'Too many ' + what + ' right now; please wait ' + seconds +
       (seconds === 1 ? ' second.' : ' seconds.');
   }
 
@@ -398,7 +403,9 @@
     if (response.status === 404) {
       return 'We couldn\u2019t find this answer any more, so the feedback was not saved. Thank you anyway.';
     }
-    if (response.status === 429) { return retryMessage(response.headers.get('Retry-After')); }
+    if (response.status === 429) {
+      return retryMessage(response.headers.get('Retry-After'), 'ratings');
+    }
     if (response.status === 422 || response.status === 413) {
       return 'Please keep your comment under 1000 characters.';
     }
@@ -496,6 +503,45 @@
     }
   }
 
+  /* ---- Long conversations: the full disclaimer once per screen --------------------- */
+
+  // A reply whose disclaimer comes less than a screen after the last one shown in full
+  // shows its first two lines and a button that opens the rest in place (the text stays
+  // in the reply, and on paper in full). Crisis and support replies always show it all.
+  var SHOW_FULL = 'Show the full disclaimer';
+  var SHOW_LESS = 'Show less of the disclaimer';
+  var disclaimerCount = 0;
+  function compactDisclaimer(replyEl, screenPx) {
+    var line = replyEl.querySelector(':scope > .reply-body > .disclaimer');
+    if (!line || /\breply--(urgent|support)\b/.test(replyEl.className)) { return; }
+    var full = conversation.querySelectorAll('.reply-body > .disclaimer:not(.disclaimer--short)');
+    var prev = null;
+    for (var i = full.length - 1; i >= 0; i--) {
+      if (full[i] !== line && (full[i].compareDocumentPosition(line) & 4)) { prev = full[i]; break; }
+    }
+    if (!prev) { return; }
+    var gap = line.getBoundingClientRect().top - prev.getBoundingClientRect().bottom;
+    if (gap >= screenPx) { return; }
+    line.classList.add('disclaimer--short');
+    line.id = line.id || 'disclaimer-' + (++disclaimerCount);
+    var toggle = el('button', 'disclaimer-toggle', SHOW_FULL);
+    toggle.type = 'button';
+    toggle.setAttribute('aria-expanded', 'false');
+    toggle.setAttribute('aria-controls', line.id);
+    toggle.addEventListener('click', function () {
+      var opened = line.classList.toggle('disclaimer--short') === false;
+      toggle.setAttribute('aria-expanded', opened ? 'true' : 'false');
+      toggle.textContent = opened ? SHOW_LESS : SHOW_FULL;
+    });
+    line.parentNode.insertBefore(toggle, line.nextSibling);
+  }
+
+  // The screen of the chat page is the window; of the iframe, its scrolling log.
+  function screenHeight() {
+    var scrolls = log && getComputedStyle(log).overflowY !== 'visible';
+    return scrolls ? log.clientHeight : window.innerHeight;
+  }
+
   /* ---- Sending ---------------------------------------------------------------------- */
 
   function scrollToItem(node) {
@@ -574,6 +620,7 @@
       saved.exchanges.push(kept);
       saveConversation();
       item.appendChild(renderReply(reply, kept));
+      compactDisclaimer(item.querySelector('.reply'), screenHeight());
       showTools();
       setTyping(false);
       announce(summary(reply));
@@ -621,7 +668,7 @@
     if (alertBox && !alertBox.hidden && !errorSticky && box.value.trim()) { clearError(); }
   });
   box.addEventListener('keydown', function (event) {
-    if (event.key === 'Enter' && !event.shiftKey && !event.altKey && !event.ctrlKey &&
+    if (event.key === 'Enter' && !TOUCH && !event.shiftKey && !event.altKey && !event.ctrlKey &&
         !event.metaKey && !event.isComposing) {
       event.preventDefault();
       if (box.value.length > maxLength) {
@@ -719,6 +766,7 @@
       var item = exchangeItem(x.q, x.t);
       item.appendChild(renderReply(x.r, x));
       conversation.appendChild(item);
+      compactDisclaimer(item.querySelector('.reply'), screenHeight());
     });
     if (log && log.scrollHeight > log.clientHeight + 1 &&
         getComputedStyle(log).overflowY !== 'visible') {

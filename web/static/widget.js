@@ -82,6 +82,9 @@
   var MSG_EMPTY = 'Please type a question first.';
   var MSG_TOO_LONG = 'Your question is too long. Please keep it under ' + MAX + ' characters.';
   var SVG_NS = 'http://www.w3.org/2000/svg';
+  // On a touch screen the keyboard's Enter adds a line (people expect it to) and Send
+  // sends: no "Enter sends" hint there.
+  var TOUCH = !!(window.matchMedia && window.matchMedia('(hover: none) and (pointer: coarse)').matches);
   // A crisis message gets contacts first, a clarifying question is not an answer yet.
   var NO_FEEDBACK = { urgent: true, clarify: true };
 
@@ -274,14 +277,15 @@
 
     launcher = h('button', 'ebw-launcher');
     launcher.type = 'button';
-    launcher.setAttribute('aria-label', 'Open the evidence assistant');
+    // Named by its visible text, the panel's own title (one name for both); open or
+    // closed is aria-expanded, so the name never says "Open" while it is open.
     launcher.setAttribute('aria-expanded', 'false');
     launcher.setAttribute('aria-controls', 'ebw-panel');
     launcher.appendChild(icon([
       'M4 4h16a2 2 0 0 1 2 2v10a2 2 0 0 1-2 2H9l-5 4v-4a2 2 0 0 1-2-2V6a2 2 0 0 1 2-2z',
       'M7 9h10M7 13h6'
     ], 'ebw-icon'));
-    launcher.appendChild(h('span', 'ebw-launcher-text', 'Evidence assistant'));
+    launcher.appendChild(h('span', 'ebw-launcher-text', OPTIONS.title));
     shell.appendChild(launcher);
 
     panel = h('div', 'ebw-panel');
@@ -414,6 +418,8 @@
   function scrollRestored() {
     if (!restoredScroll || host.hidden || panel.hidden) { return; }
     restoredScroll = false;
+    var replies = conversation.querySelectorAll('.reply');
+    for (var r = 0; r < replies.length; r++) { compactDisclaimer(replies[r], log.clientHeight); }
     var items = conversation.querySelectorAll('.exchange');
     var last = items[items.length - 1];
     if (last) {
@@ -625,7 +631,7 @@
     hint.appendChild(document.createTextNode(' '));
     hint.appendChild(limitNote);
     hint.appendChild(document.createTextNode(' '));
-    hint.appendChild(h('span', 'ebw-keys', 'Enter sends, Shift+Enter adds a new line.'));
+    if (!TOUCH) { hint.appendChild(h('span', 'ebw-keys', 'Enter sends, Shift+Enter adds a new line.')); }
     sendButton = h('button', 'ebw-send', 'Send');
     sendButton.type = 'submit';
     row.appendChild(hint);
@@ -643,7 +649,7 @@
       if (!errorBox.hidden && !errorSticky && box.value.trim()) { clearError(); }
     });
     box.addEventListener('keydown', function (e) {
-      if (e.key === 'Enter' && !e.shiftKey && !e.altKey && !e.ctrlKey && !e.metaKey &&
+      if (e.key === 'Enter' && !TOUCH && !e.shiftKey && !e.altKey && !e.ctrlKey && !e.metaKey &&
           !e.isComposing) {
         e.preventDefault();
         send(box.value, true);
@@ -765,17 +771,19 @@
     errorBox.hidden = true;
   }
 
-  function retryMessage(header) {
+  // `what`: "questions", or "ratings" for feedback (counted apart by the server).
+  function retryMessage(header, what) {
+    what = what || 'questions';
     var seconds = NaN;
     if (header) {
       seconds = /^\s*\d+\s*$/.test(header) ? parseInt(header, 10)
         : Math.ceil((Date.parse(header) - Date.now()) / 1000);
     }
     if (!isFinite(seconds) || seconds <= 0) {
-      return 'Too many questions right now; please wait a moment and try again.';
+      return 'Too many ' + what + ' right now; please wait a moment and try again.';
     }
     seconds = Math.min(seconds, 3600);
-    return 'Too many questions right now; please wait ' + seconds +
+    return 'Too many ' + what + ' right now; please wait ' + seconds +
       (seconds === 1 ? ' second.' : ' seconds.');
   }
 
@@ -941,7 +949,9 @@
     if (response.status === 404) {
       return 'We couldn\u2019t find this answer any more, so the feedback was not saved. Thank you anyway.';
     }
-    if (response.status === 429) { return retryMessage(response.headers.get('Retry-After')); }
+    if (response.status === 429) {
+      return retryMessage(response.headers.get('Retry-After'), 'ratings');
+    }
     if (response.status === 403) { return MSG_DISABLED; }
     if (response.status === 422 || response.status === 413) {
       return 'Please keep your comment under 1000 characters.';
@@ -1031,6 +1041,39 @@
     return wrap;
   }
 
+  /* ---- Long conversations: the full disclaimer once per screen --------------------- */
+
+  // A reply whose disclaimer comes less than a screen after the last one shown in full
+  // shows its first two lines and a button that opens the rest in place (the text stays
+  // in the reply, and on paper in full). Crisis and support replies always show it all.
+  var SHOW_FULL = 'Show the full disclaimer';
+  var SHOW_LESS = 'Show less of the disclaimer';
+  var disclaimerCount = 0;
+  function compactDisclaimer(replyEl, screenPx) {
+    var line = replyEl.querySelector(':scope > .reply-body > .disclaimer');
+    if (!line || /\breply--(urgent|support)\b/.test(replyEl.className)) { return; }
+    var full = conversation.querySelectorAll('.reply-body > .disclaimer:not(.disclaimer--short)');
+    var prev = null;
+    for (var i = full.length - 1; i >= 0; i--) {
+      if (full[i] !== line && (full[i].compareDocumentPosition(line) & 4)) { prev = full[i]; break; }
+    }
+    if (!prev) { return; }
+    var gap = line.getBoundingClientRect().top - prev.getBoundingClientRect().bottom;
+    if (gap >= screenPx) { return; }
+    line.classList.add('disclaimer--short');
+    line.id = line.id || 'ebw-' + 'disclaimer-' + (++disclaimerCount);
+    var toggle = h('button', 'disclaimer-toggle', SHOW_FULL);
+    toggle.type = 'button';
+    toggle.setAttribute('aria-expanded', 'false');
+    toggle.setAttribute('aria-controls', line.id);
+    toggle.addEventListener('click', function () {
+      var opened = line.classList.toggle('disclaimer--short') === false;
+      toggle.setAttribute('aria-expanded', opened ? 'true' : 'false');
+      toggle.textContent = opened ? SHOW_LESS : SHOW_FULL;
+    });
+    line.parentNode.insertBefore(toggle, line.nextSibling);
+  }
+
   /* ---- Sending ---------------------------------------------------------------------- */
 
   function scrollToItem(node) {
@@ -1096,6 +1139,7 @@
       saveConversation();
       showStarted();
       item.appendChild(renderReply(reply, kept));
+      compactDisclaimer(item.querySelector('.reply'), log.clientHeight);
       typing.hidden = true;
       announce(summary(reply));
       scrollToItem(item);
