@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -16,6 +17,7 @@ from starlette.concurrency import run_in_threadpool
 from bot.answer import Reply
 from bot.assistant import Assistant
 from bot.audit import AuditLog, AuditUnavailable
+from bot.audit.log import pseudonym
 from bot.index import IndexCorrupt
 from bot.model import Status
 from bot.service.crisis import page_contacts
@@ -42,6 +44,10 @@ _sessions_down = ThrottledLog(log, "the session store is unreachable")
 pages = APIRouter(include_in_schema=False)
 
 CHANNELS = frozenset({"widget", "embed", "page"})
+# Without JavaScript, the form carries the ids of the conversation's earlier answers so
+# the page shows them again (read back from the audit log, for the same session only).
+HISTORY = 20
+HISTORY_ID = re.compile(r"[0-9a-f]{32}")
 WIDGET_JS = ROOT / "web" / "static" / "widget.js"
 
 
@@ -181,6 +187,7 @@ def _page(
         "site_name": settings.site_name,
         "embed": template == "embed.html",
         "starters": [],
+        "history": "",
         # In the page itself: an error state cannot fetch them.
         "crisis_contacts": page_contacts(settings),
     }
@@ -307,12 +314,40 @@ def _chat_form(
             message=messages[0][: MAX_MESSAGE * 2] if messages else "",
             session_id=session if session and len(session) <= 128 else None,
         )
+    earlier = _history(audit, form.get("history"), body.session_id)
     reply = _answer(request, assistant, audit, body.message, body.session_id, "form")
+    exchanges = [*earlier, {"question": body.message, "reply": reply.to_json()}]
     return _page(
         request,
         templates,
         settings,
         template=template,
-        exchanges=[{"question": body.message, "reply": reply.to_json()}],
+        exchanges=exchanges,
         session_id=reply.session_id,
+        history=" ".join(ex["reply"]["answer_id"] for ex in exchanges[-HISTORY:]),
     )
+
+
+def _history(audit: AuditLog, raw: Any, session_id: str | None) -> list[dict[str, Any]]:
+    """The earlier exchanges the form names, as the audit log holds them (the question as
+    stored, redacted where it held identifiers): only answers of this very session, so
+    ids alone never show anyone else's conversation. Suggestions stay with the latest."""
+    if not isinstance(raw, str) or not session_id:
+        return []
+    own = pseudonym(session_id)
+    ids = [i for i in raw.split() if HISTORY_ID.fullmatch(i)][-HISTORY:]
+    out = []
+    for answer_id in dict.fromkeys(ids):
+        row = audit.answer(answer_id)
+        if row is None or row.get("session") != own:
+            continue
+        reply = {
+            "status": row["status"],
+            "answer": row["answer"],
+            "html": row["html"],
+            "evidence_level": row["evidence_level"],
+            "answer_id": answer_id,
+            "suggestions": [],
+        }
+        out.append({"question": row["question"], "reply": reply})
+    return out

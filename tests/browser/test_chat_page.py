@@ -163,11 +163,14 @@ def test_the_form_works_without_javascript(new_page, sites) -> None:
     expect(reply.locator("p.citation")).to_be_visible()
     expect(reply.locator("p.disclaimer")).to_be_visible()
     assert page.locator("#session_id").input_value()
-    # A suggestion chip is a submit button: it asks its question.
+    # A suggestion chip is a submit button: it asks its question, under the first
+    # exchange (the page shows the whole conversation, not only the last exchange).
+    chip_text = reply.locator(".chip").first.inner_text().strip()
     with page.expect_navigation():
         reply.locator(".chip").first.click()
-    expect(page.locator("#conversation .reply")).to_have_count(1)
-    expect(page.locator("#conversation .reply p.disclaimer")).to_be_visible()
+    expect(page.locator("#conversation .reply")).to_have_count(2)
+    expect(page.locator("#conversation .question p")).to_have_text([SEED_QUESTION, chip_text])
+    expect(page.locator("#conversation .reply p.disclaimer").last).to_be_visible()
     assert not log.api_calls()
 
 
