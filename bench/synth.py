@@ -377,34 +377,22 @@ class Question:
     evidence_level: str | None  # verbatim level an answered reply must state
     page: str | None  # filename of the page that answers it
 
-    def to_json(self) -> dict[str, object]:
-        return {
-            "message": self.text,
-            "expected_status": self.expected_status,
-            "intent": self.intent,
-            "compound": self.compound,
-            "condition": self.condition,
-            "evidence_level": self.evidence_level,
-            "page": self.page,
-        }
+
+def _phrase(template: str, compound: str, condition: str, opener: str) -> str:
+    text = template.format(c=compound, d=condition)
+    return opener + text[0].lower() + text[1:] if opener else text
 
 
 def _covered(spec: PageSpec, template: tuple[str, str], opener: str) -> Question:
-    intent, text = template
-    text = text.format(c=spec.spoken, d=spec.condition)
-    if opener:
-        text = opener + text[0].lower() + text[1:]
+    intent, text = template[0], _phrase(template[1], spec.spoken, spec.condition, opener)
     return Question(
         text, "answered", intent, spec.compound, spec.condition, spec.evidence_level, spec.filename
     )
 
 
 def _uncovered(name: str, condition: str, template: tuple[str, str], opener: str) -> Question:
-    intent, text = template
-    text = text.format(c=name, d=condition)
-    if opener:
-        text = opener + text[0].lower() + text[1:]
-    return Question(text, "not_found", intent, name, condition, None, None)
+    text = _phrase(template[1], name, condition, opener)
+    return Question(text, "not_found", template[0], name, condition, None, None)
 
 
 def questions(
