@@ -107,8 +107,9 @@ class Settings(BaseSettings):
     )
     rate_limit: str = Field(
         "30/minute",
-        description="Questions and feedback per client (e.g. `30/minute`, `500/hour`), "
-        "answered with 429 and Retry-After beyond it; `off` disables it.",
+        description="Questions per client (e.g. `30/minute`, `500/hour`), answered with 429 "
+        "and Retry-After beyond it; feedback is counted apart at the same rate (and refused "
+        "while the client is over the question limit); `off` disables it.",
     )
     trusted_proxies: str = Field(
         "",
