@@ -8,7 +8,7 @@ import faiss
 import numpy as np
 import pytest
 
-import bot.index
+import bot.index.vectors
 from bench.recall import ivf_recall, render
 from bot.index import NPROBE, approximate_index, vector_index
 
@@ -38,7 +38,7 @@ def test_approximate_index_is_the_ivf_vector_index_builds(
     assert isinstance(ivf, faiss.IndexIVFFlat)
     assert ivf.nlist == int(4 * math.sqrt(N)) and ivf.nprobe == NPROBE and ivf.ntotal == N
     assert isinstance(vector_index(vectors, DIM), faiss.IndexFlatIP)  # below APPROX_ABOVE
-    monkeypatch.setattr(bot.index, "APPROX_ABOVE", N - 1)
+    monkeypatch.setattr(bot.index.vectors, "APPROX_ABOVE", N - 1)
     above = vector_index(vectors, DIM)
     assert isinstance(above, faiss.IndexIVFFlat) and above.nlist == ivf.nlist
     np.testing.assert_array_equal(above.search(vectors[:5], 5)[1], ivf.search(vectors[:5], 5)[1])

@@ -15,7 +15,8 @@ import faiss
 import numpy as np
 import pytest
 
-import bot.index
+import bot.index.store
+import bot.index.vectors
 from bot.chunks import chunk
 from bot.embedding import FakeEmbedder
 from bot.index import (
@@ -31,6 +32,7 @@ from bot.index import (
     LexicalIndex,
     build,
     current_build,
+    durable,
     embed_passages,
     is_current,
     load,
@@ -442,7 +444,7 @@ def test_vectors_that_disagree_with_passages_are_corrupt(
     smaller.add(fixture_index.faiss.reconstruct_n(0, fixture_index.faiss.ntotal - 1))
     faiss.write_index(smaller, str(path / "vectors.faiss"))
     manifest = json.loads((path / "manifest.json").read_text())
-    manifest["files"]["vectors.faiss"] = bot.index._sha256(path / "vectors.faiss")
+    manifest["files"]["vectors.faiss"] = durable.sha256(path / "vectors.faiss")
     (path / "manifest.json").write_text(json.dumps(manifest))
     with pytest.raises(IndexCorrupt, match="disagree"):
         load(settings.index)
@@ -452,32 +454,32 @@ def test_vectors_that_disagree_with_passages_are_corrupt(
 
 
 def _fail_fsync_write_on(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    real = bot.index._fsync_write
+    real = durable.write
 
     def failing(path: Path, data: bytes) -> None:
         if path.name.startswith(name):
             raise OSError(28, "No space left on device (simulated)")
         real(path, data)
 
-    monkeypatch.setattr(bot.index, "_fsync_write", failing)
+    monkeypatch.setattr(durable, "write", failing)
 
 
 def _fail_write_index(monkeypatch: pytest.MonkeyPatch) -> None:
     def failing(*args: object) -> None:
         raise RuntimeError("simulated faiss write failure")
 
-    monkeypatch.setattr(bot.index.faiss, "write_index", failing)
+    monkeypatch.setattr(faiss, "write_index", failing)
 
 
 def _fail_replace(monkeypatch: pytest.MonkeyPatch) -> None:
     def failing(*args: object) -> None:
         raise OSError(5, "simulated I/O error on rename")
 
-    monkeypatch.setattr(bot.index.os, "replace", failing)
+    monkeypatch.setattr(os, "replace", failing)
 
 
 def _fail_pointer_write_after_creating(monkeypatch: pytest.MonkeyPatch) -> None:
-    real = bot.index._fsync_write
+    real = durable.write
 
     def failing(path: Path, data: bytes) -> None:
         if path.name.startswith(f"{CURRENT}.tmp-"):
@@ -485,7 +487,7 @@ def _fail_pointer_write_after_creating(monkeypatch: pytest.MonkeyPatch) -> None:
             raise KeyboardInterrupt
         real(path, data)
 
-    monkeypatch.setattr(bot.index, "_fsync_write", failing)
+    monkeypatch.setattr(durable, "write", failing)
 
 
 FAILURES: dict[str, Callable[[pytest.MonkeyPatch], None]] = {
@@ -539,14 +541,14 @@ def test_failure_after_publishing_keeps_the_new_build(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Once CURRENT names the new build, cleaning up after an error must not delete it."""
-    real = bot.index._fsync_dir
+    real = durable.sync_dir
 
     def failing(path: Path) -> None:
         if path == settings.index:
             raise OSError(5, "simulated fsync failure")
         real(path)
 
-    monkeypatch.setattr(bot.index, "_fsync_dir", failing)
+    monkeypatch.setattr(durable, "sync_dir", failing)
     with pytest.raises(OSError, match="simulated"):
         build(assessments[:1], fake_embedder, settings.index, OTHER_HASH)
     monkeypatch.undo()
@@ -624,7 +626,7 @@ def test_load_is_consistent_when_a_build_is_published_meanwhile(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Another process switching CURRENT during a load must not make the load fail."""
-    real = bot.index.current_build
+    real = bot.index.store.current_build
     published: list[Index] = []
     racing_now = []
 
@@ -635,7 +637,7 @@ def test_load_is_consistent_when_a_build_is_published_meanwhile(
             published.append(build(assessments[:1], fake_embedder, index_dir, OTHER_HASH))
         return path
 
-    monkeypatch.setattr(bot.index, "current_build", racing)
+    monkeypatch.setattr(bot.index.store, "current_build", racing)
     loaded = load(settings.index)
     monkeypatch.undo()
 
@@ -713,7 +715,7 @@ def test_a_rebuild_embeds_only_changed_passages(
 def test_above_the_threshold_the_whole_index_search_is_approximate(
     tmp_path: Path, assessments: list[Assessment], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(bot.index, "APPROX_ABOVE", 5)
+    monkeypatch.setattr(bot.index.vectors, "APPROX_ABOVE", 5)
     index = build(assessments, FakeEmbedder(), tmp_path / "ivf", "h")
     loaded = load(tmp_path / "ivf")
     assert isinstance(loaded.faiss, faiss.IndexIVFFlat) and loaded.faiss.nprobe == bot.index.NPROBE
