@@ -761,3 +761,16 @@ def test_on_a_touch_screen_enter_adds_a_line(new_page, sites) -> None:
     # The Send button sends.
     with page.expect_response(lambda r: r.url.endswith("/api/chat")):
         panel(page).locator(".ebw-send").click()
+
+
+def test_data_open_yields_to_the_visitor_closing_the_panel(page: Page, sites) -> None:
+    opened = sites.host.root / "widget-data-open.html"
+    html = (sites.host.root / "widget.html").read_text(encoding="utf-8")
+    opened.write_text(html.replace("<script ", '<script data-open="true" ', 1), "utf-8")
+    page.goto(sites.host.url("widget-data-open.html"))
+    expect(panel(page)).to_be_visible()  # data-open on a first visit
+    panel(page).locator(".ebw-close").click()
+    expect(panel(page)).to_be_hidden()
+    page.reload()
+    expect(launcher(page)).to_have_attribute("aria-expanded", "false")
+    expect(panel(page)).to_be_hidden()

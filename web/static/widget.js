@@ -121,12 +121,14 @@
 
   // {open: bool, exchanges: [{q, t, r, voted}]}: r is the reply as the API sent it.
   var saved = { open: false, exchanges: [] };
+  var openKnown = false;   // the visitor opened or closed it in this tab: data-open yields
 
   function loadConversation() {
     try {
       var data = JSON.parse(window.sessionStorage.getItem(CONVERSATION_KEY) || 'null');
       if (data && typeof data === 'object' && Array.isArray(data.exchanges)) {
         saved.open = data.open === true;
+        openKnown = typeof data.open === 'boolean';
         saved.exchanges = data.exchanges.filter(function (x) {
           return x && typeof x.q === 'string' && x.r && typeof x.r === 'object';
         }).slice(-KEEP_EXCHANGES);
@@ -403,10 +405,12 @@
     loadLocaleContacts();
 
     restoredScroll = saved.exchanges.length > 0;
-    if (ALLOWED && saved.open) {
-      // Reopened on the next page: it was already open, so it does not fly in again.
-      panel.classList.add('ebw-panel--kept');
-      open();
+    if (ALLOWED && openKnown) {
+      // As the visitor left it on the last page; reopened, it does not fly in again.
+      if (saved.open) {
+        panel.classList.add('ebw-panel--kept');
+        open();
+      }
     } else if (OPTIONS.open) {
       open();
     }
