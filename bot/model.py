@@ -58,6 +58,10 @@ class ConditionMatch:
     # A stage IV page for a cancer the message gives no stage of ("ovarian cancer"): it
     # covers it only if it has spread, so it is listed, never answered for it.
     unstaged: bool = False
+    # A page about a kind of cancer the question did not name ("liver cancer" ->
+    # Hepatocellular Carcinoma): answered for a compound with a note, not listed as if it
+    # were about the cancer asked.
+    subtype: bool = False
 
 
 @dataclass(frozen=True)

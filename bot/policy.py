@@ -126,19 +126,21 @@ def decide(
         )
     if not e.compounds:
         listed = _listed(e, catalogue)
-        if listed and not any(
-            m.answerable for m in e.matches if m.condition in _conditions(listed)
-        ):
-            # Only pages about a kind of it ("early breast cancer": a subtype's page): we
-            # have nothing for the condition as asked; those pages are named, not listed
-            # with their levels as if they answered it.
+        fits = [m for m in e.matches if m.condition in _conditions(listed)]
+        if listed and not any(m.answerable and not (m.subtype or m.unstaged) for m in fits):
+            # Nothing about the condition as asked: pages about a kind of it ("early breast
+            # cancer": a subtype's page), or about stage IV cancer in general when the
+            # question does not say it has spread. Named, not listed with their levels.
             mention = e.matches[0].mention
+            kinds = [f"a particular kind of {mention}"] if any(m.subtype for m in fits) else []
+            if any(m.unstaged for m in fits) or not kinds:
+                kinds.append("stage IV cancer in general (if the cancer has spread)")
             return Decision(
                 Verdict.NOT_FOUND,
                 "condition-only",
                 missing=mention,
                 scope=tuple(listed),
-                scope_intro=f"Assessments about a particular kind of {mention}:",
+                scope_intro=f"Assessments about {' or '.join(kinds)}:",
                 topic=topic,
             )
         return Decision(Verdict.LIST, "condition-only", pages=tuple(listed), topic=topic)
@@ -256,7 +258,11 @@ def _listed(e: Entities, catalogue: Catalogue) -> list[Assessment]:
     # IV cancer only where the question says stage IV or nothing fits that mention closer.
     # And for a stage IV cancer asked about, pages about a kind of it ("stage 4 cancer": a
     # glioblastoma page) only where no page is about exactly what was named.
-    closer = {m.mention for m in e.matches if m.relation is not Relation.BROADER and m.answerable}
+    closer = {
+        m.mention
+        for m in e.matches
+        if m.relation is not Relation.BROADER and m.answerable and not m.subtype
+    }
     exact = {m.mention for m in e.matches if m.relation is Relation.EXACT and m.answerable}
     matches = [
         m

@@ -177,7 +177,13 @@ def test_a_condition_alone_lists_the_pages_specific_first(bot: Assistant) -> Non
         "Dravostin for Stage IV Cancer",
         "Velbrazine (Velbrex) for Stage IV Cancer",
     ]
-    assert _titles(_ask(bot, "anything for lung cancer?")) == [
+    # Lung cancer with no stage given: the stage IV pages cover it only if it has spread;
+    # they are named as such, not listed with their levels as if they were about it.
+    lung = _ask(bot, "anything for lung cancer?")
+    assert lung.status is Status.NOT_FOUND and not lung.citations
+    assert "stage IV cancer in general (if the cancer has spread)" in lung.answer
+    assert "Dravostin for Stage IV Cancer" in lung.answer
+    assert _titles(_ask(bot, "anything for stage 4 lung cancer?")) == [
         "Dravostin for Stage IV Cancer",
         "Velbrazine (Velbrex) for Stage IV Cancer",
     ]
@@ -515,3 +521,22 @@ def test_a_follow_up_naming_a_cancer_keeps_the_compound_that_covers_it(bot: Assi
         "Dravostin for Colorectal Cancer",
         "Dravostin for Stage IV Cancer",
     ]
+
+
+def test_a_page_about_a_kind_of_the_cancer_named_is_answered_with_a_note(bot: Assistant) -> None:
+    # Dravostin's page for an intestinal cancer is about colorectal cancer, one kind of it
+    # (its stage IV page covers it only if it has spread, which is not said).
+    reply = _ask(bot, "dravostin for intestinal cancer")
+    assert _title(reply) == "Dravostin for Colorectal Cancer"
+    assert "This assessment is about Colorectal Cancer specifically" in reply.answer
+    # Listed for the cancer alone, it is named as about a kind of it, with no level.
+    listed = _ask(bot, "what do you have for intestinal cancer?")
+    assert listed.status is Status.NOT_FOUND and not listed.citations
+    assert "Dravostin for Colorectal Cancer" in listed.answer
+
+
+def test_a_cancer_named_by_its_site_in_a_follow_up_is_no_compound(bot: Assistant) -> None:
+    first = _ask(bot, "kelvadine for chemo nausea")
+    again = _ask(bot, "and for pancreatic?", first.session_id)
+    assert _title(again) == "Kelvadine for Metastatic Pancreatic Cancer"
+    assert "We have no assessment of pancreatic" not in again.answer

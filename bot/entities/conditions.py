@@ -265,10 +265,17 @@ def _fit(
     # best ("metastatic colon cancer": Colorectal Cancer before Stage IV Cancer).
     depth = facet.head.tree_depth if relation is Relation.BROADER else facet.head.depth
     rank = (len(explains), int(relation), depth)
-    # A page about a kind of cancer the question did not name ("breast cancer" -> Triple-
-    # Negative Breast Cancer) may be listed, never answered as if it were the one asked.
-    answerable = not (relation is Relation.NARROWER and facet.head.cancer)
+    # A page about a kind of cancer the question did not name ("liver cancer" ->
+    # Hepatocellular Carcinoma) fits below every page that fits as asked, and is answered
+    # with a note that it is about that kind only (policy.hierarchy_note).
+    subtype = relation is Relation.NARROWER and facet.head.cancer
     unstaged = relation is Relation.BROADER and page.stage_iv and stage is None and m.cancer
     return ConditionMatch(
-        page.name, relation, m.words, tuple(explains), rank, answerable, unstaged and not m.stage_iv
+        page.name,
+        relation,
+        m.words,
+        tuple(explains),
+        rank,
+        unstaged=unstaged and not m.stage_iv,
+        subtype=subtype,
     )

@@ -362,7 +362,16 @@ class Lexicon:
             if unlisted is not None:
                 unknown_conditions.append(unlisted)
         if not compounds and not unknown_compounds:
-            found, refers = self._unlisted_compound(n, chosen, negated_spans)
+            # A cancer named by its site ("and for prostate?") is a condition, not a name.
+            sites = [
+                _Span(m.start, m.end, Kind.DISEASE, None, True)
+                for m in mentions
+                if m.concept != STAGE_IV
+                and not m.context
+                and not any(c.start <= m.start < c.end for c in chosen)
+            ]
+            spans = sorted([*chosen, *sites], key=lambda x: x.start)
+            found, refers = self._unlisted_compound(n, spans, negated_spans)
             if found is not None:
                 start, end, rule = found
                 taken |= set(range(start, end))
@@ -565,6 +574,18 @@ class Lexicon:
         if self.vocabulary is None:  # nothing to tell names from words by
             return None, False
         candidates, refers = self._slot_names(n, self._masked(n, chosen, negated), "compound")
+        # An everyday word right before a condition qualifies it ("anything on menopause hot
+        # flushes"): not a compound's name.
+        conditions = {s.start for s in chosen if s.kind in (Kind.CONDITION, Kind.DISEASE)}
+        candidates = [
+            c
+            for c in candidates
+            if not (
+                c[2] in conditions
+                and self.vocabulary is not None
+                and all(w in self.vocabulary.english for w in n.terms[c[1] : c[2]])
+            )
+        ]
         if candidates:
             best = max(c[0] for c in candidates)
             _, start, end, rule = next(c for c in candidates if c[0] == best)
