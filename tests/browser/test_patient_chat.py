@@ -695,6 +695,10 @@ def test_a_long_conversation_on_the_chat_page(new_page, sites, size: str) -> Non
     expect(page.locator("#message")).to_be_in_viewport()
     expect(page.locator("#chat-form button[type=submit]")).to_be_in_viewport()
     screenshot(page, f"patient-long-page-{size}.png")
+    # The shortened disclaimers, their buttons and the pinned box pass axe.
+    inject_axe(page, sites.bot.url)
+    found = serious_violations(page)
+    assert not found, "long conversation:\n" + describe_violations(found)
     # After a reload the same rule holds for the kept conversation.
     page.reload()
     expect(page.locator("#conversation .reply")).to_have_count(len(LONG))
