@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
 import secrets
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -17,16 +18,15 @@ import click
 from bot import __version__
 from bot.embedding import Embedder, make_embedder
 from bot.index import (
+    BuildReport,
+    Built,
+    CorpusUnusable,
     Index,
     IndexCorrupt,
-    IndexMissing,
-    build,
-    is_current,
-    load,
-    read_manifest,
-    reusable_pages,
+    build_corpus,
 )
-from bot.pages import corpus_hash, load_corpus
+from bot.index import ensure_index as current_index
+from bot.pages import PageProblem
 from bot.settings import Settings
 
 if TYPE_CHECKING:
@@ -58,57 +58,65 @@ def corpus_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     )(fn)
 
 
-def _build(settings: Settings, embedder: Embedder, strict: bool) -> Index:
-    if not settings.corpus.is_dir():
-        raise click.ClickException(f"corpus folder {settings.corpus} does not exist")
-    started = time.perf_counter()
-    digest = corpus_hash(settings.corpus)
-    # Pages unchanged since the published build are not parsed again.
-    known = reusable_pages(settings.index)
-    loaded = load_corpus(settings.corpus, max_bytes=settings.max_page_bytes, known=known)
-    for problem in loaded.problems:
+class _BuildOutput(BuildReport):
+    """A build's warnings, progress bar (on a terminal only) and summary, on stderr."""
+
+    def __init__(self) -> None:
+        self._bar: Any = None
+
+    def rebuilding(self) -> None:
+        click.echo("Index missing or out of date with the corpus/model: building.", err=True)
+
+    def skipped(self, problem: PageProblem) -> None:
         click.secho(f"warning: skipped {problem.source}: {problem.reason}", fg="yellow", err=True)
-    if strict and loaded.problems:
-        raise click.ClickException(
-            f"--strict: {len(loaded.problems)} page(s) could not be used; nothing was built"
-        )
-    if not loaded.assessments:
-        raise click.ClickException(f"no usable assessment pages in {settings.corpus}")
 
-    bar: Any = None
-    progress: Callable[[int], None] | None = None
-
-    def on_passages(total: int) -> None:
-        nonlocal bar, progress
+    def embedding(self, passages: int) -> None:
         if sys.stderr.isatty():
-            bar = click.progressbar(length=total, label="Embedding passages", file=sys.stderr)
-            bar.__enter__()
-            progress = bar.update
+            self._bar = click.progressbar(
+                length=passages, label="Embedding passages", file=sys.stderr
+            )
+            self._bar.__enter__()
 
-    def step(n: int) -> None:
-        if progress:
-            progress(n)
+    def embedded(self, count: int) -> None:
+        if self._bar is not None:
+            self._bar.update(count)
 
-    try:
-        index = build(
-            loaded.assessments,
-            embedder,
-            settings.index,
-            digest,
-            progress=step,
-            on_passages=on_passages,
-            page_keys=loaded.keys,
+    def built(self, result: Built) -> None:
+        self.close()
+        click.echo(
+            f"Indexed {result.pages} page(s) ({result.skipped} skipped) into "
+            f"{result.index.manifest.passages} passages in {result.seconds:.1f} s -> "
+            f"{result.index.path}",
+            err=True,
         )
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.__exit__(None, None, None)
+            self._bar = None
+
+
+@contextlib.contextmanager
+def _build_output() -> Iterator[_BuildOutput]:
+    output = _BuildOutput()
+    try:
+        yield output
+    except CorpusUnusable as exc:
+        raise click.ClickException(str(exc)) from exc
     finally:
-        if bar is not None:
-            bar.__exit__(None, None, None)
-    seconds = time.perf_counter() - started
-    click.echo(
-        f"Indexed {len(loaded.assessments)} page(s) ({len(loaded.problems)} skipped) into "
-        f"{index.manifest.passages} passages in {seconds:.1f} s -> {index.path}",
-        err=True,
-    )
-    return index
+        output.close()
+
+
+def _build(settings: Settings, embedder: Embedder, strict: bool) -> Index:
+    with _build_output() as output:
+        return build_corpus(
+            settings.corpus,
+            settings.index,
+            embedder,
+            max_page_bytes=settings.max_page_bytes,
+            strict=strict,
+            report=output,
+        ).index
 
 
 def _assistant(settings: Settings, **kwargs: Any) -> Assistant:
@@ -121,20 +129,17 @@ def _assistant(settings: Settings, **kwargs: Any) -> Assistant:
 
 def ensure_index(settings: Settings, embedder: Embedder) -> Index:
     """Load the index, rebuilding first when it is missing or stale; refuse a broken one."""
-    try:
-        read_manifest(settings.index)
-        stale = not is_current(settings.index, corpus_hash(settings.corpus), embedder.name)
-    except IndexMissing:
-        stale = True
-    except IndexCorrupt as exc:
-        raise click.ClickException(f"the index is unreadable: {exc}") from exc
-    if stale:
-        click.echo("Index missing or out of date with the corpus/model: building.", err=True)
-        return _build(settings, embedder, strict=False)
-    try:
-        return load(settings.index)
-    except IndexCorrupt as exc:
-        raise click.ClickException(f"the index is unreadable: {exc}") from exc
+    with _build_output() as output:
+        try:
+            return current_index(
+                settings.corpus,
+                settings.index,
+                embedder,
+                max_page_bytes=settings.max_page_bytes,
+                report=output,
+            )
+        except IndexCorrupt as exc:
+            raise click.ClickException(f"the index is unreadable: {exc}") from exc
 
 
 @click.group()

@@ -11,7 +11,14 @@ reuse     what a rebuild takes from the published build
 builder   build(), a corpus folder to an index, and when to rebuild (ensure_index)
 """
 
-from bot.index.builder import build
+from bot.index.builder import (
+    BuildReport,
+    Built,
+    CorpusUnusable,
+    build,
+    build_corpus,
+    ensure_index,
+)
 from bot.index.errors import IndexCorrupt, IndexMissing, IndexOutdated, IndexUnavailable
 from bot.index.lexical import BM25_B, BM25_FILES, BM25_K1, LexicalIndex
 from bot.index.passages import Passages
@@ -56,6 +63,9 @@ __all__ = [
     "KEEP_BUILDS",
     "NPROBE",
     "PAGES_FILE",
+    "BuildReport",
+    "Built",
+    "CorpusUnusable",
     "Index",
     "IndexCorrupt",
     "IndexMissing",
@@ -68,8 +78,10 @@ __all__ = [
     "VectorRows",
     "approximate_index",
     "build",
+    "build_corpus",
     "current_build",
     "embed_passages",
+    "ensure_index",
     "find_build",
     "is_current",
     "load",
