@@ -27,10 +27,9 @@ from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 from bot.embedding import Embedder
-from bot.index import Index, is_current, read_manifest, reusable_pages
-from bot.index import build as build_index
+from bot.index import BuildReport, Index, build_corpus, is_current, read_manifest
 from bot.locks import try_file_lock
-from bot.pages import DEFAULT_MAX_PAGE_BYTES, PageError, corpus_hash, load_corpus, parse_text
+from bot.pages import DEFAULT_MAX_PAGE_BYTES, PageError, PageProblem, corpus_hash, parse_text
 from bot.settings import Settings
 from bot.sync.discovery import DiscoveryError, Listed, Robots, discover, origin
 from bot.sync.fetch import Cancelled, Fetcher
@@ -210,17 +209,19 @@ def exclusive(index_dir: Path) -> Iterator[bool]:
         yield held
 
 
-def rebuild(corpus: Path, index_dir: Path, embedder: Embedder, max_page_bytes: int) -> Index:
-    """What `bot build` does, by the same functions: pages unchanged since the published
-    build are not parsed again, unchanged passages are not embedded again, and the new
-    index is published atomically."""
-    digest = corpus_hash(corpus)
-    loaded = load_corpus(corpus, max_bytes=max_page_bytes, known=reusable_pages(index_dir))
-    for problem in loaded.problems:
+class _LogSkipped(BuildReport):
+    def skipped(self, problem: PageProblem) -> None:
         log.warning("skipping corpus page %s: %s", problem.source, problem.reason)
-    if not loaded.assessments:
-        raise ValueError(f"no usable assessment pages in {corpus}")
-    return build_index(loaded.assessments, embedder, index_dir, digest, page_keys=loaded.keys)
+
+
+def rebuild(corpus: Path, index_dir: Path, embedder: Embedder, max_page_bytes: int) -> Index:
+    """What `bot build` does (build_corpus): pages unchanged since the published build are
+    not parsed again, unchanged passages are not embedded again, and the new index is
+    published atomically. A corpus with no usable page raises CorpusUnusable."""
+    report = _LogSkipped()
+    return build_corpus(
+        corpus, index_dir, embedder, max_page_bytes=max_page_bytes, report=report
+    ).index
 
 
 def _fetch_page(
