@@ -367,7 +367,13 @@ class Assistant:
             and not (check and check.kind is TriageKind.DECLINED)
             and not SMALLTALK.match(text)
             and not cues
-            and (context is None or context.empty or intent_of(norm) == "general")
+            and (
+                context is None
+                or context.empty
+                # "and what side effects does it have?", "is it worth asking about?" ask
+                # of the page discussed, even where it has nothing on them.
+                or (intent_of(norm) == "general" and not analysis.refers and not _subject(norm))
+            )
         ):
             # Names no page and asks nothing of the page discussed: what the pages share
             # ("are case reports good evidence?"), when one of their passages is near.
@@ -716,11 +722,22 @@ class Assistant:
             return self._not_found(
                 decision.missing, decision.scope, decision.scope_intro, *args, topic=topic
             )
+        asked_text = " ".join(t for t, q in zip(norm.sentences, norm.asking, strict=True) if q)
+        if decision.verdict is Verdict.LIST and not asks("list", norm.folded):
+            # "and what side effects does it have?" after a comparison: a subject none of the
+            # pages it could mean discusses is not_found, not a listing of them.
+            pages = list(decision.pages[:MAX_LISTED])
+            passages = [p for o in pages for p in self._passages_of(o)]
+            subject = missing_subject(asked_text or norm.folded, passages)
+            if subject is not None:
+                trace.missing_subject = subject
+                return self._not_found(
+                    None, pages, "You can ask me about:", *args, subject=subject, topic=topic
+                )
         if decision.verdict is Verdict.LIST:
             return self._listing(decision.pages, entities, *args, topic=topic, rule=decision.rule)
         if decision.verdict is Verdict.COMPARE:
             return self._compare(decision, *args)
-        asked_text = " ".join(t for t, q in zip(norm.sentences, norm.asking, strict=True) if q)
         if decision.verdict is Verdict.CLARIFY:
             # "what are the side effects of X?": no page of X discusses them, so asking
             # which page is meant would only delay the same not_found.
@@ -843,6 +860,11 @@ def _undefined_term(asked: str, passage: str) -> str | None:
     text = re.sub(r"[^a-z0-9]+", " ", passage.lower())
     stem = words.rstrip("s")
     return None if stem and stem in text else found.group(0)
+
+
+def _subject(norm: Normalised) -> bool:
+    """Whether the message asks about a subject pages may not discuss (side effects, cost)."""
+    return any(r.matches(norm.folded) for r in rules.load("subjects"))
 
 
 def _info_topic(norm: Normalised) -> str | None:

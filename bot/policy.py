@@ -264,10 +264,13 @@ def _listed(e: Entities, catalogue: Catalogue) -> list[Assessment]:
         if m.relation is not Relation.BROADER and m.answerable and not m.subtype
     }
     exact = {m.mention for m in e.matches if m.relation is Relation.EXACT and m.answerable}
+    # The stage IV pages for a cancer given no stage only where nothing else fits it.
+    fitted = {m.mention for m in e.matches if not m.unstaged}
     matches = [
         m
         for m in e.matches
-        if (e.stage_iv or m.relation is not Relation.BROADER or m.mention not in closer)
+        if not (m.unstaged and m.mention in fitted)
+        and (e.stage_iv or m.relation is not Relation.BROADER or m.mention not in closer)
         and not (e.stage_iv and m.relation is Relation.NARROWER and m.mention in exact)
     ]
     order = {m.condition: i for i, m in enumerate(matches)}

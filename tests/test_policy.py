@@ -540,3 +540,30 @@ def test_a_cancer_named_by_its_site_in_a_follow_up_is_no_compound(bot: Assistant
     again = _ask(bot, "and for pancreatic?", first.session_id)
     assert _title(again) == "Kelvadine for Metastatic Pancreatic Cancer"
     assert "We have no assessment of pancreatic" not in again.answer
+
+
+def test_a_subject_asked_after_a_comparison_is_not_found(bot: Assistant) -> None:
+    first = _ask(bot, "velbrazine for stage 4 cancer")
+    better = _ask(bot, "is it better than dravostin?", first.session_id)
+    assert better.template == "answered_compare"
+    effects = _ask(bot, "ok and what side effects does it have", better.session_id)
+    assert effects.status is Status.NOT_FOUND and not effects.citations
+
+
+def test_a_drug_named_as_a_cause_is_context_not_the_subject(bot: Assistant) -> None:
+    reply = _ask(bot, "my nausea from keytruda is awful, anything on here for it?")
+    assert reply.status is Status.ANSWERED
+    assert _titles(reply) == ["Kelvadine for Chemotherapy-Induced Nausea"]
+    assert "We have no assessment of keytruda" not in reply.answer
+
+
+def test_more_alone_continues_a_long_listing(
+    bot: Assistant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import bot.assistant as assistant_module
+
+    monkeypatch.setattr(assistant_module, "MAX_LISTED", 3)
+    first = _ask(bot, "can you list all your pages")
+    more = _ask(bot, "more", first.session_id)
+    assert more.status is Status.ANSWERED and more.citations
+    assert set(_titles(more)).isdisjoint(_titles(first))

@@ -340,6 +340,16 @@ class Lexicon:
             if s.kind is Kind.DRUG and not s.value.weak:  # type: ignore[attr-defined]
                 unknown_compounds.append(self._display(n, s))
         mentions, stage = self._mentions(n, chosen, negated_spans)
+        # "hot flushes from tamoxifen": a drug named as the cause of the condition asked
+        # about is context, not a compound the question asks about.
+        causes = {
+            self._display(n, s)
+            for s in chosen
+            if s.kind is Kind.DRUG
+            and _caused_by(n.terms, s.start)
+            and any(m.end <= s.start and not m.context for m in mentions)
+        }
+        unknown_compounds = [u for u in unknown_compounds if u not in causes]
         at = {m.words: m for m in mentions}
         matches = [
             replace(m, mention=_mention_label(n, at[m.mention]) if m.mention in at else m.mention)
@@ -550,6 +560,8 @@ class Lexicon:
                 if _negated_name(n, start):
                     continue
                 chosen = n.terms[start:end]
+                if all(w in not_names() for w in chosen):
+                    continue  # "more": a listed brand's name, and a word that names nothing
                 if any(not self.known_word(w) for w in chosen):
                     score = 3
                 elif self._drug(" ".join(chosen)) is not None or any(
@@ -647,6 +659,14 @@ class Lexicon:
         if basic(label) in (words, basic(written)):
             return written
         return f"{written} ({label[:1].lower() + label[1:] if label[1:2].islower() else label})"
+
+
+CAUSED_BY = (("from",), ("after",), ("caused", "by"), ("due", "to"), ("because", "of"))
+
+
+def _caused_by(terms: Sequence[str], start: int) -> bool:
+    """The words before `start` say what follows caused something ("from", "due to")."""
+    return any(tuple(terms[max(0, start - len(c)) : start]) == c for c in CAUSED_BY)
 
 
 def _negated_name(n: Normalised, start: int) -> bool:
