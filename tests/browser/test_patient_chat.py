@@ -604,6 +604,9 @@ def test_print_or_save_the_conversation_from_the_widget(
     expect(button).to_be_hidden()  # nothing to print yet
     ask_widget(page, SEED_QUESTION)
     ask_widget(page, DOSING)
+    button.scroll_into_view_if_needed()  # at the end of the conversation
+    expect(button).to_be_in_viewport()
+    screenshot(page, f"patient-print-button-widget-{size}.png")
     with page.expect_popup() as info:
         button.click()
     popup = info.value
