@@ -195,7 +195,10 @@ class Assistant:
         self.embedder.encode(["warm up"])
         _ = self.index.lexical
 
-    def reply(self, message: str, session_id: str | None = None) -> Reply:
+    def reply(
+        self, message: str, session_id: str | None = None, book: ContactBook | None = None
+    ) -> Reply:
+        """`book`: the visitor's locale's contacts for an urgent reply (else BOT_LOCALE's)."""
         started = time.perf_counter()
         text = message.strip()
         session_id = session_id or new_id()
@@ -229,7 +232,7 @@ class Assistant:
         )
         if check and check.kind is TriageKind.URGENT:
             # Nothing is retrieved and the conversation's topic is left as it was.
-            reply = self._urgent(check, language, trace, base)
+            reply = self._urgent(check, language, trace, base, book)
             return self._timed(reply, started)
 
         if known is None:
@@ -270,12 +273,19 @@ class Assistant:
         vocab = self.lexicon.vocabulary
         return vocab is None or word in vocab.english
 
-    def _urgent(self, check: Triage, language: str, trace: Trace, base: dict[str, str]) -> Reply:
+    def _urgent(
+        self,
+        check: Triage,
+        language: str,
+        trace: Trace,
+        base: dict[str, str],
+        book: ContactBook | None = None,
+    ) -> Reply:
         crisis = check.crisis or CrisisKind.SELF_HARM
         return self.renderer.render(
             "urgent",
             status=Status.URGENT,
-            crisis=self._book.for_kind(crisis, language),
+            crisis=(book or self._book).for_kind(crisis, language),
             crisis_kind=crisis,
             language=language,
             trace=trace,

@@ -230,3 +230,58 @@ def test_the_form_gets_a_page_with_the_contacts_on_an_unexpected_error(
     assert r.status_code == 500
     _form_page_shows_help(r)
     assert "quorvastin?</textarea>" in r.text
+
+
+# --------------------------------------------------------------------------- /api/chat locale
+
+URGENT = "I want to kill myself tonight"
+
+
+def _crisis_hrefs(reply: dict) -> list[str]:
+    return re.findall(r'<ul class="crisis">.*?</ul>', reply["html"], re.S)[0].split('href="')[1:]
+
+
+@pytest.mark.parametrize(
+    ("locale", "first"),
+    [("gb", "tel:116123"), ("en-GB", "tel:116123"), ("en_gb", "tel:116123"), ("ca", None)],
+)
+def test_a_chat_request_s_locale_picks_the_urgent_reply_s_contacts(
+    client: TestClient, locale: str, first: str | None
+) -> None:
+    r = client.post("/api/chat", json={"message": URGENT, "locale": locale})
+    assert r.status_code == 200, r.text
+    reply = r.json()
+    assert reply["status"] == "urgent" and reply["crisis_kind"] == "self_harm"
+    region = "gb" if locale.lower().endswith("gb") else locale
+    want = [c.href for c in load_contacts(region).for_kind("self_harm")]
+    hrefs = [h.split('"')[0] for h in _crisis_hrefs(reply)]
+    assert hrefs == want, (locale, hrefs)
+    if first:
+        assert hrefs[0] == first
+    # Not BOT_LOCALE's (us), which the reply would carry without the field.
+    assert hrefs != [c.href for c in load_contacts("us").for_kind("self_harm")], hrefs
+
+
+@pytest.mark.parametrize("body", [{}, {"locale": None}, {"locale": "fr-FR"}, {"locale": "xx"}])
+def test_no_locale_or_an_unknown_one_gets_bot_locale_s_contacts(
+    client: TestClient, body: dict
+) -> None:
+    r = client.post("/api/chat", json={"message": URGENT, **body})
+    assert r.status_code == 200, r.text
+    hrefs = [h.split('"')[0] for h in _crisis_hrefs(r.json())]
+    assert hrefs == [c.href for c in load_contacts("us").for_kind("self_harm")]
+
+
+@pytest.mark.parametrize("locale", ["<script>", "e n", "x" * 40, "1234", "", 7])
+def test_a_malformed_chat_locale_is_a_422(client: TestClient, locale: object) -> None:
+    r = client.post("/api/chat", json={"message": URGENT, "locale": locale})
+    assert r.status_code == 422, r.text
+    assert "locale" in json.dumps(r.json()["detail"])
+
+
+def test_a_locale_changes_nothing_but_an_urgent_reply_s_contacts(client: TestClient) -> None:
+    question = "What is the evidence level for zelnoprine?"
+    plain = client.post("/api/chat", json={"message": question}).json()
+    local = client.post("/api/chat", json={"message": question, "locale": "gb"}).json()
+    assert plain["status"] == local["status"] == "answered", plain["answer"]
+    assert plain["answer"] == local["answer"]

@@ -20,14 +20,11 @@ from pydantic import BaseModel, Field
 from bot.model import CrisisKind
 from bot.service.deps import SettingsDep
 from bot.service.query import single_valued
-from bot.service.schemas import ErrorOut, errors
+from bot.service.schemas import LOCALE_PATTERN, ErrorOut, errors
 from bot.settings import Settings
 from bot.triage import Contact, ContactBook, load_contacts
 
 router = APIRouter()
-
-# A contacts-file locale ("gb") or a BCP 47 language tag ("en-GB", "es-US", "es").
-LOCALE_PATTERN = r"^[A-Za-z]{2,3}([-_][A-Za-z0-9]{1,8})*$"
 
 
 def help_contacts(book: ContactBook, language: str = "en") -> tuple[Contact, ...]:
@@ -91,6 +88,17 @@ def resolve(value: str | None, settings: Settings) -> tuple[ContactBook, str]:
         )
     book = _book(region, path) if region else default
     return book, language if language in book.languages else "en"
+
+
+def book_for(value: str | None, settings: Settings) -> ContactBook | None:
+    """The contact book a chat request's `locale` picks for its urgent replies; None (the
+    assistant's BOT_LOCALE book) when it names none or one the contacts file lacks."""
+    if not value:
+        return None
+    try:
+        return resolve(value, settings)[0]
+    except LookupError:
+        return None
 
 
 class ContactOut(BaseModel):

@@ -20,7 +20,7 @@ from bot.audit import AuditLog, AuditUnavailable
 from bot.audit.log import pseudonym
 from bot.index import IndexCorrupt
 from bot.model import Status
-from bot.service.crisis import page_contacts
+from bot.service.crisis import book_for, page_contacts
 from bot.service.deps import AssistantDep, AuditDep, SettingsDep, TemplatesDep
 from bot.service.schemas import (
     MAX_MESSAGE,
@@ -36,6 +36,7 @@ from bot.service.starters import starters_for
 from bot.service.sync import sync_health
 from bot.settings import ROOT
 from bot.throttled_log import ThrottledLog
+from bot.triage import ContactBook
 
 api = APIRouter()
 log = logging.getLogger(__name__)
@@ -58,10 +59,12 @@ def _answer(
     message: str,
     session_id: str | None,
     channel: str,
+    book: ContactBook | None = None,
 ) -> Reply:
     """Reply, and record it before it is returned (AuditUnavailable -> 503), except an
-    urgent reply: the contacts go out at once and its record waits in the backlog."""
-    reply = assistant.reply(message, session_id)
+    urgent reply: the contacts go out at once and its record waits in the backlog.
+    `book`: the contacts of the request's locale, for an urgent reply."""
+    reply = assistant.reply(message, session_id, book=book)
     if reply.citations and (damage := assistant.index.damage()) is not None:
         # Passages read from files changed under us may not be what was checked at load.
         # Replies that cite nothing (urgent ones first of all) are still given.
@@ -90,7 +93,11 @@ def _answer(
     responses=errors(400, 403, 413, 422, 429, 503),
 )
 def chat(
-    body: ChatRequest, request: Request, assistant: AssistantDep, audit: AuditDep
+    body: ChatRequest,
+    request: Request,
+    assistant: AssistantDep,
+    audit: AuditDep,
+    settings: SettingsDep,
 ) -> dict[str, Any]:
     """Answer one message. Every reply carries the disclaimer; `answered` replies state
     the cited page's evidence level verbatim. Every reply is logged before it is sent."""
@@ -98,7 +105,11 @@ def chat(
     # threads overlap embedding with the rest (143 vs 118 replies/s at 8 clients as async).
     channel = request.headers.get("x-evidence-channel", "api")
     channel = channel if channel in CHANNELS else "api"
-    return _answer(request, assistant, audit, body.message, body.session_id, channel).to_json()
+    # The visitor's locale (the widget's data-locale) picks an urgent reply's contacts;
+    # one the contacts file lacks keeps BOT_LOCALE's.
+    book = book_for(body.locale, settings)
+    reply = _answer(request, assistant, audit, body.message, body.session_id, channel, book)
+    return reply.to_json()
 
 
 @api.post(

@@ -12,6 +12,8 @@ from bot.assistant import MAX_MESSAGE, clean_message
 ANSWER_ID = r"^[A-Za-z0-9_.:-]+$"
 # Text filters: anything but NUL, which PostgreSQL cannot compare with text.
 NO_NUL = r"^[^\x00]*$"
+# A contacts-file locale ("gb") or a BCP 47 language tag ("en-GB", "es-US", "es").
+LOCALE_PATTERN = r"^[A-Za-z]{2,3}([-_][A-Za-z0-9]{1,8})*$"
 
 
 def storable(value: object) -> object:
@@ -32,6 +34,14 @@ class ChatRequest(BaseModel):
         max_length=128,
         pattern=r"^[A-Za-z0-9_.:-]+$",
         description="Returned by a previous reply; omit or null to start a conversation.",
+    )
+    locale: str | None = Field(
+        None,
+        max_length=35,
+        pattern=LOCALE_PATTERN,
+        description="Optional: the visitor's locale, which picks the crisis contacts of an "
+        "urgent reply: a locale of the contacts file (`gb`) or a language tag whose region "
+        "picks it (`en-GB`). Omitted or unknown: BOT_LOCALE's.",
     )
 
     _storable = field_validator("message", "session_id", mode="before")(storable)

@@ -303,6 +303,47 @@ def test_a_widget_locale_the_bot_does_not_know_keeps_bot_locales_contacts(
     expect_contacts(panel(page).locator(".ebw-error"), US)
 
 
+URGENT = "I want to kill myself tonight"
+GB_SELF_HARM = ["tel:116123", "tel:999"]  # bot/data/crisis_contacts.yaml, gb: self_harm
+US_SELF_HARM = ["tel:988", "sms:988", "https://988lifeline.org/chat/", "tel:911"]
+
+
+def _urgent_hrefs(reply: Locator) -> list[str | None]:
+    links = reply.locator(".reply-body > ul.crisis a")
+    expect(links.first).to_be_visible()
+    return [links.nth(i).get_attribute("href") for i in range(links.count())]
+
+
+@pytest.mark.parametrize(
+    ("locale", "sent", "hrefs"),
+    [
+        ("en-GB", "en-GB", GB_SELF_HARM),
+        ("fr-FR", "fr-FR", US_SELF_HARM),  # unknown: BOT_LOCALE's, not an error
+        ("en GB!", None, US_SELF_HARM),  # malformed: left out, the question still answered
+    ],
+)
+def test_the_widgets_locale_picks_the_crisis_numbers_of_an_urgent_reply(
+    new_page, sites, locale: str, sent: str | None, hrefs: list[str]
+) -> None:
+    name = f"widget-urgent-{locale.replace(' ', '').replace('!', '')}.html"
+    (sites.host.root / name).write_text(_locale_page(sites.bot.url, locale), encoding="utf-8")
+    page, _ = new_page(reduced_motion="reduce")
+    open_widget(page, sites.host.url(name))
+    reply, request, data = ask_widget(page, URGENT)
+    assert request.get("locale") == sent, request
+    assert data["status"] == "urgent", data["status"]
+    assert _urgent_hrefs(reply) == hrefs
+    if locale == "en-GB":
+        screenshot(page, "widget-urgent-en-gb.png")
+
+
+def test_a_widget_without_data_locale_sends_none(page: Page, sites) -> None:
+    open_widget(page, sites.host.url("widget.html"))
+    reply, request, _ = ask_widget(page, URGENT)
+    assert "locale" not in request, request
+    assert _urgent_hrefs(reply) == US_SELF_HARM
+
+
 def test_a_widget_on_a_site_not_allowed_still_shows_the_contacts(page: Page, sites) -> None:
     open_widget(page, sites.stranger.url("widget.html"))
     expect(panel(page)).to_contain_text("not enabled on this site")

@@ -2,7 +2,7 @@
  *
  *   <script src="https://BOT/widget.js" async
  *           data-position="bottom-right|bottom-left" data-title="..." data-accent="#0b57d0"
- *           data-open="true" data-locale="en"></script>
+ *           data-open="true" data-locale="en-GB"></script>
  *
  * Adds a launcher button and a chat panel inside a Shadow DOM (host element
  * #evidence-bot-widget), styled only by BASE/static/widget.css. Plain ES2017, no
@@ -62,6 +62,9 @@
   var CONVERSATION_KEY = 'evidence-bot-conversation:' + BASE;
   var KEEP_EXCHANGES = 50;
   var CRISIS_KEY = 'evidence-bot-crisis:' + BASE + ':' + OPTIONS.locale;
+  // Sent with each question when it has the shape /api/chat accepts (else left out).
+  var API_LOCALE = OPTIONS.locale.length <= 35 &&
+    /^[A-Za-z]{2,3}([-_][A-Za-z0-9]{1,8})*$/.test(OPTIONS.locale) ? OPTIONS.locale : undefined;
   var TIMEOUT_MS = 30000;
 
   var ALLOWED = (function () {
@@ -1126,7 +1129,9 @@
             'X-Evidence-Channel': 'widget'
           },
           signal: controller ? controller.signal : undefined,
-          body: JSON.stringify({ message: text, session_id: storageGet() })
+          // The visitor's locale picks an urgent reply's crisis contacts (a malformed
+          // data-locale is left out: the server would refuse the question).
+          body: JSON.stringify({ message: text, session_id: storageGet(), locale: API_LOCALE })
         });
       } catch (netErr) {
         var aborted = netErr && netErr.name === 'AbortError';
