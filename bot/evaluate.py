@@ -149,7 +149,9 @@ class Result:
             n = _ordinal(self.case.question)
             n = len(self.before) if n == -1 else n
             return (
-                n is not None and n <= len(self.before) and self.cited_all == (self.before[n - 1],)
+                n is not None
+                and 1 <= n <= len(self.before)
+                and self.cited_all == (self.before[n - 1],)
             )
         if want is None:
             return True

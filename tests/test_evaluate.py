@@ -253,3 +253,5 @@ def test_paged_listings_and_ordinals_are_scored_against_the_pages_shown(
     )
     assert shown.assessments_ok
     assert not replace(shown, cited_all=(everything[0],)).assessments_ok
+    # a baseline that showed no listing before scores the ordinal wrong, without failing
+    assert not replace(shown, before=()).assessments_ok
