@@ -128,6 +128,8 @@
     var n = box.value.length;
     var state = n > maxLength ? 'over' : (n >= WARN_AT ? 'warn' : '');
     if (counter) {
+      // Only near the limit: far from it, a number would only take room.
+      counter.hidden = state === '';
       counter.textContent = n + ' / ' + maxLength;
       counter.classList.toggle('is-warn', state === 'warn');
       counter.classList.toggle('is-over', state === 'over');
@@ -152,6 +154,7 @@
       box.removeAttribute('aria-invalid');
     }
     if (sendButton) { sendButton.disabled = sending || state === 'over'; }
+    fitBox();
     // Tell screen readers once when the limit gets close or is passed, not on every key.
     if (state !== lastLimitState) {
       if (state === 'over') { announce(tooLongMessage()); }
@@ -161,6 +164,38 @@
       lastLimitState = state;
     }
   }
+
+  /* ---- The box grows with what is typed; the layout follows the visible screen ------ */
+
+  // One line to start with, as many as the text needs up to the stylesheet's max-height
+  // (four lines or a quarter of the screen), then it scrolls.
+  function fitBox() {
+    if (!box.getClientRects().length) { return; }
+    box.style.height = 'auto';
+    var cs = getComputedStyle(box);
+    var borders = parseFloat(cs.borderTopWidth) + parseFloat(cs.borderBottomWidth);
+    box.style.height = (box.scrollHeight + borders) + 'px';
+  }
+
+  // The part of the window the reader can see: with the on-screen keyboard open it is
+  // the visualViewport, which shrinks where the page itself does not (Safari). --vvh is
+  // its height (the iframe's panel takes it), --kb how much of the page the keyboard
+  // covers (the pinned question box sits above it). Pinch zoom is left alone.
+  var root = document.documentElement;
+  function followViewport() {
+    var vv = window.visualViewport;
+    if (vv && vv.scale > 1.01) { return; }
+    var height = vv ? vv.height : window.innerHeight;
+    var covered = vv ? window.innerHeight - vv.height - vv.offsetTop : 0;
+    root.style.setProperty('--vvh', Math.round(height) + 'px');
+    root.style.setProperty('--kb', Math.max(0, Math.round(covered)) + 'px');
+  }
+  followViewport();
+  if (window.visualViewport) {
+    window.visualViewport.addEventListener('resize', followViewport);
+    window.visualViewport.addEventListener('scroll', followViewport);
+  }
+  window.addEventListener('resize', function () { followViewport(); fitBox(); });
 
   /* ---- Status, errors, announcements ------------------------------------------------ */
 
@@ -695,20 +730,32 @@
 
   var tools = el('div', 'chat-tools');
   tools.hidden = true;
-  var printButton = el('button', 'tool-btn tool-print', 'Print or save this conversation');
-  printButton.type = 'button';
-  var newButton = el('button', 'tool-btn tool-new', 'New conversation');
-  newButton.type = 'button';
+  // "Print" and "New" are what a narrow frame shows; the names stay whole.
+  function toolButton(className, shown, rest) {
+    var button = el('button', 'tool-btn ' + className);
+    button.type = 'button';
+    button.appendChild(el('span', null, shown));
+    button.appendChild(el('span', 'tool-rest', rest));
+    return button;
+  }
+  var printButton = toolButton('tool-print', 'Print', ' or save this conversation');
+  var newButton = toolButton('tool-new', 'New', ' conversation');
   tools.appendChild(printButton);
   tools.appendChild(newButton);
-  if (log && log.parentNode) { log.parentNode.insertBefore(tools, log); }
+  // In the iframe they share the title's row; on the chat page they head the conversation.
+  var embedHead = document.querySelector('.embed-head');
+  if (embedHead) {
+    embedHead.appendChild(tools);
+  } else if (log && log.parentNode) {
+    log.parentNode.insertBefore(tools, log);
+  }
 
   // Printed only (see chat.css @media print): when it was saved, and each disclaimer of
   // the conversation once at the end, instead of under every answer.
   var printHead = el('p', 'print-only print-head');
   var printEnd = el('div', 'print-only print-disclaimer');
   if (log && log.parentNode) {
-    log.parentNode.insertBefore(printHead, tools);
+    log.parentNode.insertBefore(printHead, log);
     log.parentNode.insertBefore(printEnd, log.nextSibling);
   }
 

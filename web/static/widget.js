@@ -270,6 +270,7 @@
       if (shown) { return; }
       shown = true;
       host.hidden = false;
+      if (isOpen && box) { fitBox(); }
       scrollRestored();
       if (isOpen) { focusInitial(); }   // data-open: focus once the panel can be seen
     };
@@ -329,9 +330,6 @@
     head.appendChild(tools);
     panel.appendChild(head);
 
-    panel.appendChild(h('p', 'ebw-note', 'Answers come only from our published evidence ' +
-      'assessments. Not medical advice: please talk to your doctor about your own treatment.'));
-
     log = h('div', 'ebw-log');
     log.setAttribute('role', 'region');
     log.setAttribute('aria-label', 'Conversation');
@@ -388,6 +386,15 @@
     shell.appendChild(panel);
     root.appendChild(shell);
     document.body.appendChild(host);
+    followViewport();
+    if (window.visualViewport) {
+      window.visualViewport.addEventListener('resize', followViewport);
+      window.visualViewport.addEventListener('scroll', followViewport);
+    }
+    window.addEventListener('resize', function () {
+      followViewport();
+      if (isOpen && box) { fitBox(); }
+    });
 
     launcher.addEventListener('click', function () { if (isOpen) { close(); } else { open(); } });
     closeButton.addEventListener('click', close);
@@ -597,6 +604,10 @@
     li.appendChild(h('p', null, 'Hello. Ask a question about our evidence level assessments, ' +
       'for example what evidence exists for a treatment in a condition, or what an ' +
       'evidence level means.'));
+    // The note is part of this first message, not a block above the conversation: on a
+    // phone with its keyboard open every line of the panel counts.
+    li.appendChild(h('p', 'ebw-note', 'Answers come only from our published evidence ' +
+      'assessments. Not medical advice: please talk to your doctor about your own treatment.'));
     if (STARTERS.length) {
       startersBox = h('div', 'ebw-starters');
       var title = h('p', 'ebw-starters-title', 'Not sure where to start? Try asking:');
@@ -624,15 +635,20 @@
     form.noValidate = true;
     var label = h('label', 'ebw-label', 'Your question');
     label.htmlFor = 'ebw-message';
+    // One line beside Send, growing with what is typed (fitBox); the label is the box's
+    // name for screen readers, its placeholder says what it is for on screen.
     box = h('textarea', 'ebw-textarea');
     box.id = 'ebw-message';
     box.name = 'message';
-    box.rows = 2;
+    box.rows = 1;
+    box.placeholder = 'Your question';
     box.setAttribute('aria-describedby', 'ebw-hint');
     var row = h('div', 'ebw-row');
     var hint = h('p', 'ebw-hint');
     hint.id = 'ebw-hint';
+    // Shown only near the limit (updateCounter).
     counter = h('span', 'ebw-counter', '0 / ' + MAX);
+    counter.hidden = true;
     limitNote = h('span', 'ebw-limit');
     hint.appendChild(counter);
     hint.appendChild(document.createTextNode(' '));
@@ -641,11 +657,11 @@
     if (!TOUCH) { hint.appendChild(h('span', 'ebw-keys', 'Enter sends, Shift+Enter adds a new line.')); }
     sendButton = h('button', 'ebw-send', 'Send');
     sendButton.type = 'submit';
-    row.appendChild(hint);
+    row.appendChild(box);
     row.appendChild(sendButton);
     form.appendChild(label);
-    form.appendChild(box);
     form.appendChild(row);
+    form.appendChild(hint);
 
     form.addEventListener('submit', function (e) {
       e.preventDefault();
@@ -689,6 +705,8 @@
     panel.hidden = false;
     launcher.setAttribute('aria-expanded', 'true');
     host.classList.add('ebw-is-open');
+    followViewport();
+    if (box) { fitBox(); }
     scrollRestored();
     focusInitial();
   }
@@ -735,9 +753,36 @@
 
   /* ---- Counter, errors, announcements ----------------------------------------------- */
 
+  // One line to start with, as many as the text needs up to widget.css's max-height.
+  function fitBox() {
+    if (!box.getClientRects().length) { return; }   // not shown yet: measured on open
+    box.style.height = 'auto';
+    var cs = getComputedStyle(box);
+    var borders = parseFloat(cs.borderTopWidth) + parseFloat(cs.borderBottomWidth);
+    box.style.height = (box.scrollHeight + borders) + 'px';
+  }
+
+  // The part of the window the visitor can see: with the on-screen keyboard open it is
+  // the visualViewport, which shrinks where the host page does not (Safari, and Chrome
+  // unless the host opts in). The panel is sized to it: --ebw-vvh its height, --ebw-vvtop
+  // where it starts, --ebw-kb how much the keyboard covers. Pinch zoom is left alone.
+  function followViewport() {
+    if (!host) { return; }
+    var vv = window.visualViewport;
+    if (vv && vv.scale > 1.01) { return; }
+    var height = vv ? vv.height : window.innerHeight;
+    var top = vv ? Math.max(0, vv.offsetTop) : 0;
+    var covered = vv ? window.innerHeight - vv.height - vv.offsetTop : 0;
+    host.style.setProperty('--ebw-vvh', Math.round(height) + 'px');
+    host.style.setProperty('--ebw-vvtop', Math.round(top) + 'px');
+    host.style.setProperty('--ebw-kb', Math.max(0, Math.round(covered)) + 'px');
+  }
+
   function updateCounter() {
     var n = box.value.length;
     var state = n > MAX ? 'over' : (n >= WARN_AT ? 'warn' : '');
+    // Only near the limit: far from it, a number would only take room.
+    counter.hidden = state === '';
     counter.textContent = n + ' / ' + MAX;
     counter.className = 'ebw-counter' + (state ? ' is-' + state : '');
     limitNote.className = 'ebw-limit' + (state ? ' is-' + state : '');
@@ -751,6 +796,7 @@
       box.removeAttribute('aria-invalid');
     }
     sendButton.disabled = sending || state === 'over';
+    if (isOpen) { fitBox(); }
   }
 
   var announceTimer = null;
