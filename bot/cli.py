@@ -503,6 +503,7 @@ def audit_replay(corpus: Path | None, index: Path | None, answer_id: str) -> Non
     from bot.assistant import Assistant
     from bot.dialogue import MemorySessionStore
     from bot.index import IndexCorrupt, find_build, load_build
+    from bot.triage import load_contacts
 
     settings = _settings(corpus=corpus, index=index)
     row = _audit_log(settings).answer(answer_id)
@@ -523,7 +524,10 @@ def audit_replay(corpus: Path | None, index: Path | None, answer_id: str) -> Non
         click.echo("note: the stored question was redacted; replaying the redacted text.")
     if row["trace"].get("from_context"):
         click.echo("note: this answer used the conversation's context, which is not replayed.")
-    now = assistant.reply(row["question"])
+    # An urgent reply carried the contacts of the request's locale (the widget's).
+    locale = row["trace"].get("contacts_locale")
+    book = load_contacts(locale, settings.crisis_contacts_file) if locale else None
+    now = assistant.reply(row["question"], book=book)
     then_cited = [c["passage_id"] for c in row["citations"]]
     now_cited = [c.passage_id for c in now.citations]
     diffs = [

@@ -121,6 +121,9 @@ class Trace:
     policy: str | None = None  # the rule of the answer policy that decided the status
     repeat_of: str | None = None
     latency_ms: float | None = None
+    # The locale of the request (the widget's data-locale) whose contacts an urgent reply
+    # carries, when not BOT_LOCALE's: `bot audit replay` gives them again.
+    contacts_locale: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """Only what was set, as JSON-ready values (the audit record's `trace`)."""

@@ -229,6 +229,30 @@ def test_replay_reproduces_the_answer_and_shows_differences(run, tmp_path: Path)
     assert missing.exit_code == 1 and "no answer nope" in missing.output
 
 
+def test_replay_gives_an_urgent_reply_the_contacts_of_its_request_s_locale(
+    run, settings: Settings, tmp_path: Path
+) -> None:
+    from bot.assistant import Assistant
+    from bot.service import create_app
+
+    assert run("build").exit_code == 0
+    client = TestClient(create_app(settings, Assistant.create(settings)))
+    urgent = {"message": "I want to kill myself tonight", "locale": "en-GB"}
+    reply = client.post("/api/chat", json=urgent).json()
+    assert reply["status"] == "urgent" and "tel:116123" in reply["html"], reply["html"]
+    from bot.audit import AuditLog
+
+    log = AuditLog.open(settings.database_url)
+    assert log.answer(reply["answer_id"])["trace"]["contacts_locale"] == "gb"
+    plain = client.post("/api/chat", json={"message": urgent["message"]}).json()
+    assert "contacts_locale" not in log.answer(plain["answer_id"])["trace"]
+    for answer_id in (reply["answer_id"], plain["answer_id"]):
+        same = CliRunner().invoke(
+            main, ["audit", "replay", "--index", str(tmp_path / "index"), answer_id]
+        )
+        assert same.exit_code == 0 and "Same reply" in same.stdout, same.output
+
+
 class _AnyHash(str):
     def __eq__(self, other: object) -> bool:
         return isinstance(other, str) and len(other) == 64

@@ -65,6 +65,8 @@ def _answer(
     urgent reply: the contacts go out at once and its record waits in the backlog.
     `book`: the contacts of the request's locale, for an urgent reply."""
     reply = assistant.reply(message, session_id, book=book)
+    if book is not None and reply.status is Status.URGENT:
+        reply.trace.contacts_locale = book.locale
     if reply.citations and (damage := assistant.index.damage()) is not None:
         # Passages read from files changed under us may not be what was checked at load.
         # Replies that cite nothing (urgent ones first of all) are still given.
