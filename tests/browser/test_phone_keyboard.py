@@ -180,6 +180,37 @@ def test_the_chat_page_leaves_the_answer_most_of_a_phone_screen(
     screenshot(page, f"keyboard-page-{shape}-near-limit.png")
 
 
+def test_the_chat_page_and_iframe_follow_a_visual_viewport_the_keyboard_shrinks(
+    new_page, sites
+) -> None:
+    page, _ = new_page(
+        viewport={"width": 390, "height": 844},
+        is_mobile=True,
+        has_touch=True,
+        reduced_motion="reduce",
+    )
+    page.goto(sites.bot.url + "/")
+    ask_page(page, SEED_QUESTION)
+    composer = page.locator(".composer")
+    before = composer.bounding_box()
+    assert before is not None and before["y"] + before["height"] > 500, before
+    page.evaluate(SHRINK_VISUAL_VIEWPORT, [400, 0])
+    # The pinned box sits right above the keyboard, which covers the page below 400 px.
+    page.wait_for_function(
+        "() => Math.abs(document.querySelector('.composer').getBoundingClientRect().bottom"
+        " - 400) < 1"
+    )
+    expect(page.locator("#message")).to_be_in_viewport()
+
+    page.goto(sites.bot.url + "/embed")
+    ask_page(page, SEED_QUESTION)
+    assert _height(page.locator(".page")) == pytest.approx(844, abs=1)
+    page.evaluate(SHRINK_VISUAL_VIEWPORT, [400, 0])
+    expect(page.locator(".page")).to_have_js_property("offsetHeight", 400)
+    send = page.locator("#chat-form button[type=submit]").bounding_box()
+    assert send is not None and send["y"] + send["height"] <= 400 + 1, send
+
+
 # --------------------------------------------------------------------------- iframe
 
 
