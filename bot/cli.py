@@ -173,7 +173,7 @@ def serve(corpus: Path | None, index: Path | None, host: str | None, port: int |
     import uvicorn
 
     from bot.service import create_app
-    from bot.service.server import uvicorn_options
+    from bot.service.server import run_workers, uvicorn_options
 
     settings = _settings(corpus=corpus, index=index, host=host, port=port)
     # First, so that an unreachable database stops the start at once, with its reason.
@@ -185,20 +185,8 @@ def serve(corpus: Path | None, index: Path | None, host: str | None, port: int |
         if not settings.secret_key:
             # One key for all workers: each drawing its own would key a client differently
             # in the shared counters, multiplying its rate limit by the number of workers.
-            os.environ["BOT_SECRET_KEY"] = secrets.token_hex(32)
-        # Workers read their settings from the environment: pass on the resolved ones.
-        os.environ.update(
-            BOT_CORPUS=str(settings.corpus),
-            BOT_INDEX=str(settings.index),
-            BOT_HOST=settings.host,
-            BOT_PORT=str(settings.port),
-        )
-        uvicorn.run(
-            "bot.service.app:worker_app",
-            factory=True,
-            workers=settings.workers,
-            **uvicorn_options(settings, workers=True),
-        )
+            settings = settings.model_copy(update={"secret_key": secrets.token_hex(32)})
+        run_workers(settings)
         return
     assistant = _assistant(settings)
     assistant.warm_up()

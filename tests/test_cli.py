@@ -15,6 +15,7 @@ from fastapi.testclient import TestClient
 import bot.pages
 from bot.cli import main
 from bot.index import CURRENT, load, read_manifest
+from bot.service.server import WORKER_SETTINGS, worker_settings
 from bot.settings import Settings
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -293,18 +294,43 @@ def test_workers_share_one_rate_limit_key_without_bot_secret_key(
 ) -> None:
     monkeypatch.setenv("BOT_WORKERS", "2")
     monkeypatch.setenv("BOT_SESSION_STORE", "redis")
-    # `serve` hands its workers their settings through the environment: keep it to this test.
-    monkeypatch.setattr(os, "environ", os.environ.copy())
     seen: list[str] = []
 
     def workers(*args: Any, **kwargs: Any) -> None:
-        # What each worker process will read: its settings come from the environment.
-        seen.extend(Settings().secret_key for _ in range(kwargs["workers"]))
+        # What each worker process will read: the settings `serve` handed over.
+        seen.extend(worker_settings().secret_key for _ in range(kwargs["workers"]))
 
     monkeypatch.setattr("uvicorn.run", workers)
     result = run("serve")
     assert result.exit_code == 0, result.output
     assert len(seen) == 2 and seen[0] and seen[0] == seen[1]
+
+
+def test_serve_hands_workers_its_settings_without_rewriting_the_environment(
+    run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("BOT_WORKERS", "2")
+    monkeypatch.setenv("BOT_SESSION_STORE", "redis")
+    monkeypatch.setenv("BOT_PORT", "9000")
+    before = dict(os.environ)
+    while_serving: list[dict[str, str]] = []
+
+    def workers(app: str, **kwargs: Any) -> None:
+        assert app == "bot.service.app:worker_app" and kwargs["factory"]
+        while_serving.append(dict(os.environ))  # what the spawned workers inherit
+
+    monkeypatch.setattr("uvicorn.run", workers)
+    result = run("serve", "--port", "8123")
+    assert result.exit_code == 0, result.output
+    # While the workers run, one variable more (their settings); after, none.
+    inherited = while_serving[0]
+    assert {k: v for k, v in inherited.items() if k != WORKER_SETTINGS} == before
+    assert dict(os.environ) == before
+    # A worker's settings: the command line won over BOT_PORT, though BOT_PORT is untouched.
+    monkeypatch.setattr(os, "environ", inherited)
+    settings = worker_settings()
+    assert settings.port == 8123 and settings.index == tmp_path / "index"
+    assert settings.workers == 2 and settings.embedder == "fake" and settings.secret_key
 
 
 def test_an_unreadable_page_is_skipped_with_a_warning(

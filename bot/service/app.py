@@ -50,9 +50,11 @@ def _describe(errors: list[dict]) -> str:
 
 
 def worker_app() -> FastAPI:
-    """One worker process of `bot serve` with BOT_WORKERS above 1 (settings from the
-    environment; the parent process has already built the index if it was stale)."""
-    settings = Settings()
+    """One worker process of `bot serve` with BOT_WORKERS above 1 (the parent's settings,
+    handed over by run_workers; the parent has already built the index if it was stale)."""
+    from bot.service.server import worker_settings  # uvicorn's: only its workers need it
+
+    settings = worker_settings()
     assistant = Assistant.create(settings)
     assistant.warm_up()
     return create_app(settings, assistant)

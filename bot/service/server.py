@@ -6,19 +6,25 @@
 - Proxy headers are never uvicorn's business: it trusts 127.0.0.1 by default and would
   rewrite the client from X-Forwarded-For before our rate limits see it. The bot reads
   them itself, from BOT_TRUSTED_PROXIES only (bot/service/proxies.py).
+- Worker processes get the parent's resolved settings whole (run_workers), not the
+  environment read again.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 from typing import Any
 
+import uvicorn
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from bot.settings import Settings
 
 MAX_HEADER_BYTES = 32 * 1024
 WORKER_HEALTHCHECK = 60
+# The one variable `bot serve` sets while its workers run: their Settings as JSON.
+WORKER_SETTINGS = "BOT_SERVE_WORKER_SETTINGS"
 log = logging.getLogger(__name__)
 
 
@@ -82,3 +88,31 @@ def uvicorn_options(settings: Settings, workers: bool = False) -> dict[str, Any]
         "log_level": "info",
         "access_log": settings.access_log,
     }
+
+
+def run_workers(settings: Settings) -> None:
+    """Serve with settings.workers processes, each building its app from exactly these
+    settings (bot.service.app:worker_app)."""
+    # uvicorn starts workers as fresh interpreters that import the app by name, and a
+    # spawned process inherits only the environment: one variable carries the settings, and
+    # is gone again once the server stops.
+    previous = os.environ.get(WORKER_SETTINGS)
+    os.environ[WORKER_SETTINGS] = settings.model_dump_json()
+    try:
+        uvicorn.run(
+            "bot.service.app:worker_app",
+            factory=True,
+            workers=settings.workers,
+            **uvicorn_options(settings, workers=True),
+        )
+    finally:
+        if previous is None:
+            del os.environ[WORKER_SETTINGS]
+        else:
+            os.environ[WORKER_SETTINGS] = previous
+
+
+def worker_settings() -> Settings:
+    """In a worker process of run_workers: the parent's settings (validated again, but not
+    merged with BOT_* variables: pydantic-settings reads those only in Settings())."""
+    return Settings.model_validate_json(os.environ[WORKER_SETTINGS])
