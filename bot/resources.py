@@ -12,6 +12,9 @@ import yaml
 # The folder itself, for data kept as many files or written by a CLI command (the triage
 # corpus and the model trained on it).
 DATA = Path(__file__).resolve().parent / "data"
+# The chat page's, the embed's, the widget's and the staff pages' templates and static
+# files: package data, so an installed (not only an editable) bot serves them.
+WEB = Path(__file__).resolve().parent / "web"
 
 
 def _file(name: str):

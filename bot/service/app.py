@@ -19,6 +19,7 @@ from bot.assistant import Assistant, RetrievalUnavailable
 from bot.audit import AuditLog, AuditRefused, AuditUnavailable
 from bot.audit.backlog import Backlog
 from bot.index import IndexUnavailable
+from bot.resources import WEB
 from bot.service import proxies, ratelimit, security
 from bot.service.audit_pages import router as audit_pages
 from bot.service.audit_routes import router as audit_api
@@ -27,11 +28,10 @@ from bot.service.form_errors import FormErrors
 from bot.service.reload import watch_index
 from bot.service.routes import api, pages
 from bot.service.sync import sync_schedule
-from bot.settings import ROOT, Settings
+from bot.settings import Settings
 from bot.staff import Staff
 from bot.throttled_log import ThrottledLog
 
-WEB = ROOT / "web"
 log = logging.getLogger(__name__)
 # An outage answers thousands of 503s: a few log lines say so, with how many.
 _unlogged = ThrottledLog(log, "audit log unavailable, replies refused")

@@ -20,6 +20,7 @@ from bot.audit import AuditLog, AuditUnavailable
 from bot.audit.log import pseudonym
 from bot.index import IndexCorrupt
 from bot.model import Status
+from bot.resources import WEB
 from bot.service.crisis import book_for, page_contacts
 from bot.service.deps import AssistantDep, AuditDep, SettingsDep, TemplatesDep
 from bot.service.schemas import (
@@ -34,7 +35,6 @@ from bot.service.schemas import (
 from bot.service.security import own_origin
 from bot.service.starters import starters_for
 from bot.service.sync import sync_health
-from bot.settings import ROOT
 from bot.throttled_log import ThrottledLog
 from bot.triage import ContactBook
 
@@ -49,7 +49,7 @@ CHANNELS = frozenset({"widget", "embed", "page"})
 # the page shows them again (read back from the audit log, for the same session only).
 HISTORY = 20
 HISTORY_ID = re.compile(r"[0-9a-f]{32}")
-WIDGET_JS = ROOT / "web" / "static" / "widget.js"
+WIDGET_JS = WEB / "static" / "widget.js"
 
 
 def _answer(
