@@ -7,6 +7,7 @@ names.
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 import threading
@@ -37,7 +38,7 @@ from bot.index import Index, load
 from bot.model import CrisisKind, Entities, Status, Trace, TriageKind
 from bot.pages import Assessment
 from bot.policy import Catalogue, Decision, Verdict, decide, hierarchy_note
-from bot.retrieval import Hit, Retriever, intent_of, missing_subject
+from bot.retrieval import SUBJECTS, Hit, Retriever, intent_of, missing_subject
 from bot.settings import Settings
 from bot.shared import INFO_MIN, SharedContent, SharedPassage, own_names, shared_sentences
 from bot.text import Normalised
@@ -733,9 +734,13 @@ class Assistant:
                 decision.missing, decision.scope, decision.scope_intro, *args, topic=topic
             )
         asked_text = " ".join(t for t, q in zip(norm.sentences, norm.asking, strict=True) if q)
-        if decision.verdict is Verdict.LIST and not asks("list", norm.folded):
-            # "and what side effects does it have?" after a comparison: a subject none of the
-            # pages it could mean discusses is not_found, not a listing of them.
+        several = decision.verdict is Verdict.CLARIFY or (
+            # "and what side effects does it have?" after a comparison: not a listing request.
+            decision.verdict is Verdict.LIST and not asks("list", norm.folded)
+        )
+        if several:
+            # A subject none of the pages it could mean discusses ("what are the side effects
+            # of X?") is not_found now: asking which page, or listing them, only delays it.
             pages = list(decision.pages[:MAX_LISTED])
             passages = [p for o in pages for p in self._passages_of(o)]
             subject = missing_subject(asked_text or norm.folded, passages)
@@ -749,16 +754,7 @@ class Assistant:
         if decision.verdict is Verdict.COMPARE:
             return self._compare(decision, *args)
         if decision.verdict is Verdict.CLARIFY:
-            # "what are the side effects of X?": no page of X discusses them, so asking
-            # which page is meant would only delay the same not_found.
             options = list(decision.pages[:MAX_LISTED])
-            passages = [p for o in options for p in self._passages_of(o)]
-            subject = missing_subject(asked_text or norm.folded, passages)
-            if subject is not None:
-                trace.missing_subject = subject
-                return self._not_found(
-                    None, options, "You can ask me about:", *args, subject=subject, topic=topic
-                )
             reply = self.renderer.render(
                 "clarify",
                 status=Status.CLARIFY,
@@ -860,10 +856,15 @@ def _registry_search(condition: str | None) -> str:
     return f"https://clinicaltrials.gov/search?{urlencode({'cond': condition})}"
 
 
+@functools.cache
+def _evidence_term() -> re.Pattern[str]:
+    return re.compile(rf"\b{rules.concepts()['EVIDENCE_TERM']}\b")
+
+
 def _undefined_term(asked: str, passage: str) -> str | None:
     """The evidence term the message asks about, when the quoted scale does not use it
     ("what does placebo-controlled mean?"): the reply then says the pages do not define it."""
-    found = re.search(rf"\b{rules.concepts()['EVIDENCE_TERM']}\b", asked)
+    found = _evidence_term().search(asked)
     if found is None:
         return None
     words = re.sub(r"[^a-z0-9]+", " ", found.group(0).lower()).strip()
@@ -874,7 +875,7 @@ def _undefined_term(asked: str, passage: str) -> str | None:
 
 def _subject(norm: Normalised) -> bool:
     """Whether the message asks about a subject pages may not discuss (side effects, cost)."""
-    return any(r.matches(norm.folded) for r in rules.load("subjects"))
+    return any(r.matches(norm.folded) for r in SUBJECTS)
 
 
 def _info_topic(norm: Normalised) -> str | None:

@@ -61,6 +61,13 @@ class Context:
     def empty(self) -> bool:
         return not (self.compound or self.condition or self.options)
 
+    @property
+    def fitting(self) -> tuple[str, ...]:
+        """The page conditions that fit what was asked, best first (at least the topic's)."""
+        if self.condition is None:
+            return ()
+        return self.fits if self.condition in self.fits else (self.condition,)
+
     def to_json(self) -> str:
         options = [[o.compound, o.condition] for o in self.options]
         rest = [[o.compound, o.condition] for o in self.rest]
@@ -410,8 +417,7 @@ def _compared(
     if context.condition and not names_condition:
         # Each compound's page that best fits the condition asked about ("is it better than
         # X?" after stage 4 lung cancer: X's stage IV page when X has no lung cancer page).
-        fits = context.fits if context.condition in context.fits else (context.condition,)
-        e = _inherit_fits(e, fits)
+        e = _inherit_fits(e, context.fitting)
     elif context.condition and compounds == (context.compound,):
         here = _matched((context.condition,))[0]
         if context.condition not in e.conditions:
@@ -459,7 +465,7 @@ def follow_up(
     continuing = bool(CONTINUATION.match(question)) or refers
     if names_compound and not names_condition and context.condition:
         known = entities.compounds
-        fits = context.fits if context.condition in context.fits else (context.condition,)
+        fits = context.fitting
         if len(known) == 1 and any(covered(known[0], c) for c in fits):
             return _inherit_fits(entities, [c for c in fits if covered(known[0], c)])
         if not known or (continuing and len(known) == 1):

@@ -335,21 +335,19 @@ class Lexicon:
                 words = " ".join(terms[s.start : s.end])
                 if not set(words.split()) & set(self.normalise(compound).split()):
                     said.append((compound, _surface(n.raw, words) or words))
-        unknown_compounds: list[str] = []
-        for s in chosen:
-            if s.kind is Kind.DRUG and not s.value.weak:  # type: ignore[attr-defined]
-                unknown_compounds.append(self._display(n, s))
         mentions, stage = self._mentions(n, chosen, negated_spans)
         # "hot flushes from tamoxifen": a drug named as the cause of the condition asked
         # about is context, not a compound the question asks about.
-        causes = {
+        unknown_compounds = [
             self._display(n, s)
             for s in chosen
             if s.kind is Kind.DRUG
-            and _caused_by(n.terms, s.start)
-            and any(m.end <= s.start and not m.context for m in mentions)
-        }
-        unknown_compounds = [u for u in unknown_compounds if u not in causes]
+            and not s.value.weak  # type: ignore[attr-defined]
+            and not (
+                _caused_by(n.terms, s.start)
+                and any(m.end <= s.start and not m.context for m in mentions)
+            )
+        ]
         at = {m.words: m for m in mentions}
         matches = [
             replace(m, mention=_mention_label(n, at[m.mention]) if m.mention in at else m.mention)
