@@ -176,7 +176,7 @@ def test_single_question_runs_unpadded_and_long_text_truncates(fp32: OnnxEmbedde
 @pytest.mark.integration
 def test_export_cache_is_reused(fp32: OnnxEmbedder, monkeypatch: pytest.MonkeyPatch) -> None:
     # About the cache, not the CPU: the int8 file is made here even without VNNI.
-    monkeypatch.setattr("bot.embedding.has_vnni", lambda: True)
+    monkeypatch.setattr("bot.embedding.onnx_embedder.has_vnni", lambda: True)
     fp32.encode(["load"])
     int8 = OnnxEmbedder(quantized=True, cache_dir=fp32.cache_dir.parent.parent)
     int8.encode(["load"])
@@ -257,7 +257,7 @@ def test_vnni_is_read_from_the_cpu_flags(tmp_path: Path) -> None:
 def test_without_vnni_int8_is_not_made_and_fp32_is_used(
     fp32: OnnxEmbedder, monkeypatch: pytest.MonkeyPatch, caplog: Any, tmp_path: Path
 ) -> None:
-    monkeypatch.setattr("bot.embedding.has_vnni", lambda: False)
+    monkeypatch.setattr("bot.embedding.onnx_embedder.has_vnni", lambda: False)
     embedder = OnnxEmbedder(quantized=True, cache_dir=tmp_path)
     with caplog.at_level(logging.WARNING, logger="bot.embedding"):
         vectors = embedder.encode([QUESTION])

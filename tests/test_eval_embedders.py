@@ -12,7 +12,7 @@ from collections.abc import Callable
 import pytest
 import test_eval_set as default_set  # the thresholds, asserted by the same functions
 
-import bot.embedding
+import bot.embedding.onnx_embedder
 from bot.assistant import Assistant
 from bot.dialogue import MemorySessionStore
 from bot.embedding import make_embedder
@@ -49,7 +49,7 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[Report]]:
     with pytest.MonkeyPatch.context() as patch:
         # The int8 model itself is measured, also on a CPU without VNNI where serving would
         # run fp32 instead (the model loads on the build's first batch).
-        patch.setattr(bot.embedding, "has_vnni", lambda *_: True, raising=False)
+        patch.setattr(bot.embedding.onnx_embedder, "has_vnni", lambda *_: True)
         for kind in EMBEDDERS:
             settings = Settings(corpus=corpus, index=root / f"index-{kind}", embedder=kind)
             embedder = make_embedder(kind)
