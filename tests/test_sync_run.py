@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from sync_site import COMPOUNDS, Page, Site, assessment_html, slug
 
-import bot.sync.run
+import bot.sync.plan
 from bot.assistant import Assistant
 from bot.dialogue import MemorySessionStore
 from bot.embedding import FakeEmbedder
@@ -97,7 +97,7 @@ def test_the_second_sync_fetches_nothing_that_did_not_change(
     def no_parse(*args: object) -> None:
         raise AssertionError("an unchanged page was parsed")
 
-    monkeypatch.setattr(bot.sync.run, "parse_text", no_parse)
+    monkeypatch.setattr(bot.sync.plan, "parse_text", no_parse)
     again = sync()
     assert (again.unchanged, again.not_modified, again.new, again.changed) == (10, 10, 0, 0)
     pages = [r for r in site.requests if r.path.startswith("/assessments/")]
@@ -189,7 +189,7 @@ def test_a_page_that_does_not_parse_is_skipped_by_url_and_the_old_one_kept(
     path = page_path("Olvastrinol")
     site.change(path, assessment_html("Olvastrinol").replace("Evidence level:", "Evidence:"))
     site.add("/assessments/not-one", Page(b"<html><h1>About us</h1></html>"))
-    with caplog.at_level(logging.WARNING, logger="bot.sync.run"):
+    with caplog.at_level(logging.WARNING, logger="bot.sync.apply"):
         report = sync()
     assert report.failed == 2 and report.new == 0 and report.changed == 0
     assert f"not synced: {site.url}{path}: not usable as an assessment page" in caplog.text
