@@ -149,11 +149,10 @@ def measure_in_process(
     tmp: Path,
 ) -> tuple[InProcess, Probe]:
     """The floor and the breakdown, and a probe of the floor for the sequential client."""
-    from bot.assistant import Assistant
-    from bot.dialogue import MemorySessionStore
     from bot.embedding import make_embedder
     from bot.index import load
     from bot.settings import Settings
+    from bot.usecases import open_assistant
 
     out = InProcess()
     other = OtherCpu()
@@ -175,7 +174,7 @@ def measure_in_process(
         out.bulk_embed_passages_per_s = len(texts) / (time.perf_counter() - t)
     settings = Settings(corpus=corpus, index=index_dir, embedder=embedder_kind)
     t = time.perf_counter()
-    assistant = Assistant.create(settings, index, embedder, sessions=MemorySessionStore())
+    assistant = open_assistant(settings, index, embedder, private=True)
     out.assistant_create_s = time.perf_counter() - t
     sample = list(asked[: profile.inproc_runs])
     _breakdown(out, assistant, index, sample, covered[: profile.floor_runs], probe, tmp)

@@ -31,6 +31,7 @@ from bot.service.sync import sync_schedule
 from bot.settings import Settings
 from bot.staff import Staff
 from bot.throttled_log import ThrottledLog
+from bot.usecases import open_assistant
 
 log = logging.getLogger(__name__)
 # An outage answers thousands of 503s: a few log lines say so, with how many.
@@ -55,9 +56,7 @@ def worker_app() -> FastAPI:
     from bot.service.server import worker_settings  # uvicorn's: only its workers need it
 
     settings = worker_settings()
-    assistant = Assistant.create(settings)
-    assistant.warm_up()
-    return create_app(settings, assistant)
+    return create_app(settings, open_assistant(settings, warm=True))
 
 
 @asynccontextmanager
@@ -77,7 +76,7 @@ def create_app(
 ) -> FastAPI:
     """Build the app; loads the index (and the model) unless an assistant is given."""
     settings = settings or Settings()
-    assistant = assistant or Assistant.create(settings)
+    assistant = assistant or open_assistant(settings)
     app = FastAPI(
         lifespan=lifespan,
         title="Evidence FAQ bot",
@@ -89,6 +88,18 @@ def create_app(
         docs_url=None,
         redoc_url=None,
     )
+    _keep_state(app, settings, assistant, audit)
+    _handle_errors(app)
+    _add_middleware(app, settings)
+    _add_routes(app)
+    return app
+
+
+def _keep_state(
+    app: FastAPI, settings: Settings, assistant: Assistant, audit: AuditLog | None
+) -> None:
+    """What the routes share: settings, assistant, audit log (and its backlog), staff
+    accounts, the site sync and the page templates."""
     app.state.settings = settings
     app.state.assistant = assistant
     app.state.audit = audit or AuditLog.open(
@@ -109,66 +120,81 @@ def create_app(
     templates.env.globals["static_url"] = lambda path: app.url_path_for("static", path=path)
     app.state.templates = templates
 
-    @app.exception_handler(RequestValidationError)
-    async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
-        errors = [
-            {"loc": list(e.get("loc", ())), "msg": str(e.get("msg")), "type": e.get("type")}
-            for e in exc.errors()
-        ]
-        return JSONResponse(
-            status_code=422, content={"detail": _describe(exc.errors()), "errors": errors}
-        )
 
-    @app.exception_handler(AuditUnavailable)
-    async def unlogged(request: Request, exc: AuditUnavailable) -> JSONResponse:
-        # Never an answer that staff could not audit later.
-        _unlogged.warning("%s", exc)
-        return JSONResponse(
-            status_code=503,
-            content={
-                "detail": "The service cannot record answers right now, so it cannot "
-                "answer. Please try again in a moment."
-            },
-            headers={"Retry-After": "5"},
-        )
+async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+    errors = [
+        {"loc": list(e.get("loc", ())), "msg": str(e.get("msg")), "type": e.get("type")}
+        for e in exc.errors()
+    ]
+    return JSONResponse(
+        status_code=422, content={"detail": _describe(exc.errors()), "errors": errors}
+    )
 
-    @app.exception_handler(AuditRefused)
-    async def unstorable(request: Request, exc: AuditRefused) -> JSONResponse:
-        # This request's own text cannot be logged (the others in its batch were).
-        return JSONResponse(
-            status_code=422, content={"detail": f"the request cannot be logged as sent: {exc}"}
-        )
 
-    @app.exception_handler(OperationalError)
-    async def database_down(request: Request, exc: OperationalError) -> JSONResponse:
-        # The audit database is unreachable outside a logged write (staff token checks,
-        # audit reads): unavailable, not an internal error.
-        _unlogged.warning("%s", exc.orig or exc)
-        return JSONResponse(
-            status_code=503,
-            content={"detail": "The audit log cannot be reached right now. Please try again."},
-            headers={"Retry-After": "5"},
-        )
+async def _unlogged_reply(request: Request, exc: AuditUnavailable) -> JSONResponse:
+    # Never an answer that staff could not audit later.
+    _unlogged.warning("%s", exc)
+    return JSONResponse(
+        status_code=503,
+        content={
+            "detail": "The service cannot record answers right now, so it cannot "
+            "answer. Please try again in a moment."
+        },
+        headers={"Retry-After": "5"},
+    )
 
-    @app.exception_handler(RetrievalUnavailable)
-    @app.exception_handler(IndexUnavailable)
-    async def cannot_answer(request: Request, exc: Exception) -> JSONResponse:
-        _cannot_answer.warning("%r", exc.__cause__ or exc)
-        return JSONResponse(
-            status_code=503,
-            content={
-                "detail": "The service cannot answer right now. Please try again in a "
-                "moment. If you or someone with you is in danger, call your local "
-                "emergency number."
-            },
-            headers={"Retry-After": "5"},
-        )
 
+async def _unstorable(request: Request, exc: AuditRefused) -> JSONResponse:
+    # This request's own text cannot be logged (the others in its batch were).
+    return JSONResponse(
+        status_code=422, content={"detail": f"the request cannot be logged as sent: {exc}"}
+    )
+
+
+async def _database_down(request: Request, exc: OperationalError) -> JSONResponse:
+    # The audit database is unreachable outside a logged write (staff token checks,
+    # audit reads): unavailable, not an internal error.
+    _unlogged.warning("%s", exc.orig or exc)
+    return JSONResponse(
+        status_code=503,
+        content={"detail": "The audit log cannot be reached right now. Please try again."},
+        headers={"Retry-After": "5"},
+    )
+
+
+async def _cannot_answer_reply(request: Request, exc: Exception) -> JSONResponse:
+    _cannot_answer.warning("%r", exc.__cause__ or exc)
+    return JSONResponse(
+        status_code=503,
+        content={
+            "detail": "The service cannot answer right now. Please try again in a "
+            "moment. If you or someone with you is in danger, call your local "
+            "emergency number."
+        },
+        headers={"Retry-After": "5"},
+    )
+
+
+def _handle_errors(app: FastAPI) -> None:
+    """Errors as the clients expect them: 422 with a readable detail, 503 with
+    Retry-After when nothing can be answered or recorded."""
+    app.add_exception_handler(RequestValidationError, _invalid)
+    app.add_exception_handler(AuditUnavailable, _unlogged_reply)
+    app.add_exception_handler(AuditRefused, _unstorable)
+    app.add_exception_handler(OperationalError, _database_down)
+    app.add_exception_handler(RetrievalUnavailable, _cannot_answer_reply)
+    app.add_exception_handler(IndexUnavailable, _cannot_answer_reply)
+
+
+def _add_middleware(app: FastAPI, settings: Settings) -> None:
     ratelimit.install(app, settings)
     # Between the two: the form's 429 and 503 become pages that carry the headers.
     app.add_middleware(FormErrors)
     security.install(app, settings)
     proxies.install(app, settings)  # last added, so first to run: the client is settled
+
+
+def _add_routes(app: FastAPI) -> None:
     app.include_router(api)
     app.include_router(crisis_api)
     app.include_router(audit_api)
@@ -177,4 +203,3 @@ def create_app(
     app.mount("/static", StaticFiles(directory=str(WEB / "static")), name="static")
     docs_assets = importlib.resources.files("fastapi_offline") / "static"
     app.mount("/docs-assets", StaticFiles(directory=str(docs_assets)), name="docs-assets")
-    return app

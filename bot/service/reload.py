@@ -17,6 +17,7 @@ from fastapi import FastAPI
 
 from bot.assistant import Assistant
 from bot.index import IndexUnavailable, current_build, load_build
+from bot.usecases import open_assistant
 
 log = logging.getLogger(__name__)
 
@@ -35,10 +36,10 @@ def reload_once(app: FastAPI) -> bool:
     except IndexUnavailable as exc:
         log.warning("not switching to %s: %s", published.name, exc)
         return False
-    fresh = Assistant.create(
-        assistant.settings, index, assistant.embedder, sessions=assistant.sessions
+    # The same model and sessions; BM25 built here, not on the first question after the switch.
+    fresh = open_assistant(
+        assistant.settings, index, assistant.embedder, sessions=assistant.sessions, warm=True
     )
-    fresh.warm_up()  # BM25 built here, not on the first question after the switch
     app.state.assistant = fresh
     log.info("switched to index %s (%d passages)", published.name, index.manifest.passages)
     return True

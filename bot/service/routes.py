@@ -3,6 +3,7 @@ iframe embed and the widget script."""
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import re
@@ -16,10 +17,8 @@ from starlette.concurrency import run_in_threadpool
 
 from bot.answer import Reply
 from bot.assistant import Assistant
-from bot.audit import AuditLog, AuditUnavailable
+from bot.audit import AuditLog
 from bot.audit.log import pseudonym
-from bot.index import IndexCorrupt
-from bot.model import Status
 from bot.resources import WEB
 from bot.service.crisis import book_for, page_contacts
 from bot.service.deps import AssistantDep, AuditDep, SettingsDep, TemplatesDep
@@ -37,6 +36,7 @@ from bot.service.starters import starters_for
 from bot.service.sync import sync_health
 from bot.throttled_log import ThrottledLog
 from bot.triage import ContactBook
+from bot.usecases import Asked, answer_and_record
 
 api = APIRouter()
 log = logging.getLogger(__name__)
@@ -50,6 +50,10 @@ CHANNELS = frozenset({"widget", "embed", "page"})
 HISTORY = 20
 HISTORY_ID = re.compile(r"[0-9a-f]{32}")
 WIDGET_JS = WEB / "static" / "widget.js"
+# The chat core the page loads as a script of its own; the widget gets it inside its
+# function, in place of this token.
+CHAT_CORE_JS = WEB / "static" / "chat-core.js"
+CHAT_CORE = "/*CHAT_CORE*/"
 
 
 def _answer(
@@ -64,28 +68,8 @@ def _answer(
     """Reply, and record it before it is returned (AuditUnavailable -> 503), except an
     urgent reply: the contacts go out at once and its record waits in the backlog.
     `book`: the contacts of the request's locale, for an urgent reply."""
-    reply = assistant.reply(message, session_id, book=book)
-    if book is not None and reply.status is Status.URGENT:
-        reply.trace.contacts_locale = book.locale
-    if reply.citations and (damage := assistant.index.damage()) is not None:
-        # Passages read from files changed under us may not be what was checked at load.
-        # Replies that cite nothing (urgent ones first of all) are still given.
-        raise IndexCorrupt(damage)
-    row = audit.answer_row(
-        reply,
-        message,
-        channel=channel,
-        origin=request.headers.get("origin"),
-        index_digest=assistant.index.manifest.digest,
-        model=assistant.index.manifest.model,
-    )
-    try:
-        audit.append_row(row)
-    except AuditUnavailable as exc:
-        if reply.status is not Status.URGENT:
-            raise
-        request.app.state.audit_backlog.keep(row, exc)
-    return reply
+    asked = Asked(message, session_id, channel, request.headers.get("origin"), book)
+    return answer_and_record(assistant, audit, asked, request.app.state.audit_backlog)
 
 
 @api.post(
@@ -175,12 +159,23 @@ def widget(settings: SettingsDep, assistant: AssistantDep) -> Response:
     }
     # "</" cannot end a script here, but keep the config inert in any context.
     payload = json.dumps(config).replace("<", "\\u003c")
-    script = WIDGET_JS.read_text(encoding="utf-8").replace("/*BOT_CONFIG*/{}", payload, 1)
+    script = widget_source().replace("/*BOT_CONFIG*/{}", payload, 1)
     return Response(
         script,
         media_type="text/javascript; charset=utf-8",
         headers={"Cache-Control": "public, max-age=300"},
     )
+
+
+@functools.cache
+def widget_source() -> str:
+    """widget.js with the chat core put inside its function: one script tag for the host
+    page, one core for the page and the widget, no global added to the host page. Put
+    together once per process (the files change only with a new release)."""
+    widget = WIDGET_JS.read_text(encoding="utf-8")
+    if CHAT_CORE not in widget:
+        raise RuntimeError(f"{WIDGET_JS} has no {CHAT_CORE} for the chat core")
+    return widget.replace(CHAT_CORE, CHAT_CORE_JS.read_text(encoding="utf-8"), 1)
 
 
 def _page(
