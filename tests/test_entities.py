@@ -293,6 +293,20 @@ def test_vitamin_c_is_not_vitamin_d(lexicon: Lexicon) -> None:
     assert lexicon.resolve("vitamin d").unknown_compounds == ("vitamin d",)
 
 
+def test_a_drug_word_naming_biology_is_no_compound(lexicon: Lexicon) -> None:
+    # A drug followed by a word of the body's biology (bot/data/vocab/biology_words.txt)
+    # names a target, not a compound: "the morphine pathway", "opioid receptor modulation".
+    for question in (
+        "what does the morphine pathway mean for ketamine?",
+        "what does the opioid receptor modulation mean for ketamine?",
+    ):
+        entities = lexicon.resolve(question)
+        assert entities.compounds == (KETAMINE,) and entities.unknown_compounds == ()
+    assert lexicon.resolve("what does morphine mean for ketamine?").unknown_compounds == (
+        "morphine",
+    )
+
+
 @pytest.mark.parametrize(
     ("question", "unknown"),
     [

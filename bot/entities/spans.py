@@ -13,7 +13,7 @@ from enum import Enum
 from itertools import product
 from typing import TYPE_CHECKING
 
-from bot.entities.words import BIOLOGY_WORDS, COMPOUND_NEGATORS
+from bot.entities.words import COMPOUND_NEGATORS, biology_words
 from bot.text import Normalised
 
 if TYPE_CHECKING:  # the lexicon reads questions with this module: a runtime import is a cycle
@@ -104,7 +104,7 @@ def choose(n: Normalised, spans: Sequence[Span]) -> Choice:
         cells = set(range(span.start, span.end))
         if cells & choice.taken:
             continue
-        if span.kind is Kind.DRUG and span.end < len(terms) and terms[span.end] in BIOLOGY_WORDS:
+        if span.kind is Kind.DRUG and span.end < len(terms) and terms[span.end] in biology_words():
             continue
         words = " ".join(terms[span.start : span.end])
         if span.kind in (Kind.COMPOUND, Kind.DRUG):

@@ -1,8 +1,9 @@
 """The word lists that tell names from other words in a question.
 
-Read from `bot/data/vocab/` (words that name nothing, drug-name endings) or derived from
-the disease vocabulary (cancer words, cancer sites); the few short lists below are grammar
-and phrasing rather than names, and are kept here with the reason for each.
+Read from `bot/data/vocab/` (words that name nothing, drug-name endings, words of the
+body's biology) or derived from the disease vocabulary (cancer words, cancer sites). The
+short lists kept below are grammar and phrasing (negations, pronouns, links, stage
+phrases), each with its reason.
 """
 
 from __future__ import annotations
@@ -13,13 +14,6 @@ from bot.resources import read_lines
 from bot.vocab import Disease
 from bot.vocab import load as load_vocabulary
 
-# A drug word followed by one of these names a target in the body, not a treatment:
-# "how does the NMDA receptor part work?" asks nothing about a drug called NMDA.
-BIOLOGY_WORDS = frozenset(
-    """receptor receptors pathway pathways antagonism antagonist antagonists agonist
-    agonists signalling signaling signal levels level system systems release activation
-    modulation transporter transporters blockade inhibition channel channels""".split()
-)
 # A negation right before a compound ("not ketamine, esketamine") takes it back; a
 # contracted auxiliary ("isn't ketamine approved?") does not.
 COMPOUND_NEGATORS = frozenset({"not", "no", "never", "without", "except"})
@@ -39,6 +33,12 @@ CAUSED_BY = (("from",), ("after",), ("caused", "by"), ("due", "to"), ("because",
 @cache
 def not_names() -> frozenset[str]:
     return frozenset(w for line in read_lines("vocab/not_names.txt") for w in line.split())
+
+
+@cache
+def biology_words() -> frozenset[str]:
+    """Words that name a target in the body ("receptor"): a drug word before one is no name."""
+    return frozenset(w for line in read_lines("vocab/biology_words.txt") for w in line.split())
 
 
 @cache
