@@ -19,7 +19,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup, escape
 
 from bot.model import CrisisKind, Status, Trace
-from bot.pages import Assessment
+from bot.pages import PageSummary
 from bot.retrieval import Hit
 from bot.triage import Contact
 
@@ -230,7 +230,7 @@ class Renderer:
     """Renders one reply from a template name and its context."""
 
     def __init__(
-        self, site_url: str | None = None, pages: Mapping[str, Assessment] | None = None
+        self, site_url: str | None = None, pages: Mapping[str, PageSummary] | None = None
     ) -> None:
         """`site_url` (BOT_SITE_URL) links the citations of `pages` that name no URL of
         their own to the page on the site."""

@@ -19,7 +19,7 @@ from urllib.parse import urlencode
 
 from cachetools import LRUCache
 
-from bot import rules
+from bot import page_schema, rules
 from bot.answer import Citation, Renderer, Reply
 from bot.chunks import Passage
 from bot.dialogue import (
@@ -35,12 +35,20 @@ from bot.dialogue import (
 from bot.embedding import Embedder, make_embedder
 from bot.entities import Analysis, Lexicon
 from bot.index import Index, load
-from bot.model import CrisisKind, Entities, Status, Trace, TriageKind
-from bot.pages import Assessment
+from bot.model import CrisisKind, Entities, SectionKind, Status, Trace, TriageKind
+from bot.pages import PageSummary
 from bot.policy import Catalogue, Decision, Verdict, decide, hierarchy_note
 from bot.retrieval import SUBJECTS, Hit, Retriever, intent_of, missing_subject
 from bot.settings import Settings
-from bot.shared import INFO_MIN, SharedContent, SharedPassage, own_names, shared_sentences
+from bot.shared import (
+    BYLINE,
+    DISCLAIMER,
+    INFO_MIN,
+    SharedContent,
+    SharedPassage,
+    own_names,
+    shared_sentences,
+)
 from bot.text import Normalised
 from bot.triage import Contact, ContactBook, Triage, load_contacts, triage
 from bot.triage import semantic as semantic_triage
@@ -50,12 +58,6 @@ from bot.triage.semantic import SemanticTriage
 log = logging.getLogger(__name__)
 
 MAX_LISTED = 8
-# Info topics quoted from a section every page has, by the heading's start.
-SHARED_SECTIONS = {
-    "hierarchy": "Evidence Hierarchy",
-    "evolve": "How Evidence Levels Evolve",
-    "trials": "How Evidence Levels Evolve",  # where the pages point to ClinicalTrials.gov
-}
 # Said first when a message both shows distress and asks about a page.
 SUPPORT_LINE = (
     "I'm sorry you're going through this. Your care team can help with how you're feeling "
@@ -95,11 +97,11 @@ def new_id() -> str:
     return uuid.uuid4().hex
 
 
-def short_title(a: Assessment) -> str:
+def short_title(a: PageSummary) -> str:
     return f"{a.compound} for {a.condition}"
 
 
-def _ask_about(a: Assessment) -> str:
+def _ask_about(a: PageSummary) -> str:
     return f"What is the evidence level for {a.compound} in {a.condition}?"
 
 
@@ -113,11 +115,11 @@ class Outcome:
     """A rendered reply and the assessment(s) it settled on, for the session context."""
 
     reply: Reply
-    assessment: Assessment | None = None
-    options: list[Assessment] = field(default_factory=list)
+    assessment: PageSummary | None = None
+    options: list[PageSummary] = field(default_factory=list)
     # For a not_found about a named pair: the names asked about, kept as the topic.
     topic: tuple[str | None, str | None] = (None, None)
-    rest: list[Assessment] = field(default_factory=list)  # a listing's pages not yet shown
+    rest: list[PageSummary] = field(default_factory=list)  # a listing's pages not yet shown
 
 
 @dataclass
@@ -500,14 +502,13 @@ class Assistant:
         trials search)."""
         here = context or Context()
         a = self.catalogue.page(here.compound, here.condition) or self._everything[0]
-        section = SHARED_SECTIONS
+        # The section every page has that the topic is quoted from (bot/data/page_schema.yaml).
+        kind = page_schema.load().info_kind(topic)
         citation: Citation | None = None
         passage = ""
         undefined = None
-        if topic in section:
-            found = next(
-                (p for p in self._passages_of(a) if p.section.startswith(section[topic])), None
-            )
+        if kind is not None:
+            found = next((p for p in self._passages_of(a) if p.section_kind is kind), None)
             if found is not None:
                 citation = Citation.from_hit(Hit(found, a, 1.0, True))
                 passage = found.text
@@ -531,7 +532,7 @@ class Assistant:
                     compound=a.compound,
                     condition=a.condition,
                     evidence_level=a.evidence_level,
-                    section="Medical Disclaimer" if topic == "advice" else "Byline",
+                    section=DISCLAIMER if topic == "advice" else BYLINE,
                     url=a.url,
                     passage=text,
                     score=1.0,
@@ -576,11 +577,11 @@ class Assistant:
             section=shared.section,
             passage=shared.text,
         )
-        kind = next((t for t, p in SHARED_SECTIONS.items() if shared.section.startswith(p)), None)
+        topic = page_schema.load().info_topic(shared.kind)
         return self.renderer.render(
             "info",
             status=Status.INFO,
-            topic=kind or ("authors" if shared.section == "Byline" else "shared"),
+            topic=topic or ("authors" if shared.section == BYLINE else "shared"),
             passage=shared.text,
             unexplained=None,
             condition=None,
@@ -593,13 +594,13 @@ class Assistant:
             **{**base, "disclaimer": a.disclaimer or base["disclaimer"]},
         )
 
-    def _passages_of(self, a: Assessment) -> list[Passage]:
+    def _passages_of(self, a: PageSummary) -> list[Passage]:
         return [self.index.passages[int(r)] for r in self.index.rows_of(a.id)]
 
-    def _classification_citation(self, a: Assessment) -> Citation:
+    def _classification_citation(self, a: PageSummary) -> Citation:
         passages = self._passages_of(a)
         chosen = next(
-            (p for p in passages if p.section.startswith("Current Evidence Classification")),
+            (p for p in passages if p.section_kind is SectionKind.CLASSIFICATION),
             passages[0],
         )
         return Citation.from_hit(Hit(chosen, a, 1.0, True))
@@ -607,12 +608,12 @@ class Assistant:
     def _not_found(
         self,
         missing: str | None,
-        covered: Sequence[Assessment],
+        covered: Sequence[PageSummary],
         intro: str,
         crisis: tuple[Contact, ...],
         trace: Trace,
         base: dict[str, str],
-        off_scope: Assessment | None = None,
+        off_scope: PageSummary | None = None,
         topic: tuple[str | None, str | None] = (None, None),
         subject: str | None = None,
     ) -> Outcome:
@@ -636,7 +637,7 @@ class Assistant:
 
     def _listing(
         self,
-        pages: Sequence[Assessment],
+        pages: Sequence[PageSummary],
         entities: Entities,
         crisis: tuple[Contact, ...],
         trace: Trace,
@@ -828,21 +829,21 @@ class Assistant:
 SCALE_STEP = re.compile(r"^\s*(?:\d+\.\s*)?((?:level\s+\w+|preclinical)):\s*(.+?)\s*$", re.I | re.M)
 
 
-def scale_line(passages: Sequence[Passage], a: Assessment) -> str | None:
+def scale_line(passages: Sequence[Passage], a: PageSummary) -> str | None:
     """What the label that starts a page's level ("Level 2: ...") means on the scale that
     page itself lists, quoted; None when the level has no label or the page no scale."""
     label = re.match(r"\s*(level\s+\w+|preclinical)\b", a.evidence_level, re.I)
     if label is None:
         return None
     for p in passages:
-        if p.section.startswith("Evidence Hierarchy"):
+        if p.section_kind is SectionKind.HIERARCHY:
             for m in SCALE_STEP.finditer(p.text):
                 if m.group(1).lower() == label.group(1).lower():
                     return f"{m.group(1)}: {m.group(2)}"
     return None
 
 
-def trials_search(a: Assessment) -> str:
+def trials_search(a: PageSummary) -> str:
     """A ClinicalTrials.gov search for the page's compound and condition, as the pages tell
     readers to search there (the compound without its bracketed forms or brands)."""
     query = urlencode({"cond": a.condition, "intr": a.bare_compound})
@@ -918,32 +919,18 @@ def _intent(norm: Normalised, analysis: Analysis, chosen: Entities | None = None
     return "general"
 
 
-# Section title prefix -> template, for sections with a template of their own.
-SECTION_TEMPLATES = (
-    ("Current Evidence Classification", "answered_evidence_level"),
-    ("Evidence Hierarchy", "answered_hierarchy"),
-    ("What This Evidence Level Means", "answered_meaning"),
-    ("How Evidence Levels Evolve", "answered_evolve"),
-)
-
-
 def _template_for(intent: str, hit: Hit) -> tuple[str, dict[str, object]]:
-    """The template for the passage the answer quotes, and its context."""
+    """The template for the passage the answer quotes (bot/data/page_schema.yaml gives each
+    section kind's, and the FAQ questions'), and its context."""
     p = hit.passage
-    if p.kind == "faq":
-        question = (p.question or "").lower()
-        if "trial" in question:
-            return "answered_trials", {"passage": p.text}
-        if "consider" in question or "strong enough" in question:
-            return "answered_consider", {"passage": p.text}
-        return "answered_faq", {"passage": p.text, "question": p.question}
-    if intent == "mechanism" and p.section.startswith("Mechanis"):
-        return "answered_mechanism", {"passage": p.text}
-    for prefix, template in SECTION_TEMPLATES:
-        if p.section.startswith(prefix):
-            # The level itself is printed by the layout: quote what surrounds it.
-            lines = [
-                ln for ln in p.text.splitlines() if not ln.lower().startswith("evidence level:")
-            ]
-            return template, {"passage": "\n".join(lines)}
-    return "answered_section", {"passage": p.text, "section": p.section}
+    kind = p.section_kind or SectionKind.OTHER
+    template = page_schema.load().template(kind, intent, p.question)
+    if template is None:
+        return "answered_section", {"passage": p.text, "section": p.section}
+    if kind is SectionKind.FAQ and template == "answered_faq":
+        return template, {"passage": p.text, "question": p.question}
+    if kind in (SectionKind.FAQ, SectionKind.MECHANISM):
+        return template, {"passage": p.text}
+    # The level itself is printed by the layout: quote what surrounds it.
+    lines = [ln for ln in p.text.splitlines() if not ln.lower().startswith("evidence level:")]
+    return template, {"passage": "\n".join(lines)}

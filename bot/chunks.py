@@ -7,6 +7,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
 
+from bot import page_schema
+from bot.model import SectionKind
 from bot.pages import Assessment
 
 # Paragraphs of one section are grouped up to about this many characters, so a passage
@@ -23,6 +25,14 @@ class Passage:
     text: str
     question: str | None = None
     anchor: str | None = None
+    # The kind of the section it is from (FAQ for a pair), as the parser gave it: routing
+    # reads this, never the heading. None: read from `section` by the page schema.
+    section_kind: SectionKind | None = None
+
+    def __post_init__(self) -> None:
+        if self.section_kind is None:
+            kind = SectionKind.FAQ if self.kind == "faq" else page_schema.kind_of(self.section)
+            object.__setattr__(self, "section_kind", kind)
 
     @property
     def embed_text(self) -> str:
@@ -39,11 +49,13 @@ class Passage:
             "text": self.text,
             "question": self.question,
             "anchor": self.anchor,
+            "section_kind": self.section_kind,
         }
 
     @classmethod
     def from_dict(cls, data: dict) -> Passage:
-        return cls(**data)
+        kind = data.get("section_kind")
+        return cls(**{**data, "section_kind": SectionKind(kind) if kind else None})
 
 
 def passage_id(assessment_id: str, section: str, text: str) -> str:
@@ -75,6 +87,7 @@ def chunk(assessment: Assessment, max_chars: int = MAX_PASSAGE_CHARS) -> list[Pa
                     kind="section",
                     text=text,
                     anchor=section.anchor,
+                    section_kind=section.kind,
                 )
             )
     for faq in assessment.faqs:
@@ -82,11 +95,12 @@ def chunk(assessment: Assessment, max_chars: int = MAX_PASSAGE_CHARS) -> list[Pa
             Passage(
                 id=passage_id(assessment.id, faq.question, faq.answer),
                 assessment_id=assessment.id,
-                section="Frequently Asked Questions",
+                section=page_schema.load().spec(SectionKind.FAQ).heading,
                 kind="faq",
                 text=faq.answer,
                 question=faq.question,
                 anchor=faq.anchor,
+                section_kind=SectionKind.FAQ,
             )
         )
     # Identical text under the same heading would give the same id twice; keep one.

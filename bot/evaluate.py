@@ -15,8 +15,10 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Protocol
 
+from bot import page_schema
 from bot.answer import Citation, Reply, Status, Trace
 from bot.assistant import MAX_LISTED, Assistant, _template_for, new_id, short_title
+from bot.model import SectionKind
 from bot.retrieval import Hit, intent_of
 from bot.triage import triage
 
@@ -30,7 +32,7 @@ class Case:
     question: str
     status: str
     assessment: str | None = None  # "<Compound> for <Condition>"
-    section: str | None = None  # section prefix, or "FAQ:<word>"
+    section: str | None = None  # a heading (its section kind), or "FAQ:<word>"
     missing: str | None = None  # uncovered name the answer must name
     session: str | None = None
     tags: tuple[str, ...] = ()
@@ -192,12 +194,21 @@ def _ordinal(question: str) -> int | None:
 
 
 def section_matches(expected: str, section: str | None, question: str | None) -> bool:
+    """Whether a cited section is the labelled one. A label names a part of the page by its
+    heading ("Mechanistic Evidence"), or "FAQ:<word>" for a pair whose question has the
+    word; both sides are read through the page schema, so a label means the same part of
+    the page whatever the site calls it. A label the schema does not know is compared as
+    a heading prefix."""
     if section is None:
         return False
+    schema = page_schema.load()
     if expected.startswith("FAQ:"):
         word = expected[4:].lower()
-        return section.startswith("Frequently Asked Questions") and word in (question or "").lower()
-    return section.startswith(expected)
+        return schema.kind_of(section) is SectionKind.FAQ and word in (question or "").lower()
+    kind = schema.kind_of(expected)
+    if kind is SectionKind.OTHER:
+        return section.startswith(expected)
+    return schema.kind_of(section) is kind
 
 
 def invariant_violations(reply: Reply, assistant: Assistant) -> list[str]:

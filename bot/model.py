@@ -37,6 +37,20 @@ class TriageKind(StrEnum):
     MENTION = "mention"  # a research question naming a crisis topic: answered, line added
 
 
+class SectionKind(StrEnum):
+    """Which part of the page template a section is (bot/data/page_schema.yaml says which
+    headings are which). Given at parse time, so nothing downstream reads heading text."""
+
+    INTRODUCTION = "introduction"
+    HIERARCHY = "hierarchy"
+    CLASSIFICATION = "classification"
+    MECHANISM = "mechanism"
+    MEANING = "meaning"
+    EVOLVE = "evolve"
+    FAQ = "faq"
+    OTHER = "other"  # a heading the template does not have: quoted as a plain section
+
+
 class Relation(IntEnum):
     """How a page's condition relates to the condition a question names (higher = closer)."""
 

@@ -12,7 +12,7 @@ import json
 import logging
 import os
 import re
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +20,9 @@ import yaml
 from bs4 import BeautifulSoup, NavigableString, PageElement, Tag
 from bs4.element import PreformattedString
 from markdown_it import MarkdownIt
+
+from bot import page_schema
+from bot.model import SectionKind
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +37,13 @@ class Section:
     title: str
     paragraphs: tuple[str, ...]
     anchor: str | None = None
+    # Which part of the page template it is (bot/data/page_schema.yaml), given when the
+    # page is parsed; never None once made (None: read from the title).
+    kind: SectionKind | None = None
+
+    def __post_init__(self) -> None:
+        if self.kind is None:
+            object.__setattr__(self, "kind", page_schema.kind_of(self.title))
 
 
 @dataclass(frozen=True)
@@ -44,8 +54,9 @@ class FAQ:
 
 
 @dataclass(frozen=True)
-class Assessment:
-    """One compound x condition page. `id` is a hash of the parsed content."""
+class PageSummary:
+    """What serving holds of a page: its names, level, disclaimer and address, without its
+    sections and FAQs (those are the index's passages). `id` is the parsed page's."""
 
     source: str
     title: str
@@ -53,8 +64,6 @@ class Assessment:
     condition: str
     evidence_level: str
     mechanism: tuple[str, ...]
-    sections: tuple[Section, ...]
-    faqs: tuple[FAQ, ...]
     disclaimer: str | None
     url: str | None
     byline: str | None = None
@@ -65,7 +74,7 @@ class Assessment:
 
     def __post_init__(self) -> None:
         if not self.id:
-            object.__setattr__(self, "id", content_id(self))
+            raise ValueError(f"{self.source}: a page summary needs its page's id")
 
     def to_dict(self) -> dict[str, Any]:
         """As `dataclasses.asdict` (lists for tuples), written out: asdict deep-copies
@@ -77,13 +86,6 @@ class Assessment:
             "condition": self.condition,
             "evidence_level": self.evidence_level,
             "mechanism": list(self.mechanism),
-            "sections": [
-                {"title": s.title, "paragraphs": list(s.paragraphs), "anchor": s.anchor}
-                for s in self.sections
-            ],
-            "faqs": [
-                {"question": f.question, "answer": f.answer, "anchor": f.anchor} for f in self.faqs
-            ],
             "disclaimer": self.disclaimer,
             "url": self.url,
             "byline": self.byline,
@@ -92,25 +94,8 @@ class Assessment:
         }
 
     @classmethod
-    def from_dict(cls, data: dict) -> Assessment:
-        return cls(
-            source=data["source"],
-            title=data["title"],
-            compound=data["compound"],
-            condition=data["condition"],
-            evidence_level=data["evidence_level"],
-            mechanism=tuple(data["mechanism"]),
-            sections=tuple(
-                Section(s["title"], tuple(s["paragraphs"]), s.get("anchor"))
-                for s in data["sections"]
-            ),
-            faqs=tuple(FAQ(f["question"], f["answer"], f.get("anchor")) for f in data["faqs"]),
-            disclaimer=data["disclaimer"],
-            url=data["url"],
-            byline=data.get("byline"),
-            aliases=tuple(data.get("aliases", ())),
-            id=data["id"],
-        )
+    def from_dict(cls, data: dict) -> PageSummary:
+        return cls(**_summary_fields(data))
 
     @property
     def bare_compound(self) -> str:
@@ -118,17 +103,87 @@ class Assessment:
         -> "Ketamine")."""
         return re.sub(r"\s*\([^)]*\)", "", self.compound).strip() or self.compound
 
-    def section(self, title_prefix: str) -> Section | None:
-        prefix = title_prefix.lower()
+
+def _summary_fields(data: dict) -> dict[str, Any]:
+    return {
+        "source": data["source"],
+        "title": data["title"],
+        "compound": data["compound"],
+        "condition": data["condition"],
+        "evidence_level": data["evidence_level"],
+        "mechanism": tuple(data["mechanism"]),
+        "disclaimer": data["disclaimer"],
+        "url": data["url"],
+        "byline": data.get("byline"),
+        "aliases": tuple(data.get("aliases", ())),
+        "id": data["id"],
+    }
+
+
+@dataclass(frozen=True)
+class Assessment(PageSummary):
+    """One compound x condition page as parsed, with its sections and FAQs. `id` is a hash
+    of the parsed content."""
+
+    sections: tuple[Section, ...] = field(default=(), kw_only=True)
+    faqs: tuple[FAQ, ...] = field(default=(), kw_only=True)
+
+    def __post_init__(self) -> None:
+        if not self.id:
+            object.__setattr__(self, "id", content_id(self))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            **super().to_dict(),
+            "sections": [
+                {
+                    "title": s.title,
+                    "paragraphs": list(s.paragraphs),
+                    "anchor": s.anchor,
+                    "kind": s.kind,
+                }
+                for s in self.sections
+            ],
+            "faqs": [
+                {"question": f.question, "answer": f.answer, "anchor": f.anchor} for f in self.faqs
+            ],
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict) -> Assessment:
+        return cls(
+            **_summary_fields(data),
+            sections=tuple(
+                Section(s["title"], tuple(s["paragraphs"]), s.get("anchor"), _kind(s.get("kind")))
+                for s in data["sections"]
+            ),
+            faqs=tuple(FAQ(f["question"], f["answer"], f.get("anchor")) for f in data["faqs"]),
+        )
+
+    def summary(self) -> PageSummary:
+        """What serving keeps of the page."""
+        return PageSummary(**{f.name: getattr(self, f.name) for f in fields(PageSummary)})
+
+    def section(self, which: SectionKind | str) -> Section | None:
+        """The first section of this kind, or whose title starts with this text."""
+        if isinstance(which, SectionKind):
+            return next((s for s in self.sections if s.kind is which), None)
+        prefix = which.lower()
         return next((s for s in self.sections if s.title.lower().startswith(prefix)), None)
 
 
+def _kind(value: str | None) -> SectionKind | None:
+    return SectionKind(value) if value else None
+
+
 def content_id(assessment: Assessment) -> str:
-    """Stable id from what the page says (not where the file lives)."""
+    """Stable id from what the page says (not where the file lives, nor the kinds the
+    page schema gives its sections)."""
     data = assessment.to_dict()
-    data.pop("id")
-    data.pop("source")
-    data.pop("aliases")
+    for key in ("id", "source", "aliases"):
+        data.pop(key)
+    for section in data["sections"]:
+        section.pop("kind")
     payload = json.dumps(data, sort_keys=True, ensure_ascii=False).encode()
     return hashlib.sha256(payload).hexdigest()[:16]
 
@@ -160,9 +215,11 @@ class CorpusLoad:
     keys: dict[str, str] = field(default_factory=dict)
 
 
-# Changes whenever this module (the parsers) does, so a cached parse is only reused by
-# the very code that made it.
-PARSER = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()[:16]
+# Changes whenever this module (the parsers) or the page schema does, so a cached parse is
+# only reused by the very code (and section kinds) that made it.
+PARSER = hashlib.sha256(
+    Path(__file__).read_bytes() + page_schema.fingerprint().encode()
+).hexdigest()[:16]
 
 
 def page_key(data: bytes) -> str:
@@ -188,11 +245,9 @@ FORMATS = {".txt": "txt", ".md": "md", ".markdown": "md", ".html": "html", ".htm
 TITLE_FORM = "<Compound> for <Condition>: Evidence Level Assessment"
 TITLE_RE = re.compile(r"(?P<subject>.+?)\s*:\s*evidence level assessment\b", re.IGNORECASE)
 FOR_RE = re.compile(r"\s+for\s+", re.IGNORECASE)
-CLASSIFICATION_RE = re.compile(r"current evidence classification\s*:\s*(?P<pair>.+)", re.I)
 EVIDENCE_LEVEL_RE = re.compile(r"evidence level\s*:\s*(?P<value>.*)", re.IGNORECASE)
 MECHANISM_RE = re.compile(r"\boperates via\s*:\s*(?P<items>.+)", re.IGNORECASE)
 DISCLAIMER_RE = re.compile(r"medical disclaimer\s*:", re.IGNORECASE)
-FAQ_HEADING_RE = re.compile(r"(frequently asked questions|faqs?)\b", re.IGNORECASE)
 # A call to action pointing at a site, report or newsletter; anchored at the start so
 # ordinary sentences that merely mention a website are kept.
 MARKETING_RE = re.compile(
@@ -202,12 +257,15 @@ MARKETING_RE = re.compile(
 )
 MAX_MARKETING_CHARS = 200
 
-# .txt headings: the page template's own headings (optionally followed by ": ..." or
-# "(...)"), plus a cautious heuristic in _looks_like_txt_heading.
+# .txt headings: the page template's own headings (bot/data/page_schema.yaml; optionally
+# followed by ": ..." or "(...)"), plus a cautious heuristic in _looks_like_txt_heading.
 KNOWN_TXT_HEADING_RE = re.compile(
-    r"(evidence hierarchy overview|current evidence classification|mechanistic evidence"
-    r"|what this evidence level means for patients|how evidence levels evolve"
-    r"|frequently asked questions)\s*($|[:(\-–—])",
+    "({})".format(
+        "|".join(
+            re.escape(s.words.lower()) for s in page_schema.load().specs.values() if not s.untitled
+        )
+    )
+    + r"\s*($|[:(\-–—])",
     re.IGNORECASE,
 )
 LIST_ITEM_RE = re.compile(r"\s*(?:[-*+•·▪◦‣]|\(?\d{1,3}[.)])\s+(?P<text>\S.*)")
@@ -535,11 +593,14 @@ def _match_title(text: str | None) -> re.Match[str] | None:
 
 
 def _split_subject(subject: str, blocks: list[Block]) -> tuple[str, str]:
-    """Compound/condition, preferring the classification heading's explicit "+" split."""
+    """Compound/condition, preferring the classification heading's explicit "+" split
+    ("Current Evidence Classification: <compound> + <condition>")."""
     for block in blocks:
-        heading = CLASSIFICATION_RE.match(block.text) if block.is_heading else None
-        if heading:
-            pair = heading["pair"]
+        classification = (
+            block.is_heading and page_schema.kind_of(block.text) is SectionKind.CLASSIFICATION
+        )
+        if classification and ":" in block.text:
+            pair = block.text.partition(":")[2].strip()
             for plus in re.finditer(r"\s+\+\s+", pair):
                 compound, condition = pair[: plus.start()], pair[plus.end() :]
                 if f"{compound} for {condition}".casefold() == subject.casefold():
@@ -550,7 +611,7 @@ def _split_subject(subject: str, blocks: list[Block]) -> tuple[str, str]:
 
 def _mechanism(sections: list[Section]) -> tuple[str, ...]:
     for section in sections:
-        if not section.title.lower().startswith("mechanistic evidence"):
+        if section.kind is not SectionKind.MECHANISM:
             continue
         for paragraph in section.paragraphs:
             if match := MECHANISM_RE.search(paragraph):
@@ -563,7 +624,7 @@ def _mechanism(sections: list[Section]) -> tuple[str, ...]:
 def _split_sections(blocks: list[Block]) -> tuple[list[Section], list[FAQ]]:
     sections: list[Section] = []
     faqs: list[FAQ] = []
-    title, anchor, paragraphs = "Introduction", None, []
+    title, anchor, paragraphs = page_schema.load().untitled.heading, None, []
     faq_level: int | None = None  # heading level of the FAQ section we are inside
     question: Block | None = None
     answer: list[str] = []
@@ -588,15 +649,17 @@ def _split_sections(blocks: list[Block]) -> tuple[list[Section], list[FAQ]]:
             faq_level, question = None, None
         if block.is_heading:
             if paragraphs:
-                sections.append(Section(title, tuple(paragraphs), anchor))
+                sections.append(
+                    Section(title, tuple(paragraphs), anchor, page_schema.kind_of(title))
+                )
             title, anchor, paragraphs = block.text, block.anchor, []
-            if FAQ_HEADING_RE.match(block.text):
+            if page_schema.kind_of(block.text) is SectionKind.FAQ:
                 faq_level = block.level
         else:
             paragraphs.append(block.text)
     close_question()
     if paragraphs:
-        sections.append(Section(title, tuple(paragraphs), anchor))
+        sections.append(Section(title, tuple(paragraphs), anchor, page_schema.kind_of(title)))
     return sections, faqs
 
 
@@ -614,7 +677,7 @@ ALIAS_RE = re.compile(
 
 def _intro_aliases(page: Assessment) -> list[str]:
     """Names the page's introduction gives the compound (brands, other names)."""
-    intro = page.section("Introduction")
+    intro = page.section(SectionKind.INTRODUCTION)
     text = " ".join(intro.paragraphs) if intro else ""
     found: list[str] = []
     for m in ALIAS_RE.finditer(text):

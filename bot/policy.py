@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 
 from bot.model import ConditionMatch, Entities, Relation
-from bot.pages import Assessment
+from bot.pages import PageSummary
 
 
 class Verdict(Enum):
@@ -43,11 +43,11 @@ class Verdict(Enum):
 class Decision:
     verdict: Verdict
     rule: str
-    pages: tuple[Assessment, ...] = ()  # the page answered, listed or offered
+    pages: tuple[PageSummary, ...] = ()  # the page answered, listed or offered
     match: ConditionMatch | None = None  # how the answered page's condition fits
     missing: str | None = None  # what we have no assessment of, as the reply names it
-    also: tuple[Assessment, ...] = ()  # other pages to suggest (a general page, ...)
-    scope: tuple[Assessment, ...] = ()  # for not_found: what we do have, nearest first
+    also: tuple[PageSummary, ...] = ()  # other pages to suggest (a general page, ...)
+    scope: tuple[PageSummary, ...] = ()  # for not_found: what we do have, nearest first
     scope_intro: str = ""
     topic: tuple[str | None, str | None] = (None, None)  # the pair asked about
     absent: tuple[str, ...] = ()  # pairs of a comparison we have no page for
@@ -58,9 +58,9 @@ class Catalogue:
     """The corpus's pages by compound and by condition (looked up by name, so a decision
     costs the same whatever the corpus size)."""
 
-    pages: list[Assessment]
-    by_compound: dict[str, list[Assessment]] = field(default_factory=dict)
-    by_condition: dict[str, list[Assessment]] = field(default_factory=dict)
+    pages: list[PageSummary]
+    by_compound: dict[str, list[PageSummary]] = field(default_factory=dict)
+    by_condition: dict[str, list[PageSummary]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.pages = sorted(self.pages, key=lambda a: a.title)
@@ -69,22 +69,22 @@ class Catalogue:
             self.by_condition.setdefault(a.condition, []).append(a)
 
     @classmethod
-    def of(cls, pages: Iterable[Assessment]) -> Catalogue:
+    def of(cls, pages: Iterable[PageSummary]) -> Catalogue:
         return cls(list(pages))
 
-    def page(self, compound: str | None, condition: str | None) -> Assessment | None:
+    def page(self, compound: str | None, condition: str | None) -> PageSummary | None:
         """The page of this compound for this condition, if there is one."""
         return next(
             (a for a in self.by_compound.get(compound or "", ()) if a.condition == condition), None
         )
 
-    def of_compounds(self, names: Sequence[str]) -> list[Assessment]:
+    def of_compounds(self, names: Sequence[str]) -> list[PageSummary]:
         return [a for n in names for a in self.by_compound.get(n, ())]
 
-    def of_conditions(self, names: Sequence[str]) -> list[Assessment]:
+    def of_conditions(self, names: Sequence[str]) -> list[PageSummary]:
         return [a for n in names for a in self.by_condition.get(n, ())]
 
-    def fitting(self, entities: Entities) -> list[Assessment]:
+    def fitting(self, entities: Entities) -> list[PageSummary]:
         """Pages whose compound and condition fit every half the question names."""
         if entities.compounds and entities.conditions:
             wanted = set(entities.conditions)
@@ -202,7 +202,7 @@ def _compare(e: Entities, catalogue: Catalogue, topic: tuple[str | None, str | N
     compared across conditions. A compound with no fitting page is named, never replaced."""
     rank = {m.condition: m for m in e.matches if m.answerable and not m.unstaged}
     asked = " or ".join([m.mention for m in e.matches][:1] + list(e.unknown_conditions)[:1])
-    pages: list[Assessment] = []
+    pages: list[PageSummary] = []
     absent: list[str] = []
     for compound in e.compounds:
         own = catalogue.by_compound.get(compound, [])
@@ -248,11 +248,11 @@ def _compare(e: Entities, catalogue: Catalogue, topic: tuple[str | None, str | N
     )
 
 
-def _conditions(pages: Iterable[Assessment]) -> set[str]:
+def _conditions(pages: Iterable[PageSummary]) -> set[str]:
     return {a.condition for a in pages}
 
 
-def _listed(e: Entities, catalogue: Catalogue) -> list[Assessment]:
+def _listed(e: Entities, catalogue: Catalogue) -> list[PageSummary]:
     """Pages for the conditions named, the best fitting first (specific before general)."""
     # "what do you have for pancreatic cancer": its own pages; the pages about every stage
     # IV cancer only where the question says stage IV or nothing fits that mention closer.
@@ -278,7 +278,7 @@ def _listed(e: Entities, catalogue: Catalogue) -> list[Assessment]:
     return sorted(pages, key=lambda a: (order[a.condition], a.title))
 
 
-def hierarchy_note(a: Assessment, match: ConditionMatch | None) -> str | None:
+def hierarchy_note(a: PageSummary, match: ConditionMatch | None) -> str | None:
     """What the reply must say when the page fits the question's condition only broadly
     or narrowly."""
     if match is None or match.relation is Relation.EXACT:

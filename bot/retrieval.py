@@ -15,33 +15,18 @@ from dataclasses import dataclass
 import numpy as np
 from cachetools import LRUCache
 
-from bot import rules
+from bot import page_schema, rules
 from bot.chunks import Passage
 from bot.embedding import Embedder
 from bot.entities import Lexicon
 from bot.index import Index
-from bot.model import Entities
-from bot.pages import Assessment
+from bot.model import Entities, SectionKind
+from bot.pages import PageSummary
 from bot.policy import Catalogue
 from bot.text import Normalised, fold
 
 # Intents are rules as data (bot/data/rules/intents.yaml), checked in file order.
 INTENTS = rules.load("intents")
-
-
-# Where each intent's answer lives on a page: a section title prefix or an FAQ question
-# pattern (tried in order).
-TARGETS: dict[str, tuple[str, ...]] = {
-    "hierarchy": ("section:Evidence Hierarchy",),
-    "mechanism": ("section:Mechanis",),
-    "trials": ("faq:trial", "section:How Evidence Levels Evolve"),
-    "consider": ("faq:consider|strong enough", "section:What This Evidence Level Means"),
-    "meaning": ("section:What This Evidence Level Means",),
-    "evolve": ("section:How Evidence Levels Evolve",),
-    "intro": ("section:Introduction",),
-    "grade": ("faq:grade", "section:Current Evidence Classification"),
-    "evidence_level": ("section:Current Evidence Classification", "faq:grade|level"),
-}
 
 
 # Subjects the site's assessments do not usually discuss (bot/data/rules/subjects.yaml).
@@ -68,13 +53,6 @@ def intent_of(question: str | Normalised) -> str:
     return rule.kind if rule else "general"
 
 
-def _fits(passage: Passage, target: str) -> bool:
-    kind, _, pattern = target.partition(":")
-    if kind == "section":
-        return passage.kind == "section" and passage.section.lower().startswith(pattern.lower())
-    return passage.kind == "faq" and bool(re.search(pattern, (passage.question or "").lower()))
-
-
 # Reciprocal rank fusion constant (the usual 60): ranks, not raw scores, are combined, so
 # cosine and BM25 need no common scale.
 RRF_K = 60
@@ -85,7 +63,7 @@ MAX_SCOPE = 10_000
 @dataclass(frozen=True)
 class Hit:
     passage: Passage
-    assessment: Assessment
+    assessment: PageSummary
     score: float  # cosine similarity of the question to the passage
     on_target: bool = False  # the passage is where the question's intent is answered
 
@@ -111,7 +89,7 @@ class Retriever:
     def entities(self, question: str) -> Entities:
         return self.lexicon.resolve(question)
 
-    def candidates(self, entities: Entities) -> list[Assessment]:
+    def candidates(self, entities: Entities) -> list[PageSummary]:
         """Assessments whose compound and condition fit every half the question names."""
         return self.catalogue.fitting(entities)
 
@@ -137,7 +115,7 @@ class Retriever:
     def search(
         self,
         question: str,
-        assessments: Sequence[Assessment],
+        assessments: Sequence[PageSummary],
         intent: str,
         top_k: int | None = None,
         query: np.ndarray | None = None,
@@ -152,10 +130,12 @@ class Retriever:
         for ranking in (dense, lexical):
             for rank, (passage, _) in enumerate(ranking):
                 fused[passage.id] = fused.get(passage.id, 0.0) + 1.0 / (RRF_K + rank + 1)
-        targets = TARGETS.get(intent, ())
+        # Where the intent's answer lives on a page (bot/data/page_schema.yaml), in order.
+        targets = page_schema.load().targets(intent)
 
         def target_rank(passage: Passage) -> int:
-            hits = [i for i, t in enumerate(targets) if _fits(passage, t)]
+            kind = passage.section_kind or SectionKind.OTHER
+            hits = [i for i, t in enumerate(targets) if t.fits(kind, passage.question)]
             return min(hits) if hits else len(targets)
 
         ordered = sorted(dense, key=lambda item: (target_rank(item[0]), -fused[item[0].id]))

@@ -16,10 +16,13 @@ from dataclasses import dataclass
 import numpy as np
 
 from bot.chunks import Passage
-from bot.pages import Assessment
+from bot.model import SectionKind
+from bot.pages import PageSummary
 
 # Sections that are about the page's own assessment even where a sentence names nothing.
-OWN_SECTIONS = ("Current Evidence Classification",)
+OWN_SECTIONS = frozenset({SectionKind.CLASSIFICATION})
+# What the disclaimer and the byline, which are not sections, are cited as.
+DISCLAIMER, BYLINE = "Medical Disclaimer", "Byline"
 MIN_CHARS = 40
 # Cosine of a question to a shared passage that answers it from the pages. Off-topic
 # questions stay under 0.17 on the labelled sets; questions about the scale, the terms,
@@ -48,11 +51,16 @@ def stems(text: str) -> frozenset[str]:
 class SharedPassage:
     section: str  # the heading it was found under, as on the page
     text: str  # its shared sentences, as on the page
-    page: Assessment  # the page it is quoted from (the first, by title, that has it)
+    page: PageSummary  # the page it is quoted from (the first, by title, that has it)
     passage: Passage | None = None  # None for the disclaimer and the byline
 
+    @property
+    def kind(self) -> SectionKind | None:
+        """The kind of the section it is from; None for the disclaimer and the byline."""
+        return self.passage.section_kind if self.passage is not None else None
 
-def own_names(a: Assessment) -> list[str]:
+
+def own_names(a: PageSummary) -> list[str]:
     """What only this page says: its compound (and the names in its brackets), its
     condition and its level, lowercased."""
     names = [a.compound, a.condition, a.evidence_level, *re.findall(r"\(([^)]*)\)", a.compound)]
@@ -72,7 +80,7 @@ def shared_sentences(text: str, names: Sequence[str]) -> str:
 
 
 def find_shared(
-    pages: Iterable[Assessment], passages_of: Callable[[Assessment], Sequence[Passage]]
+    pages: Iterable[PageSummary], passages_of: Callable[[PageSummary], Sequence[Passage]]
 ) -> list[SharedPassage]:
     """Every distinct shared passage of the corpus, each once."""
     found: dict[tuple[str, str], SharedPassage] = {}
@@ -81,11 +89,11 @@ def find_shared(
         units = [
             (p.section.split(":")[0], shared_sentences(p.text, names), p)
             for p in passages_of(a)
-            if p.kind == "section" and not p.section.startswith(OWN_SECTIONS)
+            if p.kind == "section" and p.section_kind not in OWN_SECTIONS
         ]
         units += [
-            ("Medical Disclaimer", a.disclaimer or "", None),
-            ("Byline", a.byline or "", None),
+            (DISCLAIMER, a.disclaimer or "", None),
+            (BYLINE, a.byline or "", None),
         ]
         for section, text, passage in units:
             if len(text) >= MIN_CHARS:
@@ -104,8 +112,8 @@ class SharedContent:
     @classmethod
     def build(
         cls,
-        pages: Iterable[Assessment],
-        passages_of: Callable[[Assessment], Sequence[Passage]],
+        pages: Iterable[PageSummary],
+        passages_of: Callable[[PageSummary], Sequence[Passage]],
         encode: Callable[[list[str]], np.ndarray],
     ) -> SharedContent:
         found = find_shared(pages, passages_of)

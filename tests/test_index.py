@@ -38,7 +38,7 @@ from bot.index import (
     load,
     read_manifest,
 )
-from bot.pages import Assessment, corpus_hash, load_corpus
+from bot.pages import Assessment, PageSummary, corpus_hash, load_corpus
 from bot.settings import Settings
 
 OTHER_HASH = "f" * 64
@@ -80,9 +80,11 @@ def test_build_then_load_round_trips_everything(
     pages = {a.id: a for a in load_corpus(settings.corpus).assessments}
     assert set(loaded.assessments) == set(pages)
     for a in loaded.assessments.values():
-        # Served pages keep everything but their sections and FAQs (the passages).
-        assert a == replace(pages[a.id], sections=(), faqs=(), source=a.source)
-        assert a.source == pages[a.id].source and not a.sections and not a.faqs
+        # Served pages keep everything but their sections and FAQs (the passages): a
+        # summary, which has no sections to ask for.
+        assert a == replace(pages[a.id].summary(), source=a.source)
+        assert a.source == pages[a.id].source and type(a) is PageSummary
+        assert not hasattr(a, "sections") and not hasattr(a, "faqs")
         rows = loaded.rows_of(a.id)
         assert [loaded.passages[int(r)] for r in rows] == list(chunk(pages[a.id]))
     np.testing.assert_allclose(

@@ -464,6 +464,8 @@ def test_to_dict_is_asdict_as_json_and_the_id_is_unchanged() -> None:
     data = asdict(a)
     # aliases are read from the content, so the id (a hash of the content) leaves them out
     del data["id"], data["source"], data["aliases"]
+    for section in data["sections"]:  # the page schema's reading of a heading, not content
+        del section["kind"]
     payload = json.dumps(data, sort_keys=True, ensure_ascii=False).encode()
     assert a.id == hashlib.sha256(payload).hexdigest()[:16]
     for p in chunk(a):

@@ -3,8 +3,6 @@ passage nearest a question. Invented compounds only."""
 
 from __future__ import annotations
 
-from types import SimpleNamespace
-
 import numpy as np
 
 from bot.assistant import scale_line
@@ -86,7 +84,7 @@ def test_the_nearest_passage_counts_shared_words() -> None:
 
 
 def test_a_level_is_explained_by_the_scale_its_page_lists() -> None:
-    scale = [SimpleNamespace(section="Evidence Hierarchy Overview", text=SCALE)]
+    scale = [Passage("scale", BRIMADOL.id, "Evidence Hierarchy Overview", "section", SCALE)]
     assert scale_line(scale, BRIMADOL) == "Level 2: Fixture randomized trials"
     assert scale_line(scale, VELORIN) == "Preclinical: Fixture animal and cell studies"
     # A level with no label of the scale, or a page with no scale: nothing is said.

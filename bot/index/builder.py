@@ -23,7 +23,14 @@ from bot.index.search import Index, row_ranges
 from bot.index.store import FILES, PAGES_FILE, is_current, load, publish, read_manifest
 from bot.index.vectors import embed_passages, vector_index
 from bot.index.vectors import save as save_vectors
-from bot.pages import DEFAULT_MAX_PAGE_BYTES, Assessment, PageProblem, corpus_hash, load_corpus
+from bot.pages import (
+    DEFAULT_MAX_PAGE_BYTES,
+    Assessment,
+    PageProblem,
+    PageSummary,
+    corpus_hash,
+    load_corpus,
+)
 
 
 def build(
@@ -46,11 +53,8 @@ def build(
     vectors = embed_passages(passages, embedder, progress, old.vectors)
     flat = vector_index(vectors, embedder.dim)
     lexical = LexicalIndex.build(passages, old.lexical, old.lexical_rows)
-    # What serving needs of a page: its sections and FAQs are in the passages.
-    records = [
-        {**a.to_dict(), "sections": [], "faqs": [], "rows": list(rows.get(a.id, (0, 0)))}
-        for a in assessments
-    ]
+    # What serving needs of a page: its summary (its sections and FAQs are the passages).
+    records = [{**a.summary().to_dict(), "rows": list(rows.get(a.id, (0, 0)))} for a in assessments]
     pages = None
     if page_keys:
         pages = {page_keys[a.id]: a.to_dict() for a in assessments if a.id in page_keys}
@@ -74,7 +78,7 @@ def build(
         assessments=len(assessments),
         passages=len(passages),
     )
-    served = [Assessment.from_dict(r) for r in records]
+    served = [PageSummary.from_dict(r) for r in records]
     return Index(final, manifest, served, passages, flat, rows, lexical)
 
 

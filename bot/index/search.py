@@ -15,7 +15,7 @@ from bot.index import durable
 from bot.index.lexical import LexicalIndex
 from bot.index.passages import Passages
 from bot.index.vectors import VectorRows
-from bot.pages import Assessment
+from bot.pages import PageSummary
 
 if TYPE_CHECKING:  # the store opens builds into an Index: a runtime import would be a cycle
     from bot.index.store import Manifest
@@ -28,7 +28,7 @@ class Index:
         self,
         path: Path,
         manifest: Manifest,
-        assessments: Sequence[Assessment],
+        assessments: Sequence[PageSummary],
         passages: Sequence[Passage],
         vectors: faiss.Index,
         rows: dict[str, tuple[int, int]] | None = None,

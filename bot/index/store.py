@@ -36,9 +36,10 @@ from bot.index.lexical import BM25_FILES, LexicalIndex
 from bot.index.passages import Passages
 from bot.index.search import Index
 from bot.index.vectors import VectorRows, open_mapped
-from bot.pages import Assessment
+from bot.pages import PageSummary
 
-FORMAT_VERSION = 3
+# 4: passages carry their section kind (the page schema's), served pages are summaries.
+FORMAT_VERSION = 4
 CURRENT = "CURRENT"
 BUILDS = "builds"
 FILES = ("vectors.faiss", "passages.jsonl", "assessments.json", *BM25_FILES)
@@ -217,7 +218,7 @@ def load_build(path: Path) -> Index:
         vectors = open_mapped(path / "vectors.faiss")
         passages = Passages(path / "passages.jsonl")
         records = json.loads((path / "assessments.json").read_text())
-        assessments = [Assessment.from_dict(r) for r in records]
+        assessments = [PageSummary.from_dict(r) for r in records]
         rows = {r["id"]: (int(r["rows"][0]), int(r["rows"][1])) for r in records}
         lexical = LexicalIndex.load(path)
         flat = isinstance(vectors, faiss.IndexFlat)

@@ -7,14 +7,14 @@ from collections import Counter
 from collections.abc import Iterable
 
 from bot.assistant import Assistant
-from bot.pages import Assessment
+from bot.pages import PageSummary
 
 LIMIT = 4
 # Every page shares its evidence scale: always answerable, whatever the corpus.
 SCALE_QUESTION = "What do the evidence levels mean?"
 
 
-def starter_questions(pages: Iterable[Assessment], limit: int = LIMIT) -> list[str]:
+def starter_questions(pages: Iterable[PageSummary], limit: int = LIMIT) -> list[str]:
     """A few questions the corpus answers: one page's level, how another compound works,
     what there is for the condition with the most pages, and what the levels mean.
     Deterministic (pages by title), so the chat looks the same on every visit."""
