@@ -30,6 +30,8 @@ from enum import Enum
 from bot.model import ConditionMatch, Entities, Relation
 from bot.pages import PageSummary
 
+Topic = tuple[str | None, str | None]  # the compound and condition asked about
+
 
 class Verdict(Enum):
     ANSWER = "answer"  # one page
@@ -49,7 +51,7 @@ class Decision:
     also: tuple[PageSummary, ...] = ()  # other pages to suggest (a general page, ...)
     scope: tuple[PageSummary, ...] = ()  # for not_found: what we do have, nearest first
     scope_intro: str = ""
-    topic: tuple[str | None, str | None] = (None, None)  # the pair asked about
+    topic: Topic = (None, None)  # the pair asked about
     absent: tuple[str, ...] = ()  # pairs of a comparison we have no page for
 
 
@@ -97,73 +99,98 @@ class Catalogue:
 def decide(
     entities: Entities, catalogue: Catalogue, listing: bool = False, compare: bool = False
 ) -> Decision:
+    """The rules above, tried in their order: the first that applies decides."""
     e = entities
     topic = (
         (e.compounds + e.unknown_compounds or (None,))[0],
         (e.conditions + e.unknown_conditions or (None,))[0],
     )
     if e.unknown_compounds and not e.compounds:
-        listed = _listed(e, catalogue)
-        where = f" for {e.matches[0].mention}" if e.matches else ""
-        return Decision(
-            Verdict.NOT_FOUND,
-            "unknown-compound",
-            missing=" or ".join(e.unknown_compounds),
-            scope=tuple(listed or catalogue.pages),
-            scope_intro=f"Assessments we do have{where}:",
-            topic=topic,
-        )
+        return _unknown_compound(e, catalogue, topic)
     if not e.compounds and not e.matches:
-        if listing and not e.unknown_conditions:
-            return Decision(Verdict.LIST, "everything", pages=tuple(catalogue.pages))
-        missing = " or ".join(e.unknown_conditions) or None
-        return Decision(
-            Verdict.NOT_FOUND,
-            "no-names",
-            missing=missing,
-            scope=tuple(catalogue.pages),
-            scope_intro="Assessments we have:",
-        )
+        return _no_names(e, catalogue, listing)
     if not e.compounds:
-        listed = _listed(e, catalogue)
-        fits = [m for m in e.matches if m.condition in _conditions(listed)]
-        if listed and not any(m.answerable and not (m.subtype or m.unstaged) for m in fits):
-            # Nothing about the condition as asked: pages about a kind of it ("early breast
-            # cancer": a subtype's page), or about stage IV cancer in general when the
-            # question does not say it has spread. Named, not listed with their levels.
-            mention = e.matches[0].mention
-            kinds = [f"a particular kind of {mention}"] if any(m.subtype for m in fits) else []
-            if any(m.unstaged for m in fits) or not kinds:
-                kinds.append("stage IV cancer in general (if the cancer has spread)")
-            return Decision(
-                Verdict.NOT_FOUND,
-                "condition-only",
-                missing=mention,
-                scope=tuple(listed),
-                scope_intro=f"Assessments about {' or '.join(kinds)}:",
-                topic=topic,
-            )
-        return Decision(Verdict.LIST, "condition-only", pages=tuple(listed), topic=topic)
-
+        return _condition_only(e, catalogue, topic)
     across = compare and not e.unknown_compounds and len(catalogue.fitting(e)) > 1
     if len(e.compounds) > 1 or across:
         return _compare(e, catalogue, topic)
     own = catalogue.of_compounds(e.compounds)
     if not e.conditions and not e.matches:
-        if e.unknown_conditions:
-            return Decision(
-                Verdict.NOT_FOUND,
-                "unknown-condition",
-                missing=f"{e.compounds[0]} for {' or '.join(e.unknown_conditions)}",
-                scope=tuple(own),
-                scope_intro=f"For {e.compounds[0]} we have:",
-                topic=topic,
-            )
-        if len(own) == 1:
-            return Decision(Verdict.ANSWER, "compound-only", pages=(own[0],), topic=topic)
-        verdict = Verdict.LIST if listing else Verdict.CLARIFY
-        return Decision(verdict, "compound-only", pages=tuple(own), topic=topic)
+        return _compound_only(e, own, listing, topic)
+    return _pair(e, own, topic)
 
+
+def _unknown_compound(e: Entities, catalogue: Catalogue, topic: Topic) -> Decision:
+    """Rule 1: a compound no page covers, and no covered one, is named."""
+    listed = _listed(e, catalogue)
+    where = f" for {e.matches[0].mention}" if e.matches else ""
+    return Decision(
+        Verdict.NOT_FOUND,
+        "unknown-compound",
+        missing=" or ".join(e.unknown_compounds),
+        scope=tuple(listed or catalogue.pages),
+        scope_intro=f"Assessments we do have{where}:",
+        topic=topic,
+    )
+
+
+def _no_names(e: Entities, catalogue: Catalogue, listing: bool) -> Decision:
+    """Rule 2: nothing we know is named (or every page is asked for)."""
+    if listing and not e.unknown_conditions:
+        return Decision(Verdict.LIST, "everything", pages=tuple(catalogue.pages))
+    missing = " or ".join(e.unknown_conditions) or None
+    return Decision(
+        Verdict.NOT_FOUND,
+        "no-names",
+        missing=missing,
+        scope=tuple(catalogue.pages),
+        scope_intro="Assessments we have:",
+    )
+
+
+def _condition_only(e: Entities, catalogue: Catalogue, topic: Topic) -> Decision:
+    """Rule 4: only a condition is named."""
+    listed = _listed(e, catalogue)
+    fits = [m for m in e.matches if m.condition in _conditions(listed)]
+    if listed and not any(m.answerable and not (m.subtype or m.unstaged) for m in fits):
+        # Nothing about the condition as asked: pages about a kind of it ("early breast
+        # cancer": a subtype's page), or about stage IV cancer in general when the
+        # question does not say it has spread. Named, not listed with their levels.
+        mention = e.matches[0].mention
+        kinds = [f"a particular kind of {mention}"] if any(m.subtype for m in fits) else []
+        if any(m.unstaged for m in fits) or not kinds:
+            kinds.append("stage IV cancer in general (if the cancer has spread)")
+        return Decision(
+            Verdict.NOT_FOUND,
+            "condition-only",
+            missing=mention,
+            scope=tuple(listed),
+            scope_intro=f"Assessments about {' or '.join(kinds)}:",
+            topic=topic,
+        )
+    return Decision(Verdict.LIST, "condition-only", pages=tuple(listed), topic=topic)
+
+
+def _compound_only(e: Entities, own: list[PageSummary], listing: bool, topic: Topic) -> Decision:
+    """Rules 3 and 5: one compound, with no condition we know (or a condition none of its
+    pages fits)."""
+    if e.unknown_conditions:
+        return Decision(
+            Verdict.NOT_FOUND,
+            "unknown-condition",
+            missing=f"{e.compounds[0]} for {' or '.join(e.unknown_conditions)}",
+            scope=tuple(own),
+            scope_intro=f"For {e.compounds[0]} we have:",
+            topic=topic,
+        )
+    if len(own) == 1:
+        return Decision(Verdict.ANSWER, "compound-only", pages=(own[0],), topic=topic)
+    verdict = Verdict.LIST if listing else Verdict.CLARIFY
+    return Decision(verdict, "compound-only", pages=tuple(own), topic=topic)
+
+
+def _pair(e: Entities, own: list[PageSummary], topic: Topic) -> Decision:
+    """Rule 7: one compound and a condition: its page whose condition fits best."""
     rank = {m.condition: m for m in e.matches if m.answerable and not m.unstaged}
     fitting = sorted(
         (a for a in own if a.condition in rank),
@@ -196,7 +223,7 @@ def decide(
     )
 
 
-def _compare(e: Entities, catalogue: Catalogue, topic: tuple[str | None, str | None]) -> Decision:
+def _compare(e: Entities, catalogue: Catalogue, topic: Topic) -> Decision:
     """Each compound's pages that fit the condition(s) named: the best fitting one per
     compound when several compounds are compared, every fitting one when one compound is
     compared across conditions. A compound with no fitting page is named, never replaced."""
