@@ -1,7 +1,8 @@
 """Synthetic assessment pages and labelled questions for the benchmark.
 
 Pages follow the site's template exactly (the seed page `corpus/ketamine-iv-esketamine--
-stage-iv-cancer.txt`: same headings, lines and order), with INVENTED compound and
+stage-iv-cancer.txt`: same headings, lines and order; the headings are the page schema's,
+bot/data/page_schema.yaml), with INVENTED compound and
 condition names composed from syllables ("Zorvatine", "Stage IV Quellosis"), evidence
 levels from a small fixed list of fixture-like phrases, and invented mechanisms. Nothing
 here is a medical claim: every name is made up and checked against the shipped corpus,
@@ -23,6 +24,9 @@ from importlib import resources
 from pathlib import Path
 
 from rapidfuzz import fuzz, process
+
+from bot import page_schema
+from bot.model import SectionKind
 
 # --- fixed lists ---------------------------------------------------------------------
 
@@ -70,7 +74,7 @@ This page provides a structured evidence assessment for {compound} in the contex
 {condition}, following evidence-based medicine standards. This is a research summary — not \
 medical advice. Synthetic benchmark page: the compound and the condition are invented.
 
-Evidence Hierarchy Overview
+{hierarchy_heading}
 
 Evidence in medicine is evaluated on a hierarchy from strongest to weakest:
 
@@ -81,20 +85,20 @@ Evidence in medicine is evaluated on a hierarchy from strongest to weakest:
   5. Level 5: Case reports and expert opinion
   6. Preclinical: Animal and cell culture studies (not sufficient for clinical decisions)
 
-Current Evidence Classification: {compound} + {condition}
+{classification_heading}
 
 Evidence level: {level}
 
 This evidence level reflects direct research on {compound} in {condition} contexts.
 
-Mechanistic Evidence
+{mechanism_heading}
 
 Mechanistic plausibility does not equal clinical efficacy, but it helps contextualize why \
 researchers investigate compounds. {compound} operates via: {mechanism}
 
 This mechanism has documented relevance to {condition} biology.
 
-What This Evidence Level Means for Patients
+{meaning_heading}
 
 An evidence level of "{level}" means:
 
@@ -105,7 +109,7 @@ your oncologist
   • The absence of strong evidence does not mean the compound doesn't work — it means we \
 don't yet know
 
-How Evidence Levels Evolve
+{evolve_heading}
 
 The evidence for {compound} in {condition} may improve over time as more clinical trials are \
 completed. Monitor ClinicalTrials.gov for emerging studies. Evidence levels are not \
@@ -118,7 +122,7 @@ qualified healthcare professionals before making treatment decisions.
 
 Get a personalized research report at example.org.
 
-Frequently Asked Questions
+{faq_heading}
 
 What grade of evidence exists for {compound} in {condition}?
 
@@ -137,6 +141,22 @@ Are there clinical trials that could improve the evidence for {compound} in {con
 To find active trials: search ClinicalTrials.gov for '{compound}' as intervention. Trial \
 participation is how evidence levels improve over time. Ask your oncologist whether trial \
 enrollment might be appropriate for your situation."""
+# The sections the template writes a heading for ({<kind>_heading} above), in its order.
+HEADED = (
+    SectionKind.HIERARCHY,
+    SectionKind.CLASSIFICATION,
+    SectionKind.MECHANISM,
+    SectionKind.MEANING,
+    SectionKind.EVOLVE,
+    SectionKind.FAQ,
+)
+
+
+def headings(compound: str, condition: str) -> dict[str, str]:
+    """Each {<kind>_heading} of PAGE_TEMPLATE as the page schema writes it on this page."""
+    schema = page_schema.load()
+    return {f"{k}_heading": schema.spec(k).written(compound, condition) for k in HEADED}
+
 
 # (intent, expected section title prefix or FAQ question prefix, template). {c} is the
 # compound as people say it (no route qualifier), {d} the condition.
@@ -181,7 +201,7 @@ def reserved_words() -> frozenset[str]:
     for page in sorted((ROOT / "corpus").glob("*")):
         if page.is_file():
             words.update(_words(page.read_text(encoding="utf-8", errors="replace")))
-    words.update(_words(PAGE_TEMPLATE))
+    words.update(_words(PAGE_TEMPLATE.format_map(_Unfilled(headings("{compound}", "{condition}")))))
     words.update(_words(" ".join(t for _, t in COVERED_TEMPLATES + UNCOVERED_TEMPLATES)))
     words.update(_words(" ".join(OPENERS)))
     words.update(_words(" ".join(EVIDENCE_LEVELS + MECHANISM_ACTIONS + ROUTES)))
@@ -328,6 +348,13 @@ def uncovered_compounds(n: int, seed: int = 0) -> list[str]:
     return list(_specs(n, seed)[1])
 
 
+class _Unfilled(dict):
+    """Fills the template's headings and leaves the page's own values as placeholders."""
+
+    def __missing__(self, key: str) -> str:
+        return f"{{{key}}}"
+
+
 def render_page(spec: PageSpec, revision: int = 0) -> str:
     note = (
         f" Revision {revision}: synthetic edit for the incremental rebuild benchmark."
@@ -341,6 +368,7 @@ def render_page(spec: PageSpec, revision: int = 0) -> str:
         level=spec.evidence_level,
         mechanism="; ".join(spec.mechanism),
         revision=note,
+        **headings(spec.compound, spec.condition),
     )
 
 
