@@ -12,7 +12,7 @@ import pytest
 from click.testing import CliRunner
 from fastapi.testclient import TestClient
 
-import bot.pages
+import bot.pages.corpus
 from bot.cli import main
 from bot.index import CURRENT, load, read_manifest
 from bot.service.server import WORKER_SETTINGS, worker_settings
@@ -269,13 +269,13 @@ def test_a_rebuild_parses_only_the_pages_that_changed(
 ) -> None:
     run("build")
     parsed: list[str] = []
-    real = bot.pages.parse_page
+    real = bot.pages.corpus.parse_page
 
     def counting(path: Path, **kwargs: Any) -> Any:
         parsed.append(path.name)
         return real(path, **kwargs)
 
-    monkeypatch.setattr(bot.pages, "parse_page", counting)
+    monkeypatch.setattr(bot.pages.corpus, "parse_page", counting)
     page = corpus_dir / "quorvastin--chronic-fakeitis.md"
     page.write_text(page.read_text() + "\nA new closing line.\n")
     run("build")
