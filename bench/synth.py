@@ -1,10 +1,9 @@
 """Synthetic assessment pages and labelled questions for the benchmark.
 
-Pages follow the site's template exactly (the seed page `corpus/ketamine-iv-esketamine--
-stage-iv-cancer.txt`: same headings, lines and order; the headings are the page schema's,
-bot/data/page_schema.yaml), with INVENTED compound and
-condition names composed from syllables ("Zorvatine", "Stage IV Quellosis"), evidence
-levels from a small fixed list of fixture-like phrases, and invented mechanisms. Nothing
+Pages follow the site's template exactly (bench/page_template.py: the seed page's headings,
+lines and order), with INVENTED compound and condition names composed from syllables
+("Zorvatine", "Stage IV Quellosis"), evidence levels from a small fixed list of
+fixture-like phrases, and invented mechanisms. Nothing
 here is a medical claim: every name is made up and checked against the shipped corpus,
 the vocabularies in `bot/data/` and the words of the template and questions.
 
@@ -25,8 +24,7 @@ from pathlib import Path
 
 from rapidfuzz import fuzz, process
 
-from bot import page_schema
-from bot.model import SectionKind
+from bench.page_template import PAGE_TEMPLATE, headings, unfilled
 
 # --- fixed lists ---------------------------------------------------------------------
 
@@ -62,104 +60,8 @@ _COMPOUND_SUFFIXES = "tine zole mab stat prine dol vex lin rax zumab tide pam fe
 _CONDITION_SUFFIXES = "osis itis emia oma algia opathy ectasia".split()
 _TARGET_SUFFIXES = "in ase or ex ulin ide".split()
 
-PAGE_TEMPLATE = """\
-{title}
-
-By Synthetic Benchmark Team, Medical Advisor: Placeholder Reviewer, MD
-
-{title}
-
-Understanding the evidence level for any compound is essential for making informed decisions. \
-This page provides a structured evidence assessment for {compound} in the context of \
-{condition}, following evidence-based medicine standards. This is a research summary — not \
-medical advice. Synthetic benchmark page: the compound and the condition are invented.
-
-{hierarchy_heading}
-
-Evidence in medicine is evaluated on a hierarchy from strongest to weakest:
-
-  1. Level 1: Systematic reviews and meta-analyses of RCTs
-  2. Level 2: Randomized controlled trials (RCTs)
-  3. Level 3: Non-randomized controlled trials
-  4. Level 4: Case-control and cohort studies
-  5. Level 5: Case reports and expert opinion
-  6. Preclinical: Animal and cell culture studies (not sufficient for clinical decisions)
-
-{classification_heading}
-
-Evidence level: {level}
-
-This evidence level reflects direct research on {compound} in {condition} contexts.
-
-{mechanism_heading}
-
-Mechanistic plausibility does not equal clinical efficacy, but it helps contextualize why \
-researchers investigate compounds. {compound} operates via: {mechanism}
-
-This mechanism has documented relevance to {condition} biology.
-
-{meaning_heading}
-
-An evidence level of "{level}" means:
-
-  • Treatment decisions should not be based solely on this evidence
-  • Enrollment in clinical trials (if available) may be the highest-evidence option
-  • Compassionate use or off-label consideration requires careful risk/benefit analysis with \
-your oncologist
-  • The absence of strong evidence does not mean the compound doesn't work — it means we \
-don't yet know
-
-{evolve_heading}
-
-The evidence for {compound} in {condition} may improve over time as more clinical trials are \
-completed. Monitor ClinicalTrials.gov for emerging studies. Evidence levels are not \
-permanent — they reflect the current state of published research.{revision}
-
-
-Medical Disclaimer: This page summarizes published research and is not medical advice. Never \
-start, stop, or change any treatment based on information found online. Always consult \
-qualified healthcare professionals before making treatment decisions.
-
-Get a personalized research report at example.org.
-
-{faq_heading}
-
-What grade of evidence exists for {compound} in {condition}?
-
-The current evidence classification is: {level}. This is based on the available published \
-literature as of 2026. Evidence grades can change as new clinical trials are completed and \
-published.
-
-Is the evidence strong enough to consider {compound} for {condition}?
-
-Whether the current evidence level ({level}) is sufficient to consider {compound} for your \
-specific {condition} case is a clinical decision that requires your oncologist's assessment of \
-your individual circumstances, risk tolerance, and available alternatives.
-
-Are there clinical trials that could improve the evidence for {compound} in {condition}?
-
-To find active trials: search ClinicalTrials.gov for '{compound}' as intervention. Trial \
-participation is how evidence levels improve over time. Ask your oncologist whether trial \
-enrollment might be appropriate for your situation."""
-# The sections the template writes a heading for ({<kind>_heading} above), in its order.
-HEADED = (
-    SectionKind.HIERARCHY,
-    SectionKind.CLASSIFICATION,
-    SectionKind.MECHANISM,
-    SectionKind.MEANING,
-    SectionKind.EVOLVE,
-    SectionKind.FAQ,
-)
-
-
-def headings(compound: str, condition: str) -> dict[str, str]:
-    """Each {<kind>_heading} of PAGE_TEMPLATE as the page schema writes it on this page."""
-    schema = page_schema.load()
-    return {f"{k}_heading": schema.spec(k).written(compound, condition) for k in HEADED}
-
-
-# (intent, expected section title prefix or FAQ question prefix, template). {c} is the
-# compound as people say it (no route qualifier), {d} the condition.
+# (intent, question). {c} is the compound as people say it (no route qualifier), {d}
+# the condition.
 COVERED_TEMPLATES: tuple[tuple[str, str], ...] = (
     ("evidence_level", "What is the evidence level for {c} in {d}?"),
     ("evidence_level", "How strong is the evidence for {c} for {d}?"),
@@ -201,7 +103,7 @@ def reserved_words() -> frozenset[str]:
     for page in sorted((ROOT / "corpus").glob("*")):
         if page.is_file():
             words.update(_words(page.read_text(encoding="utf-8", errors="replace")))
-    words.update(_words(PAGE_TEMPLATE.format_map(_Unfilled(headings("{compound}", "{condition}")))))
+    words.update(_words(unfilled()))
     words.update(_words(" ".join(t for _, t in COVERED_TEMPLATES + UNCOVERED_TEMPLATES)))
     words.update(_words(" ".join(OPENERS)))
     words.update(_words(" ".join(EVIDENCE_LEVELS + MECHANISM_ACTIONS + ROUTES)))
@@ -346,13 +248,6 @@ def make_specs(n: int, seed: int = 0) -> list[PageSpec]:
 def uncovered_compounds(n: int, seed: int = 0) -> list[str]:
     """Invented compound names that no page of the n-page corpus covers."""
     return list(_specs(n, seed)[1])
-
-
-class _Unfilled(dict):
-    """Fills the template's headings and leaves the page's own values as placeholders."""
-
-    def __missing__(self, key: str) -> str:
-        return f"{{{key}}}"
 
 
 def render_page(spec: PageSpec, revision: int = 0) -> str:
