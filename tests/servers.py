@@ -1,29 +1,24 @@
 """Helpers for the tests that run real `bot serve` processes or need a PostgreSQL schema
-of their own (faults, several instances, soak, schema)."""
+of their own (faults, several instances, soak, schema). Starting, waiting for and stopping
+a server is bench/server.py's, shared with the benchmark."""
 
 from __future__ import annotations
 
 import contextlib
 import os
-import socket
 import subprocess
 import sys
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 from sqlalchemy import create_engine, text
+
+from bench import server as harness
+from bench.server import free_port as free_port  # the tests' free_port is the harness's
 
 PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 BOT = str(Path(sys.executable).parent / "bot")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @contextlib.contextmanager
@@ -59,28 +54,12 @@ def bot_env(corpus: Path, index: Path) -> dict[str, str]:
 
 def serve(env: dict[str, str], log: Path) -> tuple[subprocess.Popen, str]:
     """Start `bot serve` on a free port and wait until /healthz answers 200."""
-    port = free_port()
-    with log.open("ab") as out:  # the child keeps its own copy of the descriptor
-        proc = subprocess.Popen(
-            [BOT, "serve", "--port", str(port)], env=env, stdout=out, stderr=subprocess.STDOUT
-        )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and proc.poll() is None:
-        try:
-            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                return proc, url
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    proc.kill()
-    proc.wait(timeout=10)
-    raise AssertionError(f"bot serve did not become healthy:\n{log.read_text()[-2000:]}")
+    try:
+        return harness.serve([BOT, "serve"], env, log)
+    except harness.NotHealthy as exc:
+        raise AssertionError(f"bot serve did not become healthy: {exc}") from exc
 
 
 def stop(proc: subprocess.Popen) -> None:
-    proc.terminate()
-    try:
-        proc.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait(timeout=10)
+    """SIGTERM, as a process manager stops it; SIGKILL if it is still there after 30 s."""
+    harness.stop(proc)

@@ -15,9 +15,7 @@ from __future__ import annotations
 
 import functools
 import shutil
-import socket
 import threading
-import time
 import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -30,6 +28,7 @@ import uvicorn
 from browser_helpers import HERE, PageLog
 from playwright.sync_api import Browser, Page, sync_playwright
 
+from bench import server as harness
 from bot.assistant import Assistant
 from bot.embedding import FakeEmbedder
 from bot.index import build
@@ -52,13 +51,6 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 # --------------------------------------------------------------------------- servers
-
-
-def _free_socket() -> socket.socket:
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    return sock
 
 
 class _QuietHandler(SimpleHTTPRequestHandler):
@@ -219,7 +211,7 @@ def sites(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sites]:
     index = build(loaded.assessments, embedder, settings.index, corpus_hash(corpus))
     app = create_app(settings, Assistant.create(settings, index, embedder))
 
-    sock = _free_socket()
+    sock = harness.bound_socket()
     port = sock.getsockname()[1]
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(
@@ -227,16 +219,7 @@ def sites(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sites]:
     )
     thread.start()
     bot = BotServer(f"http://127.0.0.1:{port}", app, settings, server, thread)
-    deadline = time.monotonic() + 20
-    while True:
-        try:
-            if bot.get("/healthz")[0] == 200:
-                break
-        except OSError:
-            pass
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("the bot server did not come up")
-        time.sleep(0.05)
+    harness.wait_healthy(bot.url, thread.is_alive, timeout=20)
 
     for site, name in ((host, "Partner Clinic"), (stranger, "Stranger Site")):
         (site.root / "widget.html").write_text(_widget_page(bot.url, name), encoding="utf-8")
