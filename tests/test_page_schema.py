@@ -1,17 +1,20 @@
 """The page schema as data (bot/data/page_schema.yaml): it compiles, every heading alias
 maps to its section kind and every counterexample does not (the tests are generated from
-the file's own examples), and the pages of the corpus and the fixtures are read by it."""
+the file's own examples), the pages of the corpus and the fixtures are read by it, and a
+section's kind goes with it from the parser into the index, whatever the heading says."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 
 from bot import page_schema
+from bot.chunks import Passage, chunk
 from bot.model import SectionKind
 from bot.page_schema import SchemaError, compile_schema
-from bot.pages import PAGE_SUFFIXES, PageError, parse_page
+from bot.pages import PAGE_SUFFIXES, PageError, PageSummary, parse_page, parse_text
 from bot.resources import read_yaml
 from bot.settings import ROOT
 
@@ -123,3 +126,81 @@ def test_a_malformed_schema_is_refused_with_its_place() -> None:
         compile_schema(_record(intents={"trials": [{"page": "x"}]}))
     with pytest.raises(SchemaError, match="FAQ pairs are targeted by"):
         compile_schema(_record(intents={"trials": [{"section": "faq"}]}))
+
+
+RENAMED = """---
+url: https://example.org/velbrazine
+---
+# Velbrazine for Chronic Fakeitis: Evidence Level Assessment
+
+Velbrazine is an invented fixture compound.
+
+## Evidence hierarchy: how research is ranked
+
+1. Level 1: Fixture reviews
+
+## Current Evidence Classification: Velbrazine + Chronic Fakeitis
+
+Evidence level: Level 5: Fixture case reports
+
+## Mechanism of Action
+
+Velbrazine operates via: fixture receptor agonism; mock pathway damping.
+
+## FAQs
+
+### Are there clinical trials of Velbrazine?
+
+Not yet: no fixture trials are registered.
+"""
+
+
+def test_a_renamed_heading_keeps_its_kind_from_the_page_to_the_index() -> None:
+    """The site renaming a heading to one of its aliases changes nothing downstream: the
+    section keeps its kind (so its intent, template and mechanism) into the passages."""
+    page = parse_text(RENAMED, "md", "velbrazine.md")
+    kinds = {s.title: s.kind for s in page.sections}
+    assert kinds == {
+        "Introduction": SectionKind.INTRODUCTION,
+        "Evidence hierarchy: how research is ranked": SectionKind.HIERARCHY,
+        "Current Evidence Classification: Velbrazine + Chronic Fakeitis": (
+            SectionKind.CLASSIFICATION
+        ),
+        "Mechanism of Action": SectionKind.MECHANISM,
+    }
+    assert page.mechanism == ("fixture receptor agonism", "mock pathway damping")
+    assert [f.question for f in page.faqs] == ["Are there clinical trials of Velbrazine?"]
+    passages = {p.section_kind: p for p in chunk(page)}
+    assert set(passages) == set(kinds.values()) | {SectionKind.FAQ}
+    (mechanism,) = SCHEMA.targets("mechanism")
+    assert mechanism.fits(passages[SectionKind.MECHANISM].section_kind, None)
+    trials = SCHEMA.targets("trials")[0]
+    assert trials.fits(SectionKind.FAQ, passages[SectionKind.FAQ].question)
+    # Stored and read back, a passage keeps its kind.
+    faq = passages[SectionKind.FAQ]
+    assert Passage.from_dict(json.loads(json.dumps(faq.to_dict()))) == faq
+
+
+def test_a_served_page_is_a_summary_without_sections() -> None:
+    page = parse_text(RENAMED, "md", "velbrazine.md")
+    served = page.summary()
+    assert type(served) is PageSummary and served.id == page.id and served.url == page.url
+    assert not hasattr(served, "sections") and not hasattr(served, "section")
+    assert PageSummary.from_dict(served.to_dict()) == served
+    assert page.section(SectionKind.MECHANISM) is page.section("Mechanism")
+    with pytest.raises(ValueError, match="needs its page's id"):
+        PageSummary.from_dict({**served.to_dict(), "id": ""})
+
+
+def test_evaluation_labels_are_read_through_the_schema() -> None:
+    """A labelled set names a part of the page by the template's heading; a page that
+    calls it by an alias still matches, and a label the schema does not know is a prefix."""
+    from bot.evaluate import section_matches
+
+    assert section_matches("Mechanistic Evidence", "Mechanism of Action", None)
+    assert section_matches("Evidence Hierarchy Overview", "Evidence hierarchy: ranks", None)
+    assert not section_matches("Mechanistic Evidence", "Evidence Hierarchy Overview", None)
+    assert section_matches("FAQ:trials", "FAQs: Any trials?", "Any trials?")
+    assert not section_matches("FAQ:trials", "Mechanistic Evidence", "Any trials?")
+    assert section_matches("Safety Notes", "Safety Notes (2026)", None)
+    assert not section_matches("Safety Notes", "Safety", None)
