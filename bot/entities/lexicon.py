@@ -25,7 +25,7 @@ from bot.entities.conditions import Concept, ConditionIndex, read_page_condition
 from bot.entities.forms import compound_forms, condition_forms
 from bot.entities.words import cancer_words, not_names
 from bot.model import Entities
-from bot.pages import Assessment
+from bot.pages import PageSummary
 from bot.text import NegationRules, Normalised, Normaliser, Speller, Synonyms, basic
 from bot.vocab import Disease, Drug, Vocabulary, english_buckets, english_ranks
 from bot.vocab import load as load_vocabulary
@@ -50,7 +50,7 @@ class Lexicon:
     @classmethod
     def build(
         cls,
-        assessments: Iterable[Assessment],
+        assessments: Iterable[PageSummary],
         synonyms: Synonyms | None = None,
         vocabulary: bool = True,
         spelling: Iterable[str] = (),
