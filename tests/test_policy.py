@@ -305,9 +305,9 @@ def test_follow_ups_compare_with_what_was_discussed(bot: Assistant) -> None:
 
 
 def test_a_long_listing_comes_in_parts(bot: Assistant, monkeypatch: pytest.MonkeyPatch) -> None:
-    import bot.assistant as assistant_module
+    import bot.assistant.listings as listings_module
 
-    monkeypatch.setattr(assistant_module, "MAX_LISTED", 3)
+    monkeypatch.setattr(listings_module, "MAX_LISTED", 3)
     first = _ask(bot, "can you list all your pages")
     assert first.status is Status.ANSWERED and len(first.citations) == 3
     assert f"We have {len(PAGES)} assessments" in first.answer and "show me more" in first.answer
@@ -560,9 +560,9 @@ def test_a_drug_named_as_a_cause_is_context_not_the_subject(bot: Assistant) -> N
 def test_more_alone_continues_a_long_listing(
     bot: Assistant, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import bot.assistant as assistant_module
+    import bot.assistant.listings as listings_module
 
-    monkeypatch.setattr(assistant_module, "MAX_LISTED", 3)
+    monkeypatch.setattr(listings_module, "MAX_LISTED", 3)
     first = _ask(bot, "can you list all your pages")
     more = _ask(bot, "more", first.session_id)
     assert more.status is Status.ANSWERED and more.citations

@@ -1,0 +1,200 @@
+"""The Assistant: one reply to one message. A first message asked before gets the same
+reply again; triage runs first, and an urgent message is answered with the crisis
+contacts alone; every other message goes to the routing (bot/assistant/routing.py)."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass, replace
+
+from cachetools import LRUCache
+
+from bot.answer import Renderer, Reply
+from bot.assistant.base import new_id
+from bot.assistant.routing import Routing
+from bot.dialogue import Context, SessionStore, make_store
+from bot.embedding import Embedder, make_embedder
+from bot.entities import Lexicon
+from bot.index import Index, load
+from bot.model import CrisisKind, Status, Trace, TriageKind
+from bot.policy import Catalogue
+from bot.retrieval import Retriever
+from bot.settings import Settings
+from bot.shared import SharedContent
+from bot.text import Normalised
+from bot.triage import Contact, ContactBook, Triage, load_contacts, triage
+from bot.triage import semantic as semantic_triage
+from bot.triage.language import detect
+from bot.triage.semantic import SemanticTriage
+
+log = logging.getLogger(__name__)
+
+FIRST_TURNS = 2048  # first messages whose replies are kept (a few KB each)
+
+
+@dataclass
+class Assistant(Routing):
+    """Answers messages from one index build; created by Assistant.create (or
+    bot.usecases.open_assistant), shared by every request."""
+
+    index: Index
+    embedder: Embedder
+    settings: Settings
+    lexicon: Lexicon
+    renderer: Renderer
+    sessions: SessionStore
+    contacts: tuple[Contact, ...]  # the self-harm crisis line, added to "mention" answers
+    book: ContactBook | None = None  # every kind's contacts, in each language
+    semantic: SemanticTriage | None = None  # triage by exemplars (None: rules alone)
+
+    @classmethod
+    def create(
+        cls,
+        settings: Settings,
+        index: Index | None = None,
+        embedder: Embedder | None = None,
+        sessions: SessionStore | None = None,
+    ) -> Assistant:
+        index = index or load(settings.index)
+        embedder = embedder or make_embedder(settings.embedder)
+        book = load_contacts(settings.locale, settings.crisis_contacts_file)
+        return cls(
+            index=index,
+            embedder=embedder,
+            settings=settings,
+            lexicon=Lexicon.build(index.assessments.values()),
+            renderer=Renderer(settings.site_url, index.assessments),
+            sessions=sessions
+            or make_store(settings.session_store, settings.redis_url, settings.session_ttl),
+            contacts=book.for_kind(CrisisKind.SELF_HARM),
+            book=book,
+            semantic=_semantic(settings, embedder),
+        )
+
+    def __post_init__(self) -> None:
+        self.retriever = Retriever(self.index, self.embedder, self.lexicon, self.settings.top_k)
+        self._pairs = {(a.compound, a.condition) for a in self.index.assessments.values()}
+        self._compounds = {c for c, _ in self._pairs}
+        self._conditions = {d for _, d in self._pairs}
+        self.catalogue = Catalogue.of(self.index.assessments.values())
+        self._everything = self.catalogue.pages
+        # First messages already answered from this index (the same text, the same reply).
+        self._first_turns: LRUCache[str, tuple[Reply, Context]] = LRUCache(FIRST_TURNS)
+        self._first_turns_lock = threading.Lock()
+        self._shared: SharedContent | None = None
+        self._shared_lock = threading.Lock()
+
+    def warm_up(self) -> None:
+        """Load the model and build BM25 now rather than on the first person's question."""
+        self.embedder.encode(["warm up"])
+        _ = self.index.lexical
+
+    def reply(
+        self, message: str, session_id: str | None = None, book: ContactBook | None = None
+    ) -> Reply:
+        """`book`: the visitor's locale's contacts for an urgent reply (else BOT_LOCALE's)."""
+        started = time.perf_counter()
+        text = message.strip()
+        session_id = session_id or new_id()
+        base = {
+            "session_id": session_id,
+            "answer_id": new_id(),
+            "disclaimer": self.settings.disclaimer,
+        }
+        # A first message depends on nothing but its text and this index: the same
+        # question asked again gets the same reply, under its own ids. Only replies that
+        # were not urgent are kept, so a known text has been triaged already.
+        with self._first_turns_lock:
+            known = self._first_turns.get(text)
+        context = self.sessions.get(session_id) if known is not None else None
+        if known is not None and context is None:
+            reply, after = known
+            self.sessions.put(session_id, after)
+            trace = replace(reply.trace, repeat_of=reply.answer_id)
+            reply = replace(reply, session_id=session_id, answer_id=base["answer_id"], trace=trace)
+            return self._timed(reply, started)
+
+        # One normalisation for every stage: triage, names, intent and dialogue read it.
+        norm = self.lexicon.normalise_message(text)
+        check = self._triage(norm)
+        language = detect(text, self._english)
+        trace = Trace(
+            triage=check.reason if check else None,
+            rules=list(check.rules) if check else [],
+            language=None if language == "en" else language,
+            corrections=list(norm.corrections),
+        )
+        if check and check.kind is TriageKind.URGENT:
+            # Nothing is retrieved and the conversation's topic is left as it was.
+            reply = self._urgent(check, language, trace, base, book)
+            return self._timed(reply, started)
+
+        if known is None:
+            context = self.sessions.get(session_id)
+        reply, after = self._respond(norm, check, language, context, trace, base)
+        self.sessions.put(session_id, after)
+        if context is None:
+            with self._first_turns_lock:
+                self._first_turns[text] = (reply, after)
+        return self._timed(reply, started)
+
+    def _triage(self, norm: Normalised) -> Triage | None:
+        """Rules first; then each sentence against the exemplars, which may raise a message
+        the rules let pass (never lower one)."""
+        check = triage(norm)
+        if check is not None and check.kind is TriageKind.URGENT:
+            return check
+        verdict = semantic_triage.safe_check(
+            self.semantic, self.retriever.embed_many, norm.raw, norm.sentences
+        )
+        if verdict is None:
+            return check
+        rule = f"semantic:{verdict.source}:{verdict.category}"
+        if verdict.crisis is not None:
+            reason = f"{verdict.category} by {verdict.source} ({verdict.score}, +{verdict.margin})"
+            return Triage(TriageKind.URGENT, reason, (rule,), verdict.crisis)
+        if check is None:
+            return Triage(TriageKind.SUPPORT, "close to distress exemplars", (rule,))
+        return check
+
+    def _english(self, word: str) -> bool:
+        vocab = self.lexicon.vocabulary
+        return vocab is None or word in vocab.english
+
+    def _urgent(
+        self,
+        check: Triage,
+        language: str,
+        trace: Trace,
+        base: dict[str, str],
+        book: ContactBook | None = None,
+    ) -> Reply:
+        crisis = check.crisis or CrisisKind.SELF_HARM
+        return self.renderer.render(
+            "urgent",
+            status=Status.URGENT,
+            crisis=(book or self._book).for_kind(crisis, language),
+            crisis_kind=crisis,
+            language=language,
+            trace=trace,
+            **base,
+        )
+
+    @staticmethod
+    def _timed(reply: Reply, started: float) -> Reply:
+        reply.trace.latency_ms = round((time.perf_counter() - started) * 1000, 2)
+        return reply
+
+
+def _semantic(settings: Settings, embedder: Embedder) -> SemanticTriage | None:
+    """The semantic layer of triage over this model, unless it is off or the embedder is
+    the tests' fake (its vectors mean nothing)."""
+    if not settings.triage_semantic or embedder.name.startswith("fake"):
+        return None
+    try:
+        return semantic_triage.load(embedder.name, embedder.encode)
+    except Exception:  # the model failing here must not stop the bot: rules still triage
+        log.exception("semantic triage unavailable; triage by rules alone")
+        return None
