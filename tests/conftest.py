@@ -100,7 +100,7 @@ def assistant(settings: Settings, fixture_index: Index, fake_embedder: FakeEmbed
     return Assistant.create(settings, fixture_index, fake_embedder)
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def audit_log(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[AuditLog]:
     """An empty audit log on SQLite, then on the machine's PostgreSQL (a schema of its own
     per test, so tests never see each other's chains)."""

@@ -273,6 +273,7 @@ def test_crisis_reply_keeps_the_topic_for_later(assistant: Assistant) -> None:
     assert later.status is Status.ANSWERED and later.citations[0].compound == "Brimadol (Low-Dose)"
 
 
+@pytest.mark.redis
 def test_two_instances_share_context_through_redis(
     settings: Settings, fixture_index, fake_embedder
 ) -> None:

@@ -244,6 +244,7 @@ def test_a_login_block_ends_with_its_window(client: TestClient) -> None:
     assert r.status_code == 303
 
 
+@pytest.mark.redis
 def test_login_failures_are_shared_by_instances_through_redis(
     settings: Settings, assistant: Assistant
 ) -> None:

@@ -175,6 +175,7 @@ def server() -> Iterator[Server]:
     client.close()
 
 
+@pytest.mark.redis
 def test_redis_store_puts_and_gets_with_a_ttl(server: Server) -> None:
     store = server.store(ttl_seconds=90.5)
     assert store.get("s") is None
@@ -185,6 +186,7 @@ def test_redis_store_puts_and_gets_with_a_ttl(server: Server) -> None:
     assert store.health() == {"backend": "redis", "ok": True}
 
 
+@pytest.mark.redis
 def test_redis_store_prefixes_isolate(server: Server) -> None:
     one, other = (
         server.store(prefix=server.prefix + "a:"),
@@ -196,6 +198,7 @@ def test_redis_store_prefixes_isolate(server: Server) -> None:
     assert one.get("s") == Context(ZEL)
 
 
+@pytest.mark.redis
 def test_two_instances_share_a_session(server: Server) -> None:
     # Two server processes, each with its own store and connection pool, one Redis.
     first, second = server.store(), server.store()
@@ -205,6 +208,7 @@ def test_two_instances_share_a_session(server: Server) -> None:
     assert first.get("s") == Context(BRIM, FAKEITIS)
 
 
+@pytest.mark.redis
 def test_redis_store_reads_a_corrupt_record_as_empty(server: Server) -> None:
     server.client.set(server.prefix + "s", b"\x00garbage")
     assert server.store().get("s") == Context()
@@ -341,6 +345,7 @@ def test_fallback_degrades_when_the_primary_reports_unhealthy() -> None:
     assert health["ok"] is False and health["error"] == "ping failed"
 
 
+@pytest.mark.redis
 def test_fallback_over_the_real_server_is_healthy(server: Server) -> None:
     store = FallbackSessionStore(server.store(), MemorySessionStore())
     store.put("s", Context(ZEL))

@@ -210,6 +210,7 @@ def test_redis_down_keeps_answering_with_follow_ups_and_healthz_says_degraded(
     assert client.app.state.audit.count() == 3  # every answer logged as usual
 
 
+@pytest.mark.redis
 def test_redis_returning_takes_over_again_with_the_outages_context(
     settings: Settings, fixture_index: Index, fake_embedder: FakeEmbedder
 ) -> None:
@@ -295,6 +296,7 @@ def _logged(url: str) -> list[str]:
         engine.dispose()
 
 
+@pytest.mark.postgres
 def test_postgresql_down_is_a_clear_503_and_answers_return_logged_with_it(
     built: dict[str, str], pg_proxy: TcpProxy, schema_options: str, tmp_path: Path
 ) -> None:
@@ -393,6 +395,7 @@ def test_postgresql_down_is_a_clear_503_and_answers_return_logged_with_it(
     assert verify.returncode == 0 and verify.stdout.startswith("OK: "), verify.stderr
 
 
+@pytest.mark.postgres
 def test_a_postgresql_that_stops_answering_gives_503s_within_seconds(
     built: dict[str, str], pg_proxy: TcpProxy, schema_options: str, tmp_path: Path
 ) -> None:

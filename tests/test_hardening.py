@@ -64,6 +64,7 @@ def _login(client: TestClient) -> None:
     assert r.status_code == 303
 
 
+@pytest.mark.postgres
 def test_nul_in_staff_pages_on_postgresql_is_a_clear_4xx(pg_client: TestClient) -> None:
     answer_id = pg_client.post("/api/chat", json={"message": "quorvastin?"}).json()["answer_id"]
     _login(pg_client)

@@ -70,6 +70,7 @@ def _verify(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
     )
 
 
+@pytest.mark.postgres
 def test_two_servers_on_one_postgresql_chain(
     built: dict[str, str], pg_url: str, tmp_path: Path
 ) -> None:
@@ -182,6 +183,7 @@ def test_kill_minus_9_loses_no_answer_that_got_a_200(built: dict[str, str], tmp_
     assert log.verify().ok
 
 
+@pytest.mark.redis
 def test_workers_answer_follow_ups_and_keep_one_sqlite_chain(
     built: dict[str, str], tmp_path: Path
 ) -> None:

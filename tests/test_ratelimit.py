@@ -93,6 +93,7 @@ def test_proxy_headers_are_trusted_only_from_trusted_proxies() -> None:
     assert client_address(_request("10.0.0.5"), proxies) == "10.0.0.5"
 
 
+@pytest.mark.redis
 def test_instances_share_counters_through_redis(settings: Settings, assistant: Assistant) -> None:
     shared = {
         "rate_limit": "2/minute",

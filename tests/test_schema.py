@@ -47,7 +47,7 @@ CASES = [
 ]
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def database_url(request: pytest.FixtureRequest, settings: Settings) -> Iterator[str]:
     if request.param == "sqlite":
         yield settings.database_url

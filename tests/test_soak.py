@@ -38,7 +38,7 @@ RATE = float(os.environ.get("SOAK_RATE", "20"))
 USERS = 10  # each sends one request every USERS / RATE seconds
 REDIS = "redis://127.0.0.1:6379/0"
 
-pytestmark = pytest.mark.timeout(int(SECONDS) + 240)
+pytestmark = [pytest.mark.timeout(int(SECONDS) + 240), pytest.mark.postgres, pytest.mark.redis]
 
 # Conversations: (message, expected status, compound the citation must name or None).
 CONVERSATIONS = [
