@@ -9,14 +9,20 @@ it could not record, urgent or not.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any, Protocol
 
 from bot.answer import Reply
 from bot.assistant import Assistant
 from bot.audit import AuditLog, AuditUnavailable
-from bot.audit.backlog import Backlog
 from bot.index import IndexCorrupt
 from bot.model import Status
 from bot.triage import ContactBook
+
+
+class Backlog(Protocol):
+    """Where an urgent reply's record waits while the log is down (bot/audit/backlog.py)."""
+
+    def keep(self, row: dict[str, Any], reason: BaseException | str) -> None: ...
 
 
 @dataclass(frozen=True)
