@@ -19,7 +19,7 @@ from servers import bot_env, pg_schema
 from bot.assistant import Assistant
 from bot.audit import AuditLog
 from bot.embedding import FakeEmbedder
-from bot.index import Index, build
+from bot.index import Index, build, load
 from bot.pages import corpus_hash, load_corpus
 from bot.settings import ROOT, Settings
 
@@ -88,11 +88,29 @@ def settings(tmp_path: Path, corpus_dir: Path) -> Settings:
     )
 
 
-@pytest.fixture
-def fixture_index(settings: Settings, fake_embedder: FakeEmbedder) -> Index:
-    loaded = load_corpus(settings.corpus)
+@pytest.fixture(scope="session")
+def shared_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The fixture corpus's index folder, built once for the session. Read-only: a test
+    gets its own copy (`fixture_index`, `built`) that it may rebuild, corrupt or prune."""
+    index = tmp_path_factory.mktemp("fixture-index") / "index"
+    loaded = load_corpus(FIXTURE_CORPUS)
     assert not loaded.problems
-    return build(loaded.assessments, fake_embedder, settings.index, corpus_hash(settings.corpus))
+    build(loaded.assessments, FakeEmbedder(), index, corpus_hash(FIXTURE_CORPUS))
+    return index
+
+
+def copy_index(shared: Path, target: Path) -> Path:
+    """A private copy of the session's index (the same build, as `bot build` would have
+    published it over the test's own copy of the corpus): copying costs far less than
+    building, and nothing a test does to its copy reaches another test."""
+    shutil.copytree(shared, target, dirs_exist_ok=True)
+    return target
+
+
+@pytest.fixture
+def fixture_index(settings: Settings, shared_index: Path) -> Index:
+    """The fixture corpus's index in this test's own folder (`settings.index`)."""
+    return load(copy_index(shared_index, settings.index))
 
 
 @pytest.fixture
@@ -114,11 +132,9 @@ def audit_log(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[AuditL
 
 
 @pytest.fixture
-def built(corpus_dir: Path, tmp_path: Path) -> dict[str, str]:
-    """Environment for `bot` processes over a prebuilt fixture index."""
-    index = tmp_path / "index"
-    build(load_corpus(corpus_dir).assessments, FakeEmbedder(), index, corpus_hash(corpus_dir))
-    return bot_env(corpus_dir, index)
+def built(corpus_dir: Path, tmp_path: Path, shared_index: Path) -> dict[str, str]:
+    """Environment for `bot` processes over a prebuilt fixture index (the test's own)."""
+    return bot_env(corpus_dir, copy_index(shared_index, tmp_path / "index"))
 
 
 @pytest.fixture(scope="session")
