@@ -12,6 +12,7 @@ import secrets
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -75,13 +76,20 @@ class StaffSession:
     csrf: str
 
 
+@cache
+def _dummy_hash() -> str:
+    """The hash of a random secret nobody knows, made once per process: hashing costs
+    what verifying does (that is the point), so not again for every app instance."""
+    return PasswordHasher().hash(secrets.token_hex(16))
+
+
 class Staff:
     def __init__(self, engine: Engine, idle_seconds: float = 1800) -> None:
         self.engine = engine
         self.idle_seconds = idle_seconds
         self.hasher = PasswordHasher()  # Argon2id with the library's current defaults
         # Verifying against this keeps "no such user" as slow as "wrong password".
-        self._dummy = self.hasher.hash(secrets.token_hex(16))
+        self._dummy = _dummy_hash()
 
     def add(self, name: str, password: str) -> None:
         if not NAME.match(name):
