@@ -13,9 +13,9 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
-from bot import page_schema
+from bot import invariants, page_schema
 from bot.answer import Citation, Reply, Status, Trace
 from bot.assistant import MAX_LISTED, Assistant, _template_for, new_id, short_title
 from bot.model import SectionKind
@@ -211,55 +211,11 @@ def section_matches(expected: str, section: str | None, question: str | None) ->
     return schema.kind_of(section) is kind
 
 
-def invariant_violations(reply: Reply, assistant: Assistant) -> list[str]:
-    """The rules no reply may break, whatever the question."""
-    found = []
-    pages = assistant.index.assessments
-    if (
-        not reply.disclaimer.startswith("Medical Disclaimer:")
-        or reply.disclaimer not in reply.answer
-    ):
-        found.append("missing disclaimer")
-    cited = {c.page_id for c in reply.citations}
-    if reply.status is Status.ANSWERED:
-        if not cited:
-            found.append("answered without a cited page")
-        for pid in cited:
-            a = pages[pid]
-            if f"Evidence level: {a.evidence_level}" not in reply.answer:
-                found.append("answered without a cited page's evidence level")
-            elif len(cited) > 1 and not _level_next_to_title(reply.answer, a):
-                found.append("a listed page's level is not next to its title")
-        one = pages[next(iter(cited))].evidence_level if len(cited) == 1 else None
-        if reply.evidence_level != one:
-            found.append("answered with a wrong evidence_level field")
-    if reply.status in (Status.NOT_FOUND, Status.CLARIFY, Status.URGENT, Status.SUPPORT) and (
-        cited or reply.evidence_level
-    ):
-        found.append(f"{reply.status.value} reply cites a page")
-    others = {a.evidence_level for pid, a in pages.items() if pid not in cited}
-    others -= {pages[pid].evidence_level for pid in cited}
-    if any(level in reply.answer for level in others):
-        found.append("states the evidence level of a page it does not cite")
-    if reply.status is Status.URGENT:
-        book = assistant._book
-        first = {c[0].text for c in book.by_kind[str(reply.crisis_kind)].values()}
-        if reply.crisis_kind is None or not any(reply.answer.startswith(t) for t in first):
-            found.append("urgent reply does not start with its kind's crisis contacts")
-    if reply.status in (Status.SUPPORT, Status.URGENT, Status.INFO) and reply.evidence_level:
-        found.append(f"{reply.status.value} reply states an evidence level")
-    if reply.status is Status.INFO and any(
-        pages[pid].evidence_level in reply.answer for pid in cited
-    ):
-        found.append("info reply states the level of the page it quotes")
-    return found
-
-
-def _level_next_to_title(answer: str, a: object) -> bool:
-    """ "<Compound> for <Condition> — Evidence level: <level>" on one line."""
-    title = f"{a.compound} for {a.condition}"  # type: ignore[attr-defined]
-    level = f"Evidence level: {a.evidence_level}"  # type: ignore[attr-defined]
-    return any(title in line and level in line for line in answer.splitlines())
+def invariant_violations(reply: Reply | Mapping[str, Any], assistant: Assistant) -> list[str]:
+    """The rules no reply may break, whatever the question (bot/invariants.py), checked on
+    a reply or on the HTTP object the API sent for one."""
+    data = reply.to_json() if isinstance(reply, Reply) else reply
+    return invariants.violations(data, assistant.index.assessments, assistant._book)
 
 
 def run(cases: Sequence[Case], responder: Responder, assistant: Assistant) -> list[Result]:

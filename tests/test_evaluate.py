@@ -161,6 +161,25 @@ def test_invariants_catch_a_wrong_level(assistant: Assistant) -> None:
     assert "missing disclaimer" in invariant_violations(stripped, assistant)
 
 
+def test_invariants_hold_the_http_object_to_the_same_rules(assistant: Assistant) -> None:
+    reply = assistant.reply("How does quorvastin work?")
+    data = reply.to_json()
+    assert invariant_violations(data, assistant) == []
+    other = next(a for a in assistant.index.assessments.values() if a.compound != "Quorvastin")
+    relabelled = [{**data["citations"][0], "evidence_level": other.evidence_level}]
+    assert "a citation's evidence level is not its page's" in invariant_violations(
+        {**data, "citations": relabelled}, assistant
+    )
+    raw = {**data, "html": data["html"] + "<img src=x onerror=alert(1)>"}
+    assert "unescaped markup in the html" in invariant_violations(raw, assistant)
+    assert "missing disclaimer" in invariant_violations({**data, "answer": "hi"}, assistant)
+    urgent = assistant.reply("I want to end my life").to_json()
+    assert invariant_violations(urgent, assistant) == []
+    assert "urgent reply does not start with its kind's crisis contacts" in (
+        invariant_violations({**urgent, "crisis_kind": None}, assistant)
+    )
+
+
 def test_baseline_answers_from_the_top_passage_anywhere(assistant: Assistant) -> None:
     # The fake embedder's cosines run lower than the real model's, for which 0.5 is set.
     assistant.settings = assistant.settings.model_copy(update={"min_score": 0.2})

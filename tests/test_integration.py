@@ -12,6 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from bot.assistant import Assistant
+from bot.evaluate import invariant_violations
 from bot.index import Index, build
 from bot.pages import corpus_hash, load_corpus
 from bot.service import create_app
@@ -81,7 +82,7 @@ def test_seed_question_over_http(seed_assistant: Assistant) -> None:
     assert data["citations"][0]["title"].startswith("Ketamine (IV / Esketamine) for Stage IV")
     assert data["citations"][0]["evidence_level"] == SEED_LEVEL
     assert data["disclaimer"].startswith("Medical Disclaimer: This page summarizes")
-    assert data["disclaimer"] in data["answer"]
+    assert invariant_violations(data, seed_assistant) == []
     assert client.post("/api/chat", json={"message": ""}).status_code == 422
 
 
@@ -120,7 +121,7 @@ def test_off_topic_questions_fall_below_it(seed_assistant: Assistant, question: 
 def test_seed_statuses(seed_assistant: Assistant, question: str, status: str) -> None:
     reply = seed_assistant.reply(question)
     assert reply.status.value == status
-    assert reply.disclaimer in reply.answer
+    assert invariant_violations(reply, seed_assistant) == []
     if status == "not_found":
         assert SEED_LEVEL not in reply.answer
 

@@ -8,6 +8,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from bot.assistant import Assistant
+from bot.evaluate import invariant_violations
 from bot.service import create_app
 from bot.settings import Settings
 
@@ -18,7 +19,10 @@ def client(settings: Settings, assistant: Assistant) -> TestClient:
 
 
 def test_chat_answers_with_the_contract_object(
-    client: TestClient, reply_keys: frozenset[str], citation_keys: frozenset[str]
+    client: TestClient,
+    assistant: Assistant,
+    reply_keys: frozenset[str],
+    citation_keys: frozenset[str],
 ) -> None:
     r = client.post("/api/chat", json={"message": "How does quorvastin work?", "session_id": None})
     assert r.status_code == 200
@@ -29,7 +33,7 @@ def test_chat_answers_with_the_contract_object(
     assert data["evidence_level"] == "Level 4: Cohort fixture data; no RCTs"
     assert data["citations"][0]["section"] == "Mechanistic Evidence"
     assert data["citations"][0]["evidence_level"] == data["evidence_level"]
-    assert data["disclaimer"] in data["answer"]
+    assert invariant_violations(data, assistant) == []
     assert data["session_id"] and data["answer_id"]
 
 
