@@ -7,6 +7,7 @@ The table is written to test-artifacts/eval.txt for people to read.
 from __future__ import annotations
 
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -14,7 +15,7 @@ import pytest
 from bot.assistant import Assistant
 from bot.dialogue import MemorySessionStore
 from bot.evaluate import Report, evaluate, load_cases, table
-from bot.index import build
+from bot.index import build, load
 from bot.pages import corpus_hash, load_corpus
 from bot.settings import ROOT, Settings
 
@@ -69,16 +70,30 @@ def suite(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture(scope="module")
-def eval_assistant(
-    suite: str, tmp_path_factory: pytest.TempPathFactory, real_embedder
-) -> Assistant:
-    folders, _, pages = SUITES[suite]
-    corpus = eval_corpus(tmp_path_factory.mktemp(f"eval-{suite}") / "corpus", folders)
-    loaded = load_corpus(corpus)
-    assert len(loaded.assessments) == pages and not loaded.problems
-    settings = Settings(corpus=corpus, index=corpus.parent / "index")
-    index = build(loaded.assessments, real_embedder, settings.index, corpus_hash(corpus))
-    return Assistant.create(settings, index, real_embedder, sessions=MemorySessionStore())
+def eval_indexes(tmp_path_factory: pytest.TempPathFactory, real_embedder) -> Callable[[str], Path]:
+    """A suite's index folder, built with the real model once per corpus (blind3 and blind4
+    ask about the same pages). Read-only: each suite opens its own assistant on it."""
+    built: dict[tuple[Path, ...], Path] = {}
+
+    def index_of(suite: str) -> Path:
+        folders, _, pages = SUITES[suite]
+        if tuple(folders) not in built:
+            corpus = eval_corpus(tmp_path_factory.mktemp(f"eval-{suite}") / "corpus", folders)
+            loaded = load_corpus(corpus)
+            assert len(loaded.assessments) == pages and not loaded.problems
+            index = corpus.parent / "index"
+            build(loaded.assessments, real_embedder, index, corpus_hash(corpus))
+            built[tuple(folders)] = index
+        return built[tuple(folders)]
+
+    return index_of
+
+
+@pytest.fixture(scope="module")
+def eval_assistant(suite: str, eval_indexes: Callable[[str], Path], real_embedder) -> Assistant:
+    index = eval_indexes(suite)
+    settings = Settings(corpus=index.parent / "corpus", index=index)
+    return Assistant.create(settings, load(index), real_embedder, sessions=MemorySessionStore())
 
 
 @pytest.fixture(scope="module")
