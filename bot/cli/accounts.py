@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 import click
@@ -29,21 +31,28 @@ def _staff(settings: Settings) -> Staff:
     return Staff(audit_log(settings).engine)
 
 
+@contextmanager
+def _refusals() -> Iterator[None]:
+    """A refusal of the staff store (unknown name, short password...) as a CLI error."""
+    from bot.staff import StaffError
+
+    try:
+        yield
+    except StaffError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
 @staff.command("add")
 @click.argument("name")
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
 def staff_add(name: str, password_stdin: bool) -> None:
     """Create staff member NAME (password from a prompt, or stdin; at least 12 characters)."""
-    from bot.staff import StaffError
-
     if password_stdin:
         password = sys.stdin.readline().rstrip("\n")
     else:
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
-    try:
+    with _refusals():
         _staff(settings_from()).add(name, password)
-    except StaffError as exc:
-        raise click.ClickException(str(exc)) from exc
     click.echo(f"Added staff member {name}.", err=True)
 
 
@@ -58,24 +67,16 @@ def staff_add(name: str, password_stdin: bool) -> None:
 )
 def staff_token(name: str, days: int) -> None:
     """Print a new API token for NAME on stdout (shown once; only its hash is kept)."""
-    from bot.staff import StaffError
-
-    try:
+    with _refusals():
         click.echo(_staff(settings_from()).new_token(name, days))
-    except StaffError as exc:
-        raise click.ClickException(str(exc)) from exc
 
 
 @staff.command("remove")
 @click.argument("name")
 def staff_remove(name: str) -> None:
     """Remove NAME with all their tokens and sessions."""
-    from bot.staff import StaffError
-
-    try:
+    with _refusals():
         _staff(settings_from()).remove(name)
-    except StaffError as exc:
-        raise click.ClickException(str(exc)) from exc
     click.echo(f"Removed staff member {name}.", err=True)
 
 
@@ -93,12 +94,8 @@ def staff_tokens(name: str | None) -> None:
 @click.argument("token_id")
 def staff_revoke(token_id: str) -> None:
     """Revoke one API token by the id `bot staff tokens` shows."""
-    from bot.staff import StaffError
-
-    try:
+    with _refusals():
         _staff(settings_from()).revoke(token_id)
-    except StaffError as exc:
-        raise click.ClickException(str(exc)) from exc
     click.echo(f"Revoked token {token_id}.", err=True)
 
 
