@@ -4,13 +4,16 @@ a server is bench/server.py's, shared with the benchmark."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import subprocess
 import sys
 import uuid
-from collections.abc import Iterator
+from collections.abc import Coroutine, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any, TypeVar
 
 from sqlalchemy import create_engine, text
 
@@ -19,6 +22,16 @@ from bench.server import free_port as free_port  # the tests' free_port is the h
 
 PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 BOT = str(Path(sys.executable).parent / "bot")
+
+T = TypeVar("T")
+
+
+def run_async(coro: Coroutine[Any, Any, T]) -> T:
+    """asyncio.run in a thread of its own: Playwright's sync API (the browser tests, in the
+    same process) keeps an event loop running in the main thread, where asyncio.run refuses
+    to start, so a load test must not depend on running before them."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, coro).result()
 
 
 @contextlib.contextmanager

@@ -32,7 +32,7 @@ from pathlib import Path
 import httpx
 import pytest
 from fastapi.testclient import TestClient
-from servers import BOT, PG, free_port, pg_schema, serve, stop
+from servers import BOT, PG, free_port, pg_schema, run_async, serve, stop
 from sqlalchemy import create_engine, text
 
 from bot.answer import Status
@@ -367,7 +367,7 @@ def test_postgresql_down_is_a_clear_503_and_answers_return_logged_with_it(
         # Cut and restored while requests are in flight: a 200 or a clear 503, never a
         # 500, and every 200 logged. (A request cut between its commit and the reply may
         # be logged and still get a 503: logged-but-not-shown is allowed, never the reverse.)
-        results = asyncio.run(
+        results = run_async(
             _paced(url, 3.0, 40, during=[(1.0, pg_proxy.stop), (2.0, pg_proxy.start)])
         )
         assert all(isinstance(r, httpx.Response) for r in results), results[:3]

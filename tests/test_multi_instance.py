@@ -7,19 +7,16 @@ import asyncio
 import os
 import signal
 import subprocess
-from collections.abc import Coroutine, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, TypeVar
 
 import httpx
 import pytest
-from servers import BOT, pg_schema, serve
+from servers import BOT, pg_schema, run_async, serve
 from sqlalchemy import create_engine, text
 
 from bot.audit import AuditLog
 
-T = TypeVar("T")
 QUESTIONS = [
     "How does brimadol work?",
     "What is the evidence level for quorvastin?",
@@ -50,13 +47,6 @@ async def _chats(urls: list[str], n: int, concurrency: int) -> list[httpx.Respon
                     return exc
 
         return await asyncio.gather(*(one(i) for i in range(n)))
-
-
-def run_async(coro: Coroutine[Any, Any, T]) -> T:
-    """asyncio.run in a thread of its own: Playwright's sync API (the browser tests, same
-    session) keeps an event loop running in the main thread."""
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(asyncio.run, coro).result()
 
 
 def _verify(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:

@@ -3,9 +3,10 @@ Content-Length says (or does not say)."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 from typing import Any
+
+from servers import run_async
 
 from bot.service.security import MAX_BODY, Guard
 
@@ -51,7 +52,7 @@ def _call(chunks: Any, headers: list[tuple[bytes, bytes]] | None = None) -> tupl
         "server": ("testserver", 80),
         "client": ("127.0.0.1", 5000),
     }
-    asyncio.run(Guard(_echo, [])(scope, receive, send))
+    run_async(Guard(_echo, [])(scope, receive, send))
     return sent, read
 
 

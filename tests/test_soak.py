@@ -26,7 +26,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from servers import BOT, bot_env, pg_schema, serve, stop
+from servers import BOT, bot_env, pg_schema, run_async, serve, stop
 from sqlalchemy import create_engine, text
 
 from bot.embedding import FakeEmbedder
@@ -187,7 +187,7 @@ def test_steady_load_has_no_5xx_and_loses_no_audit_record(
     url, pid, env = server
     rss_before = _rss_mb(pid)
     began = time.monotonic()
-    tally = asyncio.run(_soak(url, SECONDS, RATE))
+    tally = run_async(_soak(url, SECONDS, RATE))
     took = time.monotonic() - began
     rss_after = _rss_mb(pid)
 
