@@ -124,6 +124,17 @@ def expect_count(locator: Any, n: int) -> None:
     expect(locator).to_have_count(n)
 
 
+def expect_printed_address(page: Page, link: Any, href: str) -> None:
+    """The link's address is written out after it in print (`::after`): waited for, since a
+    window just opened may not have applied its print stylesheet yet."""
+    page.wait_for_function(
+        "([a, href]) => getComputedStyle(a, '::after').content.includes(href)",
+        arg=[link.element_handle(), href],
+    )
+    after = link.evaluate("a => getComputedStyle(a, '::after').content")
+    assert href in after, (href, after)
+
+
 # --------------------------------------------------------------------------- widget
 
 WIDGET = "#evidence-bot-widget"

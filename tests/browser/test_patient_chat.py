@@ -17,6 +17,7 @@ from browser_helpers import (
     ask_page,
     ask_widget,
     describe_violations,
+    expect_printed_address,
     inject_axe,
     launcher,
     open_widget,
@@ -549,8 +550,7 @@ def _check_print(page: Page, exchanges: int, hrefs: list[str]) -> None:
     # Sources with their addresses written out.
     for href in hrefs:
         link = page.locator(f'#conversation p.citation a[href="{href}"]').first
-        after = link.evaluate("a => getComputedStyle(a, '::after').content")
-        assert href in after, (href, after)
+        expect_printed_address(page, link, href)
     # The disclaimer once (each distinct one), not under every answer.
     expect(page.locator("#conversation .reply-body .disclaimer:visible")).to_have_count(0)
     end = page.locator(".print-disclaimer")
@@ -618,8 +618,7 @@ def test_print_or_save_the_conversation_from_the_widget(
     expect(popup.locator("button:visible")).to_have_count(0)
     expect(popup.locator(".exchange time.stamp:visible")).to_have_count(2)
     expect(popup.locator(".reply .badge:visible")).to_have_count(2)
-    link = popup.locator(f'p.citation a[href="{SEED_URL}"]')
-    assert SEED_URL in link.evaluate("a => getComputedStyle(a, '::after').content")
+    expect_printed_address(popup, popup.locator(f'p.citation a[href="{SEED_URL}"]'), SEED_URL)
     expect(popup.locator(".reply-body .disclaimer:visible")).to_have_count(0)
     texts = popup.locator(".print-disclaimer p").all_inner_texts()
     body = " ".join(popup.locator("body").inner_text().split())
