@@ -49,9 +49,12 @@ index: install
 run: install
 	$(BIN)/bot serve --host 127.0.0.1 --port 8000
 
+# One pytest-xdist worker per CPU; a test file stays on one worker (its module fixtures,
+# e.g. the eval suites' real-model indexes, are built once).
+PYTEST_WORKERS ?= logical
 test: install-dev install-browser
 	$(BIN)/ruff check bot tests bench
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadfile
 
 test-fast: install-dev
 	$(BIN)/python -m pytest -m "not integration"

@@ -13,6 +13,11 @@ import pytest
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+# `make test` runs one pytest-xdist worker per CPU: each worker's PyTorch keeps to one
+# thread, or their thread pools fight over the cores and the real-model suites take three
+# to five times as long (measured on 2 cores).
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 from servers import bot_env, pg_schema
 
@@ -141,4 +146,8 @@ def built(corpus_dir: Path, tmp_path: Path, shared_index: Path) -> dict[str, str
 def real_embedder() -> Iterator[object]:
     from bot.embedding import SentenceTransformerEmbedder
 
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        import torch
+
+        torch.set_num_threads(1)  # as OMP_NUM_THREADS above, should torch be loaded already
     yield SentenceTransformerEmbedder()
