@@ -112,6 +112,15 @@ class Retriever:
                     known[text] = vector
         return np.stack([known[t] for t in texts])
 
+    def warm(self, texts: Sequence[str]) -> None:
+        """Encode the texts not in the vector cache yet in one batched call of the model, so
+        the replies that embed them later find them there (many messages answered in a row,
+        as `bot eval` does, cost a few batched calls rather than one per message). Only as
+        many distinct texts as the cache holds are warmed, so none evicts another."""
+        distinct = list(dict.fromkeys(texts))[: self._vectors.maxsize]
+        if distinct:
+            self.embed_many(distinct)
+
     def search(
         self,
         question: str,

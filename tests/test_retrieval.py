@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
+import numpy as np
 import pytest
 
 from bot.entities import Lexicon
@@ -87,3 +90,27 @@ def test_bm25_rescues_an_exact_term_dense_ranks_low(retriever: Retriever) -> Non
 def test_nearest_searches_the_whole_index(retriever: Retriever) -> None:
     hits = retriever.nearest("chronic fakeitis quorvastin", top_k=3)
     assert len(hits) == 3 and hits[0].assessment.compound == "Quorvastin"
+
+
+def test_warm_encodes_the_new_texts_in_one_call_and_keeps_them(
+    fixture_index: Index, fake_embedder
+) -> None:
+    calls: list[list[str]] = []
+
+    class Counting:
+        name, dim = fake_embedder.name, fake_embedder.dim
+
+        def encode(self, texts: Sequence[str]) -> np.ndarray:
+            calls.append(list(texts))
+            return fake_embedder.encode(texts)
+
+    lexicon = Lexicon.build(fixture_index.assessments.values())
+    retriever = Retriever(fixture_index, Counting(), lexicon, cache_size=3)
+    retriever.embed("known")
+    retriever.warm(["known", "a", "b", "a"])
+    assert calls == [["known"], ["a", "b"]]  # the known text and the repeat are not encoded
+    for text in ("known", "a", "b"):
+        assert (retriever.embed(text) == fake_embedder.encode([text])[0]).all()
+    assert len(calls) == 2  # all three still cached: warming evicted none of its own texts
+    retriever.warm(["c", "d", "e", "f"])  # more than the cache holds: only its size warmed
+    assert calls[2] == ["c", "d", "e"]

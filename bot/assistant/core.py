@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from cachetools import LRUCache
@@ -90,6 +91,20 @@ class Assistant(Routing):
         """Load the model and build BM25 now rather than on the first person's question."""
         self.embedder.encode(["warm up"])
         _ = self.index.lexical
+
+    def warm(self, messages: Sequence[str]) -> None:
+        """Encode in batches what replying to these messages will embed (each message, and
+        the sentences triage judges alone), so the replies find the vectors in the
+        retriever's cache: `bot eval` and `bot eval-safety` then call the model a few times
+        per file rather than once per message. Results are the same, up to float rounding
+        of a vector encoded in a batch rather than alone."""
+        texts: list[str] = []
+        for message in messages:
+            norm = self.lexicon.normalise_message(message.strip())
+            texts.append(norm.raw)
+            if self.semantic is not None:
+                texts += semantic_triage.sentences_to_embed(norm.raw, norm.sentences)
+        self.retriever.warm(texts)
 
     def reply(
         self, message: str, session_id: str | None = None, book: ContactBook | None = None
