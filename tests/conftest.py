@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
+import argon2
 import pytest
 
 # No network here: the real model loads from the installed package only.
@@ -21,6 +23,7 @@ if os.environ.get("PYTEST_XDIST_WORKER"):
 
 from servers import bot_env, pg_schema
 
+import bot.staff
 from bot.assistant import Assistant
 from bot.audit import AuditLog
 from bot.embedding import FakeEmbedder
@@ -43,10 +46,20 @@ CITATION_KEYS = frozenset(
 )
 
 
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Browser tests run last: Playwright's sync API keeps an event loop running in the
-    main thread for the rest of the session, which `asyncio.run` in a load test refuses."""
-    items.sort(key=lambda item: "browser" in item.keywords)
+# Argon2id at its cheapest for the suite: at the library's defaults each of the suite's
+# hundreds of staff hashes and logins costs ~90 ms of CPU and 64 MiB, several times that
+# when two workers share the cores. The hashing is argon2-cffi's; tests/test_staff.py checks
+# that the product itself keeps the library's defaults.
+CHEAP_ARGON2 = functools.partial(
+    argon2.PasswordHasher, time_cost=1, memory_cost=1024, parallelism=1
+)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _cheap_argon2() -> Iterator[None]:
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(bot.staff, "PasswordHasher", CHEAP_ARGON2)
+        yield
 
 
 @pytest.fixture

@@ -233,11 +233,13 @@ def test_logins_are_throttled_per_client_and_nobody_can_lock_out_a_name(
 
 
 def test_a_login_block_ends_with_its_window(client: TestClient) -> None:
-    client.app.state.login_throttle = LoginThrottle(client.app.state.counters, 2, window=1)
+    # Three seconds: the two failures (Argon2 each) end well inside the window even on a
+    # loaded machine, where a one-second window had already passed before the third try.
+    client.app.state.login_throttle = LoginThrottle(client.app.state.counters, 2, window=3)
     for _ in range(2):
         assert login(client, "ana", "wrong password!!").status_code == 401
     assert login(client).status_code == 429
-    deadline = time.monotonic() + 5
+    deadline = time.monotonic() + 8
     while (r := login(client)).status_code == 429:
         assert time.monotonic() < deadline, "the block did not end with its window"
         time.sleep(0.1)

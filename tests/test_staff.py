@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import subprocess
 import sys
 from pathlib import Path
 
+import argon2
 import pytest
 from click.testing import CliRunner
 from fastapi.testclient import TestClient
 
+import bot.staff
 from bot.assistant import Assistant
 from bot.audit import AuditLog, pseudonym
 from bot.cli import main
@@ -34,6 +37,28 @@ def test_passwords_are_argon2id_and_checked(staff: Staff) -> None:
     assert staff.check_password("ana", PASSWORD)
     assert not staff.check_password("ana", "wrong password!!")
     assert not staff.check_password("nobody", PASSWORD)
+
+
+def test_the_product_hashes_with_the_librarys_defaults(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The suite hashes cheaply (conftest.py); the product must not."""
+    monkeypatch.setattr(bot.staff, "PasswordHasher", argon2.PasswordHasher)
+    # A fresh cache: the process's dummy hash was made with the suite's cheap hasher.
+    fresh = functools.cache(bot.staff._dummy_hash.__wrapped__)
+    monkeypatch.setattr(bot.staff, "_dummy_hash", fresh)
+    staff = Staff(AuditLog.open(f"sqlite:///{tmp_path / 'a.sqlite3'}").engine)
+    defaults = argon2.PasswordHasher()
+    assert (staff.hasher.time_cost, staff.hasher.memory_cost, staff.hasher.parallelism) == (
+        defaults.time_cost,
+        defaults.memory_cost,
+        defaults.parallelism,
+    )
+    staff.add("ana", PASSWORD)
+    with staff.engine.connect() as conn:
+        stored = conn.exec_driver_sql("SELECT password_hash FROM staff").scalar_one()
+    assert f"m={defaults.memory_cost},t={defaults.time_cost}" in stored
+    assert f"m={defaults.memory_cost}" in staff._dummy  # "no such user" costs as much
 
 
 @pytest.mark.parametrize(
