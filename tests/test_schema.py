@@ -4,7 +4,10 @@ requests, valid and invalid, to the patient API (chat, feedback, health) and the
 documented status code, its content type, headers and body. Requests the schema calls
 invalid must be refused. On the SQLite and the PostgreSQL audit log (PostgreSQL refuses
 some text, e.g. a NUL, that SQLite stores). Bounded: at most 50 examples per operation and
-mode, no deadline, no example database.
+mode, no deadline, no example database, and the same examples every run (derandomized):
+negative mode sometimes sends a query value that is wrong only before serialisation (null
+"became array", sent as `q=false`, a valid string) and then reports the API for accepting
+it (schemathesis#3962); a suite that fails on a random draw blocks every change.
 
 Not checked: that every schema-valid request is accepted (schemathesis's
 `positive_data_acceptance`). Some limits are semantic and JSON Schema cannot state them:
@@ -88,7 +91,11 @@ def test_api_conforms_to_its_schema(
 
     @given(case=operation.as_strategy(generation_mode=mode))
     @settings(
-        max_examples=50, deadline=None, database=None, suppress_health_check=list(HealthCheck)
+        max_examples=50,
+        deadline=None,
+        database=None,
+        derandomize=True,
+        suppress_health_check=list(HealthCheck),
     )
     def check(case: schemathesis.Case) -> None:
         case.call_and_validate(headers=headers, excluded_checks=[positive_data_acceptance])
