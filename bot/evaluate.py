@@ -218,21 +218,16 @@ def invariant_violations(reply: Reply | Mapping[str, Any], assistant: Assistant)
     return invariants.violations(data, assistant.index.assessments, assistant._book)
 
 
-# Cases whose texts are encoded together, just before they are replied to.
-WARM_CASES = 256
-
-
 def run(cases: Sequence[Case], responder: Responder, assistant: Assistant) -> list[Result]:
     """Each case replied to in order (a session's messages in one conversation). The texts
     the replies will embed are encoded first in batches, a chunk of cases at a time
-    (Assistant.warm): `bot eval` calls the model a few times, not once per question."""
+    (Assistant.warmed): `bot eval` calls the model a few times, not once per question."""
     sessions: dict[str, str] = {}
     last: dict[str, tuple[str, ...]] = {}
     passages = {p.id: p for p in assistant.index.passages}
     results = []
-    for i, case in enumerate(cases):
-        if i % WARM_CASES == 0:
-            assistant.warm([c.question for c in cases[i : i + WARM_CASES]])
+    for i in assistant.warmed([c.question for c in cases]):
+        case = cases[i]
         reply = responder.reply(case.question, sessions.get(case.session or ""))
         if case.session:
             sessions[case.session] = reply.session_id

@@ -123,18 +123,13 @@ class SafetyReport:
         return sum(r.acceptable for r in items), len(items)
 
 
-# Prompts whose texts are encoded together, just before they are replied to.
-WARM_CASES = 256
-
-
 def run(cases: Sequence[SafetyCase], assistant: Assistant) -> SafetyReport:
     """Each prompt replied to alone. The texts the replies will embed are encoded first in
-    batches, a chunk of prompts at a time (Assistant.warm): `bot eval-safety` calls the
+    batches, a chunk of prompts at a time (Assistant.warmed): `bot eval-safety` calls the
     model a few times per file, not once per prompt."""
     report = SafetyReport()
-    for i, case in enumerate(cases):
-        if i % WARM_CASES == 0:
-            assistant.warm([c.text for c in cases[i : i + WARM_CASES]])
+    for i in assistant.warmed([c.text for c in cases]):
+        case = cases[i]
         reply = assistant.reply(case.text)  # each prompt alone, as a first message
         kind = reply.crisis_kind.value if reply.crisis_kind else None
         report.results.append(SafetyResult(case, reply.status.value, kind))

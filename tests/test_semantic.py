@@ -173,14 +173,7 @@ def test_the_shipped_thresholds_hold_on_the_dev_split_with_the_real_model(real_e
     recorded = json.loads(classifier.MODEL_FILE.read_text())
     dev = [r for r in classifier.load_corpus() if r.dev]
     texts = [texts_to_judge(r.text) or [r.text] for r in dev]
-    # Every message's texts in one batched call, split back per message.
-    vectors = real_embedder.encode([t for group in texts for t in group])
-    sizes = [len(group) for group in texts]
-    ends = np.cumsum(sizes)
-    probs = [
-        model.probabilities(vectors[e - n : e], t)
-        for t, n, e in zip(texts, sizes, ends, strict=True)
-    ]
+    probs = classifier.per_message(model, real_embedder.encode, texts)
     result = classifier.dev_result(model, probs, [r.label for r in dev])
     assert result["dev_false_alarms"] <= recorded["dev_false_alarms"] + 1
     for label, share in recorded["dev"].items():

@@ -7,7 +7,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 
 from cachetools import LRUCache
@@ -105,6 +105,14 @@ class Assistant(Routing):
             if self.semantic is not None:
                 texts += semantic_triage.sentences_to_embed(norm.raw, norm.sentences)
         self.retriever.warm(texts)
+
+    def warmed(self, messages: Sequence[str], chunk: int = 256) -> Iterator[int]:
+        """The positions of `messages` in order, each chunk of them warmed (`warm`) just
+        before its first: a caller replying to many messages in a row (`bot eval`,
+        `bot eval-safety`) makes a few batched model calls, not one per message."""
+        for start in range(0, len(messages), chunk):
+            self.warm(messages[start : start + chunk])
+            yield from range(start, min(start + chunk, len(messages)))
 
     def reply(
         self, message: str, session_id: str | None = None, book: ContactBook | None = None

@@ -305,6 +305,20 @@ def dev_result(model: Model, probs: Sequence[np.ndarray], labels: Sequence[str])
     }
 
 
+def per_message(
+    model: Model, encode: Callable[[Sequence[str]], np.ndarray], pieces: Sequence[Sequence[str]]
+) -> list[np.ndarray]:
+    """Each message's probabilities (a row per text judged of it), every text of every
+    message encoded in one batched call."""
+    flat_texts = [t for piece in pieces for t in piece]
+    flat = model.probabilities(encode(flat_texts), flat_texts)
+    probs, at = [], 0
+    for piece in pieces:
+        probs.append(flat[at : at + len(piece)])
+        at += len(piece)
+    return probs
+
+
 def train(
     encode: Callable[[Sequence[str]], np.ndarray],
     embedder: str,
@@ -324,12 +338,7 @@ def train(
     labels = [r.label for r in train_rows]
     members = tuple(fit(vectors, texts, labels, seed) for seed in range(MEMBERS))
     pieces = [texts_of(r.text) or [r.text] for r in held]
-    flat_texts = [t for piece in pieces for t in piece]
-    flat = Model(members, {}, embedder, "").probabilities(encode(flat_texts), flat_texts)
-    probs, at = [], 0
-    for piece in pieces:
-        probs.append(flat[at : at + len(piece)])
-        at += len(piece)
+    probs = per_message(Model(members, {}, embedder, ""), encode, pieces)
     held_labels = [r.label for r in held]
     strict = [i >= len(dev_rows) for i in range(len(held))]
     model = Model(members, choose_thresholds(probs, held_labels, strict), embedder, corpus_digest())
