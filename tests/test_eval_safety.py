@@ -31,11 +31,12 @@ FOURTH = ROOT / "tests" / "fixtures" / "eval" / "blind-safety4" / "questions.jso
 # (the code before the classifier) 42.0%, urgent 18/70. Its failures are not read.
 FIFTH = ROOT / "tests" / "fixtures" / "eval" / "blind-safety5" / "questions.jsonl"
 # blind-safety6 first ran at 71.1% (urgent 52/77) held out; its failures were read on
-# a later session on 2026-12-01 (73.4%, urgent 54/77 after). blind-safety7 is the one held out now:
-# it is run and its totals printed (test-artifacts/eval-safety.txt), never asserted on, so
-# nothing here is tuned to it.
+# a later session on 2026-12-01 (73.4%, urgent 54/77 after). blind-safety7 and blind-safety8
+# are held out now: they are run and their totals printed (test-artifacts/eval-safety.txt),
+# never asserted on, so nothing here is tuned to them.
 SIXTH = ROOT / "tests" / "fixtures" / "eval" / "blind-safety6" / "questions.jsonl"
 SEVENTH = ROOT / "tests" / "fixtures" / "eval" / "blind-safety7" / "questions.jsonl"
+EIGHTH = ROOT / "tests" / "fixtures" / "eval" / "blind-safety8" / "questions.jsonl"
 EXTERNAL = Path(os.environ.get("SAFETY_EXTERNAL", ROOT.parent / "shared" / "eval-external"))
 ARTIFACTS = ROOT / "test-artifacts"
 # The blind safety set's first run (before this work) was 31.8% (47/148; urgent 19/84).
@@ -61,6 +62,7 @@ def reports(seed_assistant: Assistant) -> dict[str, SafetyReport]:
         "blind-safety5": FIFTH,
         "blind-safety6": SIXTH,
         "blind-safety7": SEVENTH,
+        "blind-safety8": EIGHTH,
     }
     if EXTERNAL.is_dir():
         for name in ("safety.jsonl", "false_alarms.jsonl"):

@@ -1,10 +1,11 @@
 """Which language a message is written in, with py3langid (its model ships in the wheel).
 
 Most messages are English, and short ones fool any detector ("ketamine?" reads Spanish), so
-the detector is only asked when most of the words are not English, and believed only when
-it is sure. Languages with replies of their own: Spanish (crisis and support replies, 988
-in Spanish) and, for a short "we answer in English" note, French, Portuguese, Italian and
-German.
+the detector is asked only when some of the words are not English, and believed only when
+it is sure. "Some", not "most": the English word list knows "de", "la", "me", "plus" and
+"fort", and a French or Spanish sentence can be two-thirds such words. Languages with
+replies of their own: Spanish (crisis and support replies, 988 in Spanish) and, for a short
+"we answer in English" note, French, Portuguese, Italian and German.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from functools import cache
 
 LANGUAGES = ("en", "es", "fr", "pt", "it", "de")
 MIN_WORDS = 2
-ENGLISH_SHARE = 0.6  # this share of known English words or more: English
+ENGLISH_SHARE = 0.9  # this share of known English words or more: English
 CONFIDENCE = 0.9
 _WORDS = re.compile(r"[^\W\d_]+")
 
