@@ -25,7 +25,7 @@ from bot.retrieval import Retriever
 from bot.settings import Settings
 from bot.shared import SharedContent
 from bot.text import Normalised
-from bot.triage import Contact, ContactBook, Triage, load_contacts, triage
+from bot.triage import Contact, ContactBook, Triage, language, load_contacts, triage
 from bot.triage import semantic as semantic_triage
 from bot.triage.language import detect
 from bot.triage.semantic import SemanticTriage
@@ -88,8 +88,10 @@ class Assistant(Routing):
         self._shared_lock = threading.Lock()
 
     def warm_up(self) -> None:
-        """Load the model and build BM25 now rather than on the first person's question."""
+        """Load the models (the embedder and the language detector's, half a second and
+        about 100 MB) and build BM25 now rather than on the first person's question."""
         self.embedder.encode(["warm up"])
+        language.warm_up()
         _ = self.index.lexical
 
     def warm(self, messages: Sequence[str]) -> None:
