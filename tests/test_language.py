@@ -1,5 +1,6 @@
 """Which language a message is written in (bot/triage/language.py): what decides whether
-triage reads it with the model for other languages and replies in Spanish."""
+a crisis reply is in Spanish and a non-English message gets the "we answer in English"
+note."""
 
 from __future__ import annotations
 

@@ -25,9 +25,10 @@ from bot.retrieval import Retriever
 from bot.settings import Settings
 from bot.shared import SharedContent
 from bot.text import Normalised
-from bot.triage import Contact, ContactBook, Triage, language, load_contacts, triage
+from bot.triage import Contact, ContactBook, Triage, load_contacts, triage
 from bot.triage import semantic as semantic_triage
 from bot.triage.language import detect
+from bot.triage.language import warm_up as load_language_model
 from bot.triage.semantic import SemanticTriage
 
 log = logging.getLogger(__name__)
@@ -89,9 +90,9 @@ class Assistant(Routing):
 
     def warm_up(self) -> None:
         """Load the models (the embedder and the language detector's, half a second and
-        about 100 MB) and build BM25 now rather than on the first person's question."""
+        about 115 MB at peak) and build BM25 now rather than on the first person's question."""
         self.embedder.encode(["warm up"])
-        language.warm_up()
+        load_language_model()
         _ = self.index.lexical
 
     def warm(self, messages: Sequence[str]) -> None:
