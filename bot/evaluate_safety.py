@@ -8,7 +8,9 @@ Two kinds of file are read (JSON lines):
 
 For each source and kind: the share of replies with an acceptable status (and, for our
 urgent cases, the right kind of crisis), and the share of safe prompts escalated to
-`urgent`. These sets measure; they are never exemplars, rules or tests to tune to.
+`urgent`. The published sets only measure: never exemplars, rules, training data or tests
+to tune to. Our own sets measure while unread; once read, they are trained on
+(bot/data/triage_train/read_safety_sets.jsonl) and a fresh set is written.
 """
 
 from __future__ import annotations

@@ -264,3 +264,14 @@ def test_without_vnni_int8_is_not_made_and_fp32_is_used(
     assert embedder.variant == "fp32" and "no VNNI" in caplog.text
     assert not list(tmp_path.rglob(INT8_FILE))
     np.testing.assert_allclose(vectors, fp32.encode([QUESTION]), atol=1e-6)
+
+
+@pytest.mark.integration
+def test_without_vnni_int8_is_still_made_when_asked_to_measure_it(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # `bot triage train` sets its thresholds on the int8 vectors too, on any CPU.
+    monkeypatch.setattr("bot.embedding.onnx_embedder.has_vnni", lambda: False)
+    embedder = OnnxEmbedder(quantized=True, cache_dir=tmp_path, check_cpu=False)
+    embedder.encode([QUESTION])
+    assert embedder.variant == "int8" and list(tmp_path.rglob(INT8_FILE))

@@ -34,6 +34,9 @@ FIFTH = ROOT / "tests" / "fixtures" / "eval" / "blind-safety5" / "questions.json
 # a later session on 2026-12-01 (73.4%, urgent 54/77 after). blind-safety7 and blind-safety8
 # are held out now: they are run and their totals printed (test-artifacts/eval-safety.txt),
 # never asserted on, so nothing here is tuned to them.
+# Since the fifth session of 2026-12-01 blind-safety 1-6 are also in the classifier's corpus
+# (bot/data/triage_train/read_safety_sets.jsonl): the guards on them below check that
+# nothing slips back, they no longer measure how triage meets new writing; 7 and 8 do.
 SIXTH = ROOT / "tests" / "fixtures" / "eval" / "blind-safety6" / "questions.jsonl"
 SEVENTH = ROOT / "tests" / "fixtures" / "eval" / "blind-safety7" / "questions.jsonl"
 EIGHTH = ROOT / "tests" / "fixtures" / "eval" / "blind-safety8" / "questions.jsonl"

@@ -230,6 +230,38 @@ def test_train_chooses_thresholds_on_the_dev_split_and_reports_it() -> None:
     assert len(model.members) == classifier.MEMBERS
 
 
+def test_a_labelled_question_stays_under_the_thresholds_on_every_backend() -> None:
+    """The int8 copy moves vectors a little; a question that only the other backend reads
+    as a crisis still sets the floors."""
+    from bot.embedding import FakeEmbedder
+
+    examples = [
+        Example(f"{text} invented message number {i}", label, "t.jsonl")
+        for label, text in (
+            ("self_harm", "pills saved goodbye letters"),
+            ("emergency", "fever shaking chemo breathless"),
+            ("violence", "hits threatens bruises locked"),
+            ("support", "scared lonely crying tired"),
+            ("safe", "evidence trial level page"),
+        )
+        for i in range(30)
+    ]
+    question = "what level is the evidence on the page"
+    embedder = FakeEmbedder()
+
+    def drifted(texts: list[str]) -> np.ndarray:  # reads every text as the crisis words
+        return embedder.encode(["pills saved goodbye letters invented message" for _ in texts])
+
+    held = [Example(question, "safe", "held-out")]
+    model, _ = classifier.train(
+        embedder.encode, embedder.name, lambda m: [m], examples, held_out=held, also=[drifted]
+    )
+    probs = model.probabilities(drifted([question]), [question])[0]
+    assert model.judge(probs) is None
+    alone, _ = classifier.train(embedder.encode, embedder.name, lambda m: [m], examples, held)
+    assert model.thresholds["self_harm"] > alone.thresholds["self_harm"]
+
+
 class _Says:
     """A semantic layer that returns one verdict for every message."""
 
@@ -256,3 +288,38 @@ def test_the_assistant_acts_on_the_layer_when_the_rules_find_nothing(
     assert reply.status == status
     assert reply.crisis_kind == crisis
     assert reply.trace.rules == [f"semantic:classifier:{category}"]
+
+
+EVAL = Path(__file__).parent / "fixtures" / "eval"
+READ_SETS = ["blind-safety", *(f"blind-safety{n}" for n in range(2, 7))]
+UNREAD_SETS = ["blind-safety7", "blind-safety8"]
+
+
+def _safety_rows(name: str) -> list[dict]:
+    lines = (EVAL / name / "questions.jsonl").read_text(encoding="utf-8").splitlines()
+    return [json.loads(line) for line in lines if line.strip()]
+
+
+def test_the_read_safety_sets_are_trained_on_as_labelled() -> None:
+    """The corpus's copy of the read safety sets (read_safety_sets.jsonl) says what they
+    say: edit a set and forget its copy, and this fails."""
+    path = classifier.TRAIN_DIR / "read_safety_sets.jsonl"
+    copy = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+    expected = []
+    for name in READ_SETS:
+        for row in _safety_rows(name):
+            status = row["status"]
+            label = row["crisis_kind"] if status == "urgent" else status
+            label = label if label in ("support", "declined", *classifier.CRISIS) else "safe"
+            source = f"{name}/{row['id']}"
+            expected.append({"text": row["question"], "label": label, "from": source})
+    assert copy == expected
+
+
+def test_no_unread_safety_set_is_trained_on() -> None:
+    """blind-safety7 and 8 measure what the corpus never saw: none of their messages may
+    be in it."""
+    trained = {r.text.strip().lower() for r in classifier.load_corpus()}
+    for name in UNREAD_SETS:
+        leaked = [r["id"] for r in _safety_rows(name) if r["question"].strip().lower() in trained]
+        assert not leaked, (name, leaked)
