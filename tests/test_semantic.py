@@ -201,22 +201,29 @@ def test_a_framed_text_cannot_raise_the_alarm_by_the_classifier_alone() -> None:
     assert verdict is not None and verdict.category == "self_harm"
 
 
+INVENTED_WORDS = {
+    "self_harm": "pills saved goodbye letters",
+    "emergency": "fever shaking chemo breathless",
+    "violence": "hits threatens bruises locked",
+    "support": "scared lonely crying tired",
+    "safe": "evidence trial level page",
+}
+
+
+def _invented_examples() -> list[Example]:
+    """Thirty invented messages per class, each class with words of its own."""
+    return [
+        Example(f"{INVENTED_WORDS[label]} invented message number {i}", label, "t.jsonl")
+        for label in CLASSES
+        for i in range(30)
+    ]
+
+
 def test_train_chooses_thresholds_on_the_dev_split_and_reports_it() -> None:
     """The whole training use-case on a few invented messages and the fake embedder."""
     from bot.embedding import FakeEmbedder
 
-    words = {
-        "self_harm": "pills saved goodbye letters",
-        "emergency": "fever shaking chemo breathless",
-        "violence": "hits threatens bruises locked",
-        "support": "scared lonely crying tired",
-        "safe": "evidence trial level page",
-    }
-    examples = [
-        Example(f"{words[label]} invented message number {i}", label, "t.jsonl")
-        for label in CLASSES
-        for i in range(30)
-    ]
+    examples = _invented_examples()
     held = [Example("what level is the evidence on the page", "safe", "held-out")]
     embedder = FakeEmbedder()
     model, report = classifier.train(
@@ -235,22 +242,13 @@ def test_a_labelled_question_stays_under_the_thresholds_on_every_backend() -> No
     as a crisis still sets the floors."""
     from bot.embedding import FakeEmbedder
 
-    examples = [
-        Example(f"{text} invented message number {i}", label, "t.jsonl")
-        for label, text in (
-            ("self_harm", "pills saved goodbye letters"),
-            ("emergency", "fever shaking chemo breathless"),
-            ("violence", "hits threatens bruises locked"),
-            ("support", "scared lonely crying tired"),
-            ("safe", "evidence trial level page"),
-        )
-        for i in range(30)
-    ]
+    examples = _invented_examples()
     question = "what level is the evidence on the page"
     embedder = FakeEmbedder()
 
     def drifted(texts: list[str]) -> np.ndarray:  # reads every text as the crisis words
-        return embedder.encode(["pills saved goodbye letters invented message" for _ in texts])
+        crisis = f"{INVENTED_WORDS['self_harm']} invented message"
+        return embedder.encode([crisis for _ in texts])
 
     held = [Example(question, "safe", "held-out")]
     model, _ = classifier.train(
