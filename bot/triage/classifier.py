@@ -47,8 +47,10 @@ DEV_SHARE = 0.2  # of the messages, by a hash of each text: the same split on ev
 # dev split holds the team's hardest look-alikes (idioms, research on suicide, distress with
 # no crisis sign, calm end-of-life planning), not everyday traffic, which the labelled
 # questions guard with no share at all; a crisis reply to a look-alike costs less than a
-# crisis missed, a support reply to a question more than it gives.
-BUDGET = {"self_harm": 0.02, "emergency": 0.02, "violence": 0.02, "support": 0.01}
+# crisis missed, a support reply to a question more than it gives. Self-harm gets more: on
+# the dev split its recall was 181/325 at 2% and 229/325 at 4% (238 at 6%); violence at 3%
+# caught no more on the held-out sets and escalated distress ("my life could hinge on it").
+BUDGET = {"self_harm": 0.04, "emergency": 0.02, "violence": 0.02, "support": 0.01}
 # Then this much more on top, since the dev split is our own messages, not every way
 # people write.
 BUFFER = 0.02
