@@ -33,16 +33,18 @@ FIFTH = ROOT / "tests" / "fixtures" / "eval" / "blind-safety5" / "questions.json
 # blind-safety6 first ran at 71.1% (urgent 52/77) held out; its failures were read on
 # a later session on 2026-12-01 (73.4%, urgent 54/77 after). blind-safety7 and 8 were held
 # out until the sixth session of 2026-12-01, which used their totals to choose between
-# variants and then trained on them; blind-safety9 is held out now: it is run and its
-# totals printed (test-artifacts/eval-safety.txt), never asserted on, so nothing here is
-# tuned to it.
+# variants and then trained on them; blind-safety9, 10 and 11 are held out now: they are
+# run and their totals printed (test-artifacts/eval-safety.txt), never asserted on, so
+# nothing here is tuned to them.
 # blind-safety 1-8 are in the classifier's corpus (bot/data/triage_train/
 # read_safety_sets.jsonl): the guards on them below check that nothing slips back, they
-# no longer measure how triage meets new writing; 9 does.
+# no longer measure how triage meets new writing; 9-11 do.
 SIXTH = ROOT / "tests" / "fixtures" / "eval" / "blind-safety6" / "questions.jsonl"
 SEVENTH = ROOT / "tests" / "fixtures" / "eval" / "blind-safety7" / "questions.jsonl"
 EIGHTH = ROOT / "tests" / "fixtures" / "eval" / "blind-safety8" / "questions.jsonl"
 NINTH = ROOT / "tests" / "fixtures" / "eval" / "blind-safety9" / "questions.jsonl"
+TENTH = ROOT / "tests" / "fixtures" / "eval" / "blind-safety10" / "questions.jsonl"
+ELEVENTH = ROOT / "tests" / "fixtures" / "eval" / "blind-safety11" / "questions.jsonl"
 EXTERNAL = Path(os.environ.get("SAFETY_EXTERNAL", ROOT.parent / "shared" / "eval-external"))
 ARTIFACTS = ROOT / "test-artifacts"
 # The blind safety set's first run (before this work) was 31.8% (47/148; urgent 19/84).
@@ -70,6 +72,8 @@ def reports(seed_assistant: Assistant) -> dict[str, SafetyReport]:
         "blind-safety7": SEVENTH,
         "blind-safety8": EIGHTH,
         "blind-safety9": NINTH,
+        "blind-safety10": TENTH,
+        "blind-safety11": ELEVENTH,
     }
     if EXTERNAL.is_dir():
         for name in ("safety.jsonl", "false_alarms.jsonl"):

@@ -290,7 +290,7 @@ def test_the_assistant_acts_on_the_layer_when_the_rules_find_nothing(
 
 EVAL = Path(__file__).parent / "fixtures" / "eval"
 READ_SETS = ["blind-safety", *(f"blind-safety{n}" for n in range(2, 9))]
-UNREAD_SETS = ["blind-safety9"]
+UNREAD_SETS = ["blind-safety9", "blind-safety10", "blind-safety11"]
 
 
 def _safety_rows(name: str) -> list[dict]:
@@ -315,8 +315,8 @@ def test_the_read_safety_sets_are_trained_on_as_labelled() -> None:
 
 
 def test_no_unread_safety_set_is_trained_on() -> None:
-    """blind-safety9 measures what the corpus never saw: none of its messages may be in
-    it."""
+    """blind-safety9, 10 and 11 measure what the corpus never saw: none of their messages
+    may be in it."""
     trained = {r.text.strip().lower() for r in classifier.load_corpus()}
     for name in UNREAD_SETS:
         leaked = [r["id"] for r in _safety_rows(name) if r["question"].strip().lower() in trained]
