@@ -324,3 +324,44 @@ def test_the_kind_of_crisis_decides_which_contacts_come_first(
 ) -> None:
     result = triage(message)
     assert result is not None and result.kind == "urgent" and result.crisis is crisis
+
+
+# --- a crisis told as past and over ------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        # someone else's emergency or self-harm, over, before an ordinary question
+        "my cousin overdosed on his sleeping pills back in 2015 and made a full recovery. "
+        "what does the page say about ketamine?",
+        "Grandad tried to end his life years ago; he pulled through and is doing well in "
+        "himself. Is there evidence for esketamine in stage 4 cancer?",
+        "mi tio tuvo una sobredosis hace muchos anos, todo resuelto. que dice la pagina?",
+    ],
+)
+def test_someone_elses_crisis_that_is_over_is_not_urgent(message: str) -> None:
+    result = triage(message)
+    assert result is None or result.kind != "urgent", result
+
+
+@pytest.mark.parametrize(
+    ("message", "crisis"),
+    [
+        # the writer's own thoughts of self-harm are never waved off as past
+        ("I tried to end my life in 2019 and I'm doing well now. What is level 2?", "self_harm"),
+        # over, and then back: "again"
+        (
+            "my brother tried to end his life last year, he was doing well but he is "
+            "giving his things away again",
+            "self_harm",
+        ),
+        # past, with nothing to say it is over
+        ("my dad overdosed on his morphine last week", "emergency"),
+    ],
+)
+def test_a_crisis_that_is_the_writers_own_back_or_not_over_stays_urgent(
+    message: str, crisis: str
+) -> None:
+    result = triage(message)
+    assert result is not None and result.kind == "urgent" and result.crisis == crisis, result

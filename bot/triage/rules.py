@@ -36,17 +36,30 @@ REQUEST_PHRASES = re.compile(
     r"(tell\s+me|show\s+me|explain\s+to\s+me|help\s+me\s+understand)\b"
 )
 # An emergency told as past and over ("last month dad had neutropenic fever and was
-# admitted, he's home and doing fine now") is history, not an emergency now. Only for
-# emergencies: thoughts of self-harm or violence are never waved off as past.
+# admitted, he's home and doing fine now") is history, not an emergency now; so is someone
+# else's self-harm ("my aunt tried to end her life in 2019, she's doing well now"). The
+# writer's own thoughts of self-harm, and violence, are never waved off as past.
 PAST = re.compile(
     r"\b(last\s+(week|month|year|time|summer|winter|spring|autumn|fall)|"
     r"(\d+|a|an|one|two|three|few|several|couple\s+of)\s+(days?|weeks?|months?|years?)\s+ago|"
-    r"back\s+in|in\s+(19|20)\d\d|years\s+ago)\b"
+    r"back\s+in|in\s+(19|20)\d\d|years\s+ago|decades\s+ago|in\s+the\s+(\d0s|[a-z]+ties)|"
+    r"el\s+ano\s+pasado|hace\s+(\w+\s+)?anos)\b"
 )
 RESOLVED = re.compile(
     r"\b(now|since)\b[^.?!]*\b(fine|ok|okay|better|sorted|home|stable|recovered|well|safer)\b|"
     r"\b(fine|ok|okay|better|sorted|home|stable|recovered|doing\s+well)\b[^.?!]*\bnow\b|"
-    r"\ball\s+sorted\b|\bno\s+longer\b"
+    r"\ball\s+sorted\b|\bno\s+longer\b|"
+    r"\b(recovered\s+(completely|fully)|made\s+a\s+(full\s+)?recovery|pulled\s+through|"
+    r"(is|was|are|were)\s+(all\s+)?(resolved|over)|years\s+on|"
+    r"doing\s+(really\s+|very\s+|so\s+)?well(\s+in\s+(him|her|them)sel(f|ves))?|"
+    r"todo\s+(esta\s+)?(resuelto|bien)|se\s+recupero)\b"
+)
+# Whose self-harm a rule's words tell: the last person named before them in the sentence
+# (or in them): "tried to end her life" someone else's, "end my life", "I used to cut" the
+# writer's.
+WHO = re.compile(
+    rf"(?P<other>\b{rules.concepts()['PERSON_REF']}\b|\b(he|she|they|his|hers|himself|"
+    r"herself|themselves)\b)|\b(?P<self>i|i'?m|im|i'?ve|i'?d|me|my|myself)\b"
 )
 STILL = re.compile(r"\b(right\s+now|tonight|at\s+the\s+moment|currently|again|still)\b")
 # Which contacts come first when rules of several kinds fire: danger to life right now,
@@ -112,6 +125,16 @@ def triage(message: str | Normalised) -> Triage | None:
     return _triage(_normaliser().normalise(message).folded)
 
 
+def _someone_elses(rule: rules.Rule, text: str) -> bool:
+    """Whether the words a rule matched tell someone else's crisis, not the writer's."""
+    found = rule.pattern.search(text)
+    if not found:
+        return False
+    sentence = max(text.rfind(c, 0, found.start()) for c in ".?!") + 1
+    named = list(WHO.finditer(text, sentence, found.end()))
+    return bool(named) and named[-1].group("self") is None
+
+
 # A pure function of the text, asked the same few questions over and over.
 @lru_cache(maxsize=4096)
 def _triage(folded: str) -> Triage | None:
@@ -122,7 +145,10 @@ def _triage(folded: str) -> Triage | None:
     for r in compiled():
         if r.person and not person:
             continue
-        if history and r.crisis is CrisisKind.EMERGENCY:
+        if history and (
+            r.crisis is CrisisKind.EMERGENCY
+            or (r.crisis is CrisisKind.SELF_HARM and _someone_elses(r.rule, text))
+        ):
             continue
         if r.rule.matches(text):
             fired.setdefault(r.kind, []).append(r)
