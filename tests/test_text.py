@@ -29,6 +29,16 @@ def test_keyword_typos_are_corrected_and_remembered(normaliser: Normaliser) -> N
     assert normaliser.normalise("what dose").folded == "what dose"
 
 
+def test_a_word_with_a_letter_beyond_english_is_never_corrected_in_pieces(
+    normaliser: Normaliser,
+) -> None:
+    # read in pieces, "mechansimé" had its "mechansim" corrected; "está" as "est" + "á" once
+    # became "seta", and a Spanish emergency rule could no longer read it.
+    for text in ("mechansimé", "no está respirando", "wrké"):
+        n = normaliser.normalise(text)
+        assert n.corrections == () and n.folded == fold(text)
+
+
 def test_synonyms_apply_to_terms_not_to_the_folded_text(normaliser: Normaliser) -> None:
     n = normaliser.normalise("Metastatic cancer, stage 4")
     assert n.terms == ("stage", "iv", "cancer", "stage", "iv")

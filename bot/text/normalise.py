@@ -25,7 +25,9 @@ _DASHES = re.compile(r"[\u2010-\u2015\u2212]")
 _INVISIBLE = re.compile(r"[\u200b-\u200f\u2060\ufeff]")
 _WORD = re.compile(r"[a-z0-9]+")
 _POSSESSIVE = re.compile(r"'s\b")
-_ALPHA = re.compile(r"[a-z]+")
+# A word to spell-check: every letter, so that "está" is one word (and not English), never
+# "est" + "á" with "est" corrected to "set".
+_ALPHA = re.compile(r"[^\W\d_]+")
 
 # Sentence ends; a negation or a name's context never reaches past one.
 SENTENCE_END = re.compile(r"[.!?;]+(?=\s|$)|\n")
@@ -166,6 +168,8 @@ class Normaliser:
 
             def fix(m: re.Match[str]) -> str:
                 word = m.group(0)
+                if not word.isascii():
+                    return word
                 if word not in cache:
                     cache[word] = self.speller.correct(word)  # type: ignore[union-attr]
                     if cache[word]:
