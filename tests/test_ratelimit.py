@@ -130,6 +130,7 @@ class BlackHole:
         self.listener = socket.create_server(("127.0.0.1", 0))
         self.port = self.listener.getsockname()[1]
         self.asked = threading.Event()
+        self.gave_up = threading.Event()  # a connection's silence ran out (10 s)
         self._open: list[socket.socket] = []
         threading.Thread(target=self._accept, daemon=True).start()
 
@@ -145,8 +146,11 @@ class BlackHole:
     def _read(self, conn: socket.socket) -> None:
         with contextlib.suppress(OSError):
             conn.settimeout(10)  # gives up after 10 s, so a test of old code still ends
-            while conn.recv(4096):
-                self.asked.set()
+            try:
+                while conn.recv(4096):
+                    self.asked.set()
+            except TimeoutError:
+                self.gave_up.set()
 
     def close(self) -> None:
         self.listener.close()
@@ -176,9 +180,10 @@ def test_a_redis_that_never_answers_does_not_freeze_the_server(
             chat = pool.submit(client.post, "/api/chat", json={"message": "quorvastin?"})
             assert hole.asked.wait(10), "the rate limiter never asked Redis"
             # The limiter is waiting on Redis right now: the event loop must not be.
-            before = time.monotonic()
             assert client.get("/static/chat.css").status_code == 200
-            assert time.monotonic() - before < 1  # (was: the length of Redis's silence)
+            # Answered while Redis is still silent (it was: once the silence ran out); a
+            # condition, not a clock, which a loaded machine stretches.
+            assert not hole.gave_up.is_set()
             assert chat.result(timeout=10).status_code == 200  # counted in memory
             assert time.monotonic() - started < 5
             # The next ones are answered as quickly (Redis is left alone for a while).
