@@ -42,7 +42,7 @@ REQUEST_PHRASES = re.compile(
 PAST = re.compile(
     r"\b(last\s+(week|month|year|time|summer|winter|spring|autumn|fall)|"
     r"(\d+|a|an|one|two|three|few|several|couple\s+of)\s+(days?|weeks?|months?|years?)\s+ago|"
-    r"back\s+in|in\s+(19|20)\d\d|years\s+ago|decades\s+ago|in\s+the\s+(\d0s|[a-z]+ties)|"
+    r"back\s+in|in\s+(19|20)\d\d|years\s+ago|decades\s+ago|in\s+the\s+(\d0s|(twen|thir|for|fif|six|seven|eigh|nine)ties)|"
     r"el\s+ano\s+pasado|hace\s+(\w+\s+)?anos)\b"
 )
 RESOLVED = re.compile(
@@ -53,13 +53,6 @@ RESOLVED = re.compile(
     r"(is|was|are|were)\s+(all\s+)?(resolved|over)|years\s+on|"
     r"doing\s+(really\s+|very\s+|so\s+)?well(\s+in\s+(him|her|them)sel(f|ves))?|"
     r"todo\s+(esta\s+)?(resuelto|bien)|se\s+recupero)\b"
-)
-# Whose self-harm a rule's words tell: the last person named before them in the sentence
-# (or in them): "tried to end her life" someone else's, "end my life", "I used to cut" the
-# writer's.
-WHO = re.compile(
-    rf"(?P<other>\b{rules.concepts()['PERSON_REF']}\b|\b(he|she|they|his|hers|himself|"
-    r"herself|themselves)\b)|\b(?P<self>i|i'?m|im|i'?ve|i'?d|me|my|myself)\b"
 )
 STILL = re.compile(r"\b(right\s+now|tonight|at\s+the\s+moment|currently|again|still)\b")
 # Which contacts come first when rules of several kinds fire: danger to life right now,
@@ -125,13 +118,24 @@ def triage(message: str | Normalised) -> Triage | None:
     return _triage(_normaliser().normalise(message).folded)
 
 
+# Whose self-harm a rule's words tell: the last person named before them in the sentence
+# (or in them): "tried to end her life" someone else's, "end my life", "I used to cut" the
+# writer's.
+@cache
+def _who() -> re.Pattern[str]:
+    return re.compile(
+        rf"(?P<other>\b{rules.concepts()['PERSON_REF']}\b|\b(he|she|they|his|hers|himself|"
+        r"herself|themselves)\b)|\b(?P<self>i|i'?m|im|i'?ve|i'?d|me|my|myself)\b"
+    )
+
+
 def _someone_elses(rule: rules.Rule, text: str) -> bool:
     """Whether the words a rule matched tell someone else's crisis, not the writer's."""
     found = rule.pattern.search(text)
     if not found:
         return False
     sentence = max(text.rfind(c, 0, found.start()) for c in ".?!") + 1
-    named = list(WHO.finditer(text, sentence, found.end()))
+    named = list(_who().finditer(text, sentence, found.end()))
     return bool(named) and named[-1].group("self") is None
 
 
