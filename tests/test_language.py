@@ -64,3 +64,17 @@ def test_no_labelled_english_question_is_read_as_another_language() -> None:
     assert len(questions) > 1000
     misread = [(q, lang) for q in questions if (lang := detect(q, english)) != "en"]
     assert misread == []
+
+
+def test_a_short_message_one_language_s_rule_reads_is_answered_in_that_language(
+    assistant,
+) -> None:
+    # Four words the detector cannot place (it says English when unsure), read by a Spanish
+    # emergency rule: the urgent reply is in Spanish.
+    text = "mi padre no está respirando"
+    assert detect(text, english) == "en"
+    reply = assistant.reply(text)
+    assert reply.status.value == "urgent" and reply.trace.language == "es"
+    assert "En una emergencia" in reply.answer
+    # An English rule leaves an English message English.
+    assert assistant.reply("my dad is not breathing").trace.language is None

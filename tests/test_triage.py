@@ -365,3 +365,9 @@ def test_a_crisis_that_is_the_writers_own_back_or_not_over_stays_urgent(
 ) -> None:
     result = triage(message)
     assert result is not None and result.kind == "urgent" and result.crisis == crisis, result
+
+
+def test_a_rule_of_one_language_says_so_and_an_english_one_does_not() -> None:
+    spanish, english = triage("mi padre no está respirando"), triage("my dad is not breathing")
+    assert spanish is not None and spanish.lang == "es"
+    assert english is not None and english.lang is None

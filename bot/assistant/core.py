@@ -146,6 +146,8 @@ class Assistant(Routing):
         norm = self.lexicon.normalise_message(text)
         check = self._triage(norm)
         language = detect(text, self._english)
+        if language == "en" and check and check.lang:
+            language = check.lang
         trace = Trace(
             triage=check.reason if check else None,
             rules=list(check.rules) if check else [],

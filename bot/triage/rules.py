@@ -68,6 +68,9 @@ class Triage:
     rules: tuple[str, ...] = ()  # every rule of that kind that fired
     crisis: CrisisKind | None = None
     topic: str | None = None  # for declined: dosing | treatment | symptom
+    # The language of the deciding rule, where it is one language's ("no está respirando"):
+    # a short message the detector cannot place is still answered in it.
+    lang: str | None = None
 
 
 @dataclass(frozen=True)
@@ -77,6 +80,7 @@ class _Rule:
     crisis: CrisisKind | None
     topic: str | None
     person: bool
+    lang: str | None = None
 
 
 @cache
@@ -87,7 +91,16 @@ def compiled() -> tuple[_Rule, ...]:
     for r in records:
         m = meta[r.id]
         crisis = CrisisKind(m["crisis"]) if m.get("crisis") else None
-        out.append(_Rule(r, TriageKind(r.kind), crisis, m.get("topic"), bool(m.get("person"))))
+        out.append(
+            _Rule(
+                r,
+                TriageKind(r.kind),
+                crisis,
+                m.get("topic"),
+                bool(m.get("person")),
+                m.get("lang") if m.get("lang") != "en" else None,
+            )
+        )
     return tuple(out)
 
 
@@ -181,5 +194,6 @@ def _triage(folded: str) -> Triage | None:
             tuple(r.rule.id for r in found),
             crisis,
             first.topic,
+            first.lang,
         )
     return None
