@@ -14,6 +14,7 @@ from bot.pages import Assessment, parse_page
 from bot.retrieval import intent_of
 from bot.settings import ROOT
 from bot.text import basic
+from bot.triage.rules import plain
 
 FIXTURES = Path(__file__).parent / "fixtures" / "corpus"
 
@@ -86,8 +87,12 @@ def test_every_shipped_concept_is_used_by_some_rule() -> None:
     assert set(rules.concepts()) == used
 
 
+def _rule(rule_id: str, name: str) -> rules.Rule:
+    return next(r for r in rules.load(name) if r.id == rule_id)
+
+
 def _kind(rule_id: str, name: str) -> str:
-    return next(r.kind for r in rules.load(name) if r.id == rule_id)
+    return _rule(rule_id, name).kind
 
 
 @pytest.mark.parametrize(("rule_id", "text"), _cases("intents", "examples"))
@@ -116,6 +121,17 @@ def test_name_slot_counterexamples(lexicon: Lexicon, rule_id: str, text: str) ->
     kind = _kind(rule_id, "name_slots")
     found = entities.unknown_compounds if kind == "compound" else entities.unknown_conditions
     assert found == (), entities
+
+
+# Frames are read on the plain folded text of a sentence, as the semantic layer reads them.
+@pytest.mark.parametrize(("rule_id", "text"), _cases("frames", "examples"))
+def test_frame_examples(rule_id: str, text: str) -> None:
+    assert _rule(rule_id, "frames").matches(plain(text))
+
+
+@pytest.mark.parametrize(("rule_id", "text"), _cases("frames", "counterexamples"))
+def test_frame_counterexamples(rule_id: str, text: str) -> None:
+    assert not _rule(rule_id, "frames").matches(plain(text))
 
 
 def test_keywords_are_the_typo_targets(lexicon: Lexicon) -> None:

@@ -183,19 +183,6 @@ def test_the_shipped_thresholds_hold_on_the_dev_split_with_the_real_model(real_e
         assert got >= want - 1, (label, result["dev"][label], share)
 
 
-def test_every_frame_reads_its_examples_and_not_its_counterexamples() -> None:
-    from bot import rules
-    from bot.triage.rules import plain
-
-    for frame in rules.load("frames"):
-        record = next(r for r in rules.records("frames") if r["id"] == frame.id)
-        assert record.get("examples") and record.get("counterexamples"), frame.id
-        for text in record["examples"]:
-            assert frame.matches(plain(text)), (frame.id, text)
-        for text in record["counterexamples"]:
-            assert not frame.matches(plain(text)), (frame.id, text)
-
-
 def test_a_framed_text_cannot_raise_the_alarm_by_the_classifier_alone() -> None:
     dim = 8
     weights = np.zeros((5, dim), np.float32)

@@ -144,7 +144,7 @@ def _who() -> re.Pattern[str]:
 
 def _someone_elses(rule: rules.Rule, text: str) -> bool:
     """Whether the words a rule matched tell someone else's crisis, not the writer's."""
-    found = rule.pattern.search(text)
+    found = rule.pattern.search(text)  # it matched: the caller asked the rule first
     if not found:
         return False
     sentence = max(text.rfind(c, 0, found.start()) for c in ".?!") + 1
@@ -162,13 +162,14 @@ def _triage(folded: str) -> Triage | None:
     for r in compiled():
         if r.person and not person:
             continue
+        if not r.rule.matches(text):
+            continue
         if history and (
             r.crisis is CrisisKind.EMERGENCY
             or (r.crisis is CrisisKind.SELF_HARM and _someone_elses(r.rule, text))
         ):
             continue
-        if r.rule.matches(text):
-            fired.setdefault(r.kind, []).append(r)
+        fired.setdefault(r.kind, []).append(r)
     adds_up = None if TriageKind.URGENT in fired else signals.judge(text, person and not history)
     if adds_up is not None:
         # No rule knows the whole phrase, but signs of two kinds of the same crisis do.
