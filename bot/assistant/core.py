@@ -14,6 +14,7 @@ from cachetools import LRUCache
 
 from bot.answer import Renderer, Reply
 from bot.assistant.base import new_id
+from bot.assistant.info import info_topic
 from bot.assistant.routing import Routing
 from bot.dialogue import Context, SessionStore, make_store
 from bot.embedding import Embedder, make_embedder
@@ -175,7 +176,12 @@ class Assistant(Routing):
         if check is not None and check.kind is TriageKind.URGENT:
             return check
         verdict = semantic_triage.safe_check(
-            self.semantic, self.retriever.embed_many, norm.raw, norm.sentences
+            self.semantic,
+            self.retriever.embed_many,
+            norm.raw,
+            norm.sentences,
+            # "can I use this instead of asking my GP" asks about the site, not one's care.
+            own_care=check is None and info_topic(norm) is None,
         )
         if verdict is None:
             return check
@@ -183,9 +189,12 @@ class Assistant(Routing):
         if verdict.crisis is not None:
             reason = f"{verdict.category} by {verdict.source} ({verdict.score}, +{verdict.margin})"
             return Triage(TriageKind.URGENT, reason, (rule,), verdict.crisis)
-        if check is None:
-            return Triage(TriageKind.SUPPORT, "close to distress exemplars", (rule,))
-        return check
+        if check is not None:
+            return check
+        if verdict.category == "declined":
+            reason = f"for one's own doctor ({verdict.topic}) by {verdict.source} ({verdict.score})"
+            return Triage(TriageKind.DECLINED, reason, (rule,), topic=verdict.topic)
+        return Triage(TriageKind.SUPPORT, "close to distress exemplars", (rule,))
 
     def _english(self, word: str) -> bool:
         vocab = self.lexicon.vocabulary

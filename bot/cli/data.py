@@ -97,27 +97,45 @@ def triage_calibrate(labelled: tuple[Path, ...]) -> None:
 
 @triage.command("train")
 @_labelled("Labelled questions (JSON lines) held out with the dev split for the thresholds.")
-def triage_train(labelled: tuple[Path, ...]) -> None:
-    """Train the semantic layer's classifier on the team's labelled corpus
-    (bot/data/triage_train/ and the exemplars) with the configured model, choose its
-    thresholds on the corpus's dev split (and any labelled sets given), write
-    bot/data/triage_model.json and print the dev result."""
+@click.option(
+    "--head",
+    type=click.Choice(["both", "crisis", "own-care"]),
+    default="both",
+    show_default=True,
+    help="Which to train: the crisis classifier, the own-care head, or both.",
+)
+def triage_train(labelled: tuple[Path, ...], head: str) -> None:
+    """Train the semantic layer's classifiers on the team's labelled corpus
+    (bot/data/triage_train/ and the exemplars) with the configured model: the crisis
+    classifier (bot/data/triage_model.json) and the own-care head, which reads questions
+    for one's own doctor (bot/data/triage_own_care.json). Each chooses its thresholds on
+    the corpus's dev split (and any labelled sets given); the dev results are printed."""
     from bot.evaluate import load_cases
-    from bot.triage import classifier
+    from bot.triage import classifier, own_care
     from bot.triage.semantic import texts_to_judge
 
     embedder = make_embedder(settings_from().embedder)
-
-    held_out = [
-        classifier.Example(case.question, classifier.label_of_status(case.status), "held-out")
-        for path in labelled
-        for case in load_cases(path)
-    ]
+    cases = [case for path in labelled for case in load_cases(path)]
     # Served on a CPU with VNNI, the int8 copy's vectors move a probability by up to ~0.06:
     # the labelled questions must stay under the thresholds with it as well.
     int8 = OnnxEmbedder(quantized=True, check_cpu=False, threads=os.cpu_count() or 1)
-    model, report = classifier.train(
-        embedder.encode, embedder.name, texts_to_judge, held_out=held_out, also=[int8.encode]
-    )
-    classifier.save(model, report)
-    click.echo(json.dumps({"thresholds": model.thresholds, **report}, indent=2))
+    if head in ("both", "crisis"):
+        held_out = [
+            classifier.Example(case.question, classifier.label_of_status(case.status), "held-out")
+            for case in cases
+        ]
+        model, report = classifier.train(
+            embedder.encode, embedder.name, texts_to_judge, held_out=held_out, also=[int8.encode]
+        )
+        classifier.save(model, report)
+        click.echo(json.dumps({"thresholds": model.thresholds, **report}, indent=2))
+    if head in ("both", "own-care"):
+        own, report = own_care.train(
+            embedder.encode,
+            embedder.name,
+            texts_to_judge,
+            held_out=[(case.question, case.status) for case in cases],
+            also=[int8.encode],
+        )
+        own_care.save(own, report)
+        click.echo(json.dumps({"own_care": own.thresholds, **report}, indent=2))

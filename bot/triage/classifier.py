@@ -18,7 +18,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from itertools import pairwise
@@ -85,9 +85,10 @@ def corpus_files(folder: Path = TRAIN_DIR) -> list[Path]:
     return sorted(folder.glob("*.jsonl"))
 
 
-def load_corpus(folder: Path = TRAIN_DIR) -> list[Example]:
+def load_corpus(folder: Path = TRAIN_DIR, fold_declined: bool = True) -> list[Example]:
     """Every labelled message, once (a text repeated across files keeps its first label):
-    the corpus files, then the nearest-exemplar layer's exemplars (both its splits)."""
+    the corpus files, then the nearest-exemplar layer's exemplars (both its splits).
+    `fold_declined=False` keeps the `declined*` labels (for the own-care head)."""
     seen: set[str] = set()
     rows: list[Example] = []
     for split in ("train", "dev"):
@@ -102,8 +103,9 @@ def load_corpus(folder: Path = TRAIN_DIR) -> list[Example]:
                 continue
             row = json.loads(line)
             text, label = str(row["text"]).strip(), str(row["label"])
-            label = FOLDED.get(label, label)
-            if label not in CLASSES:
+            if fold_declined:
+                label = FOLDED.get(label, label)
+            if label not in CLASSES and label not in FOLDED:
                 raise ValueError(f"{path.name}:{number}: unknown label {label!r}")
             key = text.lower()
             if text and key not in seen:
@@ -156,11 +158,12 @@ class Model:
     thresholds: dict[str, float]  # a category wins when its probability reaches this
     embedder: str  # the model whose vectors it was trained on
     digest: str  # of the training corpus
+    classes: tuple[str, ...] = CLASSES  # what the outputs are (own_care.py has its own)
 
     def probabilities(self, vectors: np.ndarray, texts: Sequence[str]) -> np.ndarray:
         vectors = np.asarray(vectors, dtype=np.float32)
         columns = [word_features(t) for t in texts]
-        total = np.zeros((len(texts), len(CLASSES)), dtype=np.float32)
+        total = np.zeros((len(texts), len(self.classes)), dtype=np.float32)
         for m in self.members:
             hidden = vectors @ m.dense + m.bias1
             for i, cols in enumerate(columns):  # sparse: a few dozen rows, summed
@@ -199,12 +202,12 @@ def family(embedder: str) -> str:
 
 
 @cache
-def load_model(path: Path = MODEL_FILE) -> Model | None:
+def load_model(path: Path = MODEL_FILE, classes: tuple[str, ...] = CLASSES) -> Model | None:
     weights = path.with_suffix(".npz")
     if not path.exists() or not weights.exists():
         return None
     data = json.loads(path.read_text(encoding="utf-8"))
-    if tuple(data["classes"]) != CLASSES or data.get("word_dims") != WORD_DIMS:
+    if tuple(data["classes"]) != classes or data.get("word_dims") != WORD_DIMS:
         log.warning("triage model has other classes or features; not used")
         return None
     with np.load(weights) as arrays:
@@ -217,51 +220,115 @@ def load_model(path: Path = MODEL_FILE) -> Model | None:
         {k: float(v) for k, v in data["thresholds"].items()},
         str(data["embedder"]),
         str(data["digest"]),
+        classes,
     )
 
 
-def fit(vectors: np.ndarray, texts: Sequence[str], labels: Sequence[str], seed: int = 0) -> Member:
+def fit(
+    vectors: np.ndarray,
+    texts: Sequence[str],
+    labels: Sequence[str],
+    seed: int = 0,
+    classes: tuple[str, ...] = CLASSES,
+    either: Mapping[str, tuple[str, ...]] | None = None,
+) -> Member:
     """One network, classes weighted to count alike, dropout and weight decay against
     learning one writer's words, full batch from a seed: torch for the training (a
-    build-time tool), numpy at run time."""
+    build-time tool), numpy at run time. `either`: labels that name several classes
+    without saying which (a row's loss is then on their summed probability)."""
     import torch
 
+    if either:
+        return _fit_either(vectors, texts, labels, seed, classes, either)
+
     torch.manual_seed(seed)
+    dense = torch.tensor(np.asarray(vectors), dtype=torch.float32)
+    x = _inputs(vectors, texts)
+    y = torch.tensor([classes.index(lab) for lab in labels])
+    counts = torch.bincount(y, minlength=len(classes)).clamp(min=1).float()
+    net = _network(x.shape[1], len(classes))
+    # Smoothed labels keep probabilities from reaching 1.0 on the training words, so a
+    # threshold still means something on words the corpus never had.
+    loss = torch.nn.CrossEntropyLoss(weight=len(y) / (len(classes) * counts), label_smoothing=0.1)
+    return _train_network(net, lambda out: loss(out, y), x, dense.shape[1])
+
+
+def _inputs(vectors: np.ndarray, texts: Sequence[str]) -> Any:
+    import torch
+
     dense = torch.tensor(np.asarray(vectors), dtype=torch.float32)
     hashed = torch.zeros((len(texts), WORD_DIMS))
     for i, text in enumerate(texts):
         cols = word_features(text)
         if cols:
             hashed[i, cols] = 1.0 / float(np.sqrt(len(cols)))
-    x = torch.cat([dense, hashed], dim=1)
-    y = torch.tensor([CLASSES.index(lab) for lab in labels])
-    counts = torch.bincount(y, minlength=len(CLASSES)).clamp(min=1).float()
-    net = torch.nn.Sequential(
+    return torch.cat([dense, hashed], dim=1)
+
+
+def _network(inputs: int, outputs: int) -> Any:
+    import torch
+
+    return torch.nn.Sequential(
         torch.nn.Dropout(0.5),
-        torch.nn.Linear(x.shape[1], HIDDEN),
+        torch.nn.Linear(inputs, HIDDEN),
         torch.nn.ReLU(),
         torch.nn.Dropout(0.5),
-        torch.nn.Linear(HIDDEN, len(CLASSES)),
+        torch.nn.Linear(HIDDEN, outputs),
     )
+
+
+def _train_network(net: Any, loss: Callable[[Any], Any], x: Any, dims: int) -> Member:
+    import torch
+
     optimiser = torch.optim.AdamW(net.parameters(), lr=3e-3, weight_decay=1e-2)
-    # Smoothed labels keep probabilities from reaching 1.0 on the training words, so a
-    # threshold still means something on words the corpus never had.
-    loss = torch.nn.CrossEntropyLoss(weight=len(y) / (len(CLASSES) * counts), label_smoothing=0.1)
     for _ in range(200):
         net.train()
         optimiser.zero_grad()
-        loss(net(x), y).backward()
+        loss(net(x)).backward()
         optimiser.step()
     first, second = net[1], net[4]
     w1 = first.weight.detach().numpy().T
-    d = dense.shape[1]
     return Member(
-        w1[:d].copy(),
-        w1[d:].copy(),
+        w1[:dims].copy(),
+        w1[dims:].copy(),
         first.bias.detach().numpy().copy(),
         second.weight.detach().numpy().T.copy(),
         second.bias.detach().numpy().copy(),
     )
+
+
+def _fit_either(
+    vectors: np.ndarray,
+    texts: Sequence[str],
+    labels: Sequence[str],
+    seed: int,
+    classes: tuple[str, ...],
+    either: Mapping[str, tuple[str, ...]],
+) -> Member:
+    """fit() where some labels stand for several classes: each row's loss is minus the log
+    of its classes' summed probability (smoothed as fit's), rows weighted so that each
+    label counts alike."""
+    import torch
+
+    torch.manual_seed(seed)
+    x = _inputs(vectors, texts)
+    allowed = torch.zeros((len(labels), len(classes)), dtype=torch.bool)
+    for i, lab in enumerate(labels):
+        for c in either.get(lab, (lab,)):
+            allowed[i, classes.index(c)] = True
+    names = sorted(set(labels))
+    counts = {n: sum(1 for lab in labels if lab == n) for n in names}
+    weight = torch.tensor([len(labels) / (len(names) * counts[lab]) for lab in labels])
+    net = _network(x.shape[1], len(classes))
+    smoothing = 0.1
+
+    def loss(out: Any) -> Any:
+        logp = torch.log_softmax(out, dim=1)
+        hit = torch.logsumexp(logp.masked_fill(~allowed, float("-inf")), dim=1)
+        per_row = -(1 - smoothing) * hit - smoothing * logp.mean(dim=1)
+        return (weight * per_row).sum() / weight.sum()
+
+    return _train_network(net, loss, x, np.asarray(vectors).shape[1])
 
 
 def choose_thresholds(
@@ -365,20 +432,25 @@ def train(
     return model, report
 
 
-def save(model: Model, report: dict[str, Any], path: Path = MODEL_FILE) -> None:
-    """The weights (float16, beside) and what a person reads: thresholds and the result."""
+def save(
+    model: Model,
+    report: dict[str, Any],
+    path: Path = MODEL_FILE,
+    choice: Mapping[str, Any] | None = None,
+) -> None:
+    """The weights (float16, beside) and what a person reads: thresholds, how they were
+    chosen (`choice`, this module's budgets by default) and the result."""
     with open(path.with_suffix(".npz"), "wb") as f:
         np.savez_compressed(f, **_arrays(model))
     data = {
         "embedder": model.embedder,
         "digest": model.digest,
-        "classes": list(CLASSES),
+        "classes": list(model.classes),
         "word_dims": WORD_DIMS,
         "hidden": HIDDEN,
         "members": len(model.members),
         "thresholds": model.thresholds,
-        "budget": BUDGET,
-        "buffer": BUFFER,
+        **(choice if choice is not None else {"budget": BUDGET, "buffer": BUFFER}),
         **report,
     }
     path.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")

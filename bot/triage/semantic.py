@@ -30,6 +30,7 @@ from bot import rules
 from bot.model import CrisisKind
 from bot.resources import read_text
 from bot.triage import classifier
+from bot.triage import own_care as own_care_head
 from bot.triage.rules import _normaliser, plain
 
 log = logging.getLogger(__name__)
@@ -55,6 +56,7 @@ class Verdict:
     margin: float
     sentence: int  # which text decided (the whole message or one of its sentences)
     source: str = "exemplars"  # or "classifier"
+    topic: str | None = None  # for "declined" (own_care.py): treatment | symptom
 
     @property
     def crisis(self) -> CrisisKind | None:
@@ -91,8 +93,10 @@ class SemanticTriage:
         limits: Thresholds | None = None,
         vectors: np.ndarray | None = None,
         model: classifier.Model | None = None,
+        own_care: classifier.Model | None = None,
     ) -> None:
         self.model = model
+        self.own_care = own_care
         self.labels, sentences = _exemplar_rows()
         if vectors is None or len(vectors) != len(sentences):
             vectors = np.asarray(encode(sentences), dtype=np.float32)
@@ -127,9 +131,12 @@ class SemanticTriage:
                 return Verdict(category, round(score, 4), round(score - safe, 4), -1)
         return None
 
-    def check(self, vectors: np.ndarray, texts: Sequence[str]) -> Verdict | None:
-        """The most serious verdict over the texts, by the exemplars or the classifier (a
-        crisis before support)."""
+    def check(
+        self, vectors: np.ndarray, texts: Sequence[str], own_care: bool = True
+    ) -> Verdict | None:
+        """The most serious verdict over the texts, by the exemplars or the classifiers: a
+        crisis, then (if `own_care`) a question for one's own doctor (`declined`, as the
+        rules order them), then support."""
         found: list[Verdict] = []
         for i, scored in enumerate(self.scores(vectors)):
             verdict = self.judge(scored)
@@ -147,6 +154,14 @@ class SemanticTriage:
         crisis = [v for v in found if v.crisis]
         if crisis:
             return max(crisis, key=lambda v: v.margin)
+        if own_care and self.own_care is not None and texts and not framed(texts[0]):
+            own = self.own_care.probabilities(vectors, texts)
+            said = own_care_head.judge(self.own_care, own, texts[0])
+            if said is not None:
+                topic, p = said
+                margin = round(p - self.own_care.thresholds["own_care"], 4)
+                i = int((1.0 - own[:, 0]).argmax())
+                return Verdict("declined", round(p, 4), margin, i, "own_care", topic)
         return found[0] if found else None
 
 
@@ -222,7 +237,10 @@ def load(
         # Its weights read another model's vectors: meaningless here.
         log.warning("triage classifier trained on %s, not %s: not used", trained.embedder, model)
         trained = None
-    semantic = SemanticTriage(encode, vectors=vectors, model=trained)
+    own = own_care_head.load()
+    if own is not None and classifier.family(own.embedder) != classifier.family(model):
+        own = None
+    semantic = SemanticTriage(encode, vectors=vectors, model=trained, own_care=own)
     if vectors is None:
         try:
             folder.mkdir(parents=True, exist_ok=True)
@@ -275,15 +293,17 @@ def safe_check(
     embed_many: Callable[[Sequence[str]], np.ndarray],
     raw: str,
     sentences: Sequence[str],
+    own_care: bool = True,
 ) -> Verdict | None:
-    """The layer's verdict, or None when it is off or fails (rules still triage)."""
+    """The layer's verdict, or None when it is off or fails (rules still triage);
+    `own_care`: whether the own-care head may speak."""
     if semantic is None:
         return None
     texts = sentences_to_embed(raw, sentences)
     if not texts:
         return None
     try:
-        return semantic.check(embed_many(texts), texts)
+        return semantic.check(embed_many(texts), texts, own_care)
     except Exception:  # the model, not the message: never let it block a reply
         log.exception("semantic triage failed; rules alone decide this message")
         return None
