@@ -49,7 +49,9 @@ def violations(
         found.append("states the evidence level of a page it does not cite")
     if status is Status.URGENT:
         kind = reply["crisis_kind"]
-        first = {c[0].text for c in book.by_kind.get(str(kind), {}).values() if c}
+        # Self-harm may be led by the emergency's contacts (an overdose taken: 911 first).
+        leads = (kind, "emergency") if kind == "self_harm" else (kind,)
+        first = {c[0].text for k in leads for c in book.by_kind.get(str(k), {}).values() if c}
         if kind is None or not any(answer.startswith(t) for t in first):
             found.append("urgent reply does not start with its kind's crisis contacts")
     if status in STATE_NO_LEVEL and reply["evidence_level"]:

@@ -178,6 +178,16 @@ def test_invariants_hold_the_http_object_to_the_same_rules(assistant: Assistant)
     assert "urgent reply does not start with its kind's crisis contacts" in (
         invariant_violations({**urgent, "crisis_kind": None}, assistant)
     )
+    # An emergency's contacts may lead self-harm (an overdose taken), no other kind.
+    emergency = assistant.reply("I am having a heart attack").to_json()
+    assert emergency["crisis_kind"] == "emergency"
+    assert invariant_violations({**emergency, "crisis_kind": "self_harm"}, assistant) == []
+    assert "urgent reply does not start with its kind's crisis contacts" in (
+        invariant_violations({**urgent, "crisis_kind": "violence"}, assistant)
+    )
+    assert "urgent reply does not start with its kind's crisis contacts" in (
+        invariant_violations({**urgent, "crisis_kind": "emergency"}, assistant)
+    )
 
 
 def test_baseline_answers_from_the_top_passage_anywhere(assistant: Assistant) -> None:

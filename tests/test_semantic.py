@@ -288,6 +288,28 @@ def test_the_assistant_acts_on_the_layer_when_the_rules_find_nothing(
     assert reply.trace.rules == [f"semantic:classifier:{category}"]
 
 
+@pytest.mark.parametrize(
+    ("layer_says", "kind"),
+    [("self_harm", "self_harm"), ("emergency", "emergency"), ("violence", "emergency")],
+)
+def test_an_overdose_the_classifier_reads_as_self_harm_is_self_harm_with_911_first(
+    assistant, layer_says: str, kind: str
+) -> None:
+    """The rules read an overdose as an emergency; taken to die, it is self-harm (the kind
+    the audit and the reply carry), and the emergency's contacts still lead."""
+    assistant.semantic = _Says(Verdict(layer_says, 0.9, 0.2, 0, "classifier"))
+    reply = assistant.reply("I took too many pills because I want to die")
+    assert reply.status == "urgent" and reply.crisis_kind == kind
+    book = assistant._book
+    emergency, self_harm = book.for_kind("emergency"), book.for_kind("self_harm")
+    assert reply.answer.index(emergency[0].text) < reply.answer.index(self_harm[0].text)
+    if kind == "self_harm":
+        assert reply.trace.rules[-1] == "semantic:classifier:self_harm"
+        assert all(c.text in reply.answer for c in self_harm)  # 988's text and chat too
+        shown = book.led_by("emergency", "self_harm")
+        assert len(shown) == len(set(shown)) and shown[: len(emergency)] == emergency
+
+
 EVAL = Path(__file__).parent / "fixtures" / "eval"
 READ_SETS = ["blind-safety", *(f"blind-safety{n}" for n in range(2, 9))]
 UNREAD_SETS = ["blind-safety9", "blind-safety10", "blind-safety11"]

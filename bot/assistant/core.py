@@ -174,7 +174,7 @@ class Assistant(Routing):
         the rules let pass (never lower one)."""
         check = triage(norm)
         if check is not None and check.kind is TriageKind.URGENT:
-            return check
+            return self._intent(norm, check) if check.crisis is CrisisKind.EMERGENCY else check
         verdict = semantic_triage.safe_check(
             self.semantic,
             self.retriever.embed_many,
@@ -196,6 +196,25 @@ class Assistant(Routing):
             return Triage(TriageKind.DECLINED, reason, (rule,), topic=verdict.topic)
         return Triage(TriageKind.SUPPORT, "close to distress exemplars", (rule,))
 
+    def _intent(self, norm: Normalised, check: Triage) -> Triage:
+        """An emergency the rules read (an overdose, someone not answering) that the
+        classifier reads as self-harm ("swallowed a handful on purpose", "texted 'sorry for
+        everything'") is self-harm, with the emergency's contacts still first."""
+        verdict = semantic_triage.safe_check(
+            self.semantic, self.retriever.embed_many, norm.raw, norm.sentences, own_care=False
+        )
+        if verdict is None or verdict.crisis is not CrisisKind.SELF_HARM:
+            return check
+        rule = f"semantic:{verdict.source}:{verdict.category}"
+        reason = f"{check.reason}; self-harm by {verdict.source} ({verdict.score})"
+        return replace(
+            check,
+            reason=reason,
+            rules=(*check.rules, rule),
+            crisis=CrisisKind.SELF_HARM,
+            lead=CrisisKind.EMERGENCY,
+        )
+
     def _english(self, word: str) -> bool:
         vocab = self.lexicon.vocabulary
         return vocab is None or word in vocab.english
@@ -209,10 +228,13 @@ class Assistant(Routing):
         book: ContactBook | None = None,
     ) -> Reply:
         crisis = check.crisis or CrisisKind.SELF_HARM
+        book = book or self._book
         return self.renderer.render(
             "urgent",
             status=Status.URGENT,
-            crisis=(book or self._book).for_kind(crisis, language),
+            crisis=book.led_by(check.lead, crisis, language)
+            if check.lead
+            else book.for_kind(crisis, language),
             crisis_kind=crisis,
             language=language,
             trace=trace,

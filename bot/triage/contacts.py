@@ -40,6 +40,14 @@ class ContactBook:
         texts = self.by_kind.get(str(kind)) or self.by_kind[CrisisKind.SELF_HARM.value]
         return texts.get(language) or texts["en"]
 
+    def led_by(
+        self, lead: str | CrisisKind, kind: str | CrisisKind, language: str = "en"
+    ) -> tuple[Contact, ...]:
+        """`kind`'s contacts after `lead`'s (each once): a self-harm overdose taken puts
+        911 before 988."""
+        first = self.for_kind(lead, language)
+        return first + tuple(c for c in self.for_kind(kind, language) if c not in first)
+
     @property
     def languages(self) -> frozenset[str]:
         return frozenset(lang for kinds in self.by_kind.values() for lang in kinds)

@@ -71,6 +71,9 @@ class Triage:
     # The language of the deciding rule, where it is one language's ("no está respirando"):
     # a short message the detector cannot place is still answered in it.
     lang: str | None = None
+    # Whose contacts come first when not the crisis's own: an overdose taken to die is
+    # self-harm, and 911 still leads.
+    lead: CrisisKind | None = None
 
 
 @dataclass(frozen=True)
