@@ -248,6 +248,13 @@ def test_happening_now_counts_as_a_person_for_person_rules() -> None:
     assert _kind("chest pain in trials") is None
 
 
+def test_the_us_is_a_country_and_were_is_no_person() -> None:
+    assert _kind("how many overdoses were there in the US in 2023, for a presentation") != "urgent"
+    assert _kind("overdoses were common in that war") != "urgent"
+    assert _kind("he overdosed and is here with us") == "urgent"
+    assert _kind("we're scared, mum overdosed") == "urgent"
+
+
 def test_an_unless_frame_turns_only_its_own_rule_off() -> None:
     from bot import rules
 

@@ -20,8 +20,9 @@ from bot.triage import signals
 
 # Someone is present in the message: the writer ("I", "my") or a person with them ("he",
 # "she", "someone"). Rules marked `person` count only then; alone their words are a topic.
+# "the US" (folded to "the us") is a country, and "were" is not "we're".
 PERSON = re.compile(
-    r"\b(i|i'?m|im|i'?ve|ive|i'?ll|i'?d|me|my|myself|mine|we|we'?re|us|our|"
+    r"\b(i|i'?m|im|i'?ve|ive|i'?ll|i'?d|me|my|myself|mine|we|we're|(?<!the\s)us|our|"
     r"he|he'?s|him|his|himself|she|she'?s|her|hers|herself|someone|somebody|"
     r"yo|mi|me|el|ella|mama|papa|esposo|esposa)\b"
 )
