@@ -85,6 +85,22 @@ def test_thresholds_let_through_at_most_the_budget_and_no_labelled_question(
     assert found["self_harm"] == pytest.approx(0.25 + classifier.BUFFER)
 
 
+@pytest.mark.parametrize("status", ["answered", "declined"])
+def test_a_question_a_support_reading_leaves_alone_holds_only_the_crisis_floors(
+    monkeypatch: pytest.MonkeyPatch, status: str
+) -> None:
+    """A support reading keeps a named page answered (with a warm line) and a declined
+    rule's reply; a crisis reading of either would replace it."""
+    monkeypatch.setattr(classifier, "BUDGET", dict.fromkeys(classifier.BUDGET, 0.0))
+    held = [np.array([[0.1, 0.0, 0.0, 0.1, 0.8]]), np.array([[0.3, 0.0, 0.0, 0.6, 0.1]])]
+    labels = ["safe", classifier.label_of_status(status)]
+    found = classifier.choose_thresholds(held, labels, [False, True])
+    assert found["support"] == pytest.approx(0.1 + classifier.BUFFER)
+    assert found["self_harm"] == pytest.approx(0.3 + classifier.BUFFER)
+    as_safe = classifier.choose_thresholds(held, ["safe", "safe"], [False, True])
+    assert as_safe["support"] == pytest.approx(0.6 + classifier.BUFFER)
+
+
 def test_judge_puts_a_crisis_before_support_and_stays_quiet_below_thresholds() -> None:
     model = Model(
         (),
@@ -286,6 +302,13 @@ def test_the_assistant_acts_on_the_layer_when_the_rules_find_nothing(
     assert reply.status == status
     assert reply.crisis_kind == crisis
     assert reply.trace.rules == [f"semantic:classifier:{category}"]
+
+
+def test_distress_beside_a_compound_we_have_no_page_for_is_told_so(assistant) -> None:
+    assistant.semantic = _Says(Verdict("support", 0.9, 0.2, 0, "classifier"))
+    reply = assistant.reply("we're all so frightened. do you have anything on metformin?")
+    assert reply.status == "not_found"
+    assert assistant.reply("we're all so frightened and none of us can sleep").status == "support"
 
 
 @pytest.mark.parametrize(

@@ -159,9 +159,12 @@ class Routing(PageAnswers, InfoReplies):
         """A reply that is about no page (and the context after it, None to keep the
         conversation's): support, shared content, a pointer to English, smalltalk."""
         norm, asked, trace, base = turn.norm, turn.asked, turn.trace, turn.base
-        # Distress next to a compound's name is answered (with a warm word); a condition
-        # alone ("just got the diagnosis, stage 4 pancreatic, I'm overwhelmed") is support.
-        if turn.triaged(TriageKind.SUPPORT) and not asked.compounds:
+        # Distress next to a compound's name is answered (with a warm word), or told we
+        # have no page on a drug the vocabularies know (not a word a name's slot guessed:
+        # "mentioned something odd"); a condition alone ("just got the diagnosis, stage 4
+        # pancreatic, I'm overwhelmed") is support.
+        known_drug = bool(asked.unknown_compounds) and turn.analysis.rule is None
+        if turn.triaged(TriageKind.SUPPORT) and not (asked.compounds or known_drug):
             return self._support(turn)
         declined = turn.triaged(TriageKind.DECLINED)
         topic = info_topic(norm)

@@ -73,11 +73,19 @@ class Example:
         return digest[0] < 256 * DEV_SHARE
 
 
+# Labelled questions a support reading leaves as they are: the routing answers a named
+# page with a warm first line, and a `declined` rule wins over support. They still hold
+# the crisis floors down; the support floor only by what a support reply would replace.
+KEEPS_STATUS_UNDER_SUPPORT = ("answered", "declined")
+
+
 def label_of_status(status: str) -> str:
     """A labelled question's category, for choosing thresholds (which crisis kind does not
     matter there: only messages of no crisis set the crisis floors)."""
     if status == "urgent":
         return "self_harm"
+    if status in KEEPS_STATUS_UNDER_SUPPORT:
+        return status
     return "support" if status == "support" else "safe"
 
 
@@ -336,13 +344,15 @@ def choose_thresholds(
 ) -> dict[str, float]:
     """Per category, the lowest threshold that at most BUDGET of the dev messages of another
     kind reach (a crisis kind: safe or support ones; support: safe ones) and no `strict`
-    one does (the project's labelled questions: what people ask the bot every day), plus
-    BUFFER. Each message's probability is its highest over the texts judged (the whole
-    and its sentences)."""
+    one does (the project's labelled questions: what people ask the bot every day; an
+    answered or declined one only holds the crisis floors), plus BUFFER. Each message's
+    probability is its highest over the texts judged (the whole and its sentences)."""
     out: dict[str, float] = {}
     for category in (*CRISIS, "support"):
         column = CLASSES.index(category)
-        other = ("safe", "support") if category in CRISIS else ("safe",)
+        other = (
+            ("safe", "support", *KEEPS_STATUS_UNDER_SUPPORT) if category in CRISIS else ("safe",)
+        )
         scored = [
             (float(p[:, column].max()), hard)
             for p, lab, hard in zip(probs, labels, strict, strict=True)
@@ -365,10 +375,11 @@ def dev_result(model: Model, probs: Sequence[np.ndarray], labels: Sequence[str])
         verdicts = [v for row in p if (v := model.judge(row))]
         crisis = [v for v in verdicts if v[0] in CRISIS]
         got = (crisis or verdicts or [("safe", 0.0)])[0][0]
-        t = tally.setdefault(label, [0, 0])
+        want = label if label in CLASSES else "safe"  # an answered or declined question
+        t = tally.setdefault(want, [0, 0])
         t[1] += 1
-        t[0] += got == label or (label in CRISIS and got in CRISIS)
-        alarms += label in ("safe", "support") and got in CRISIS
+        t[0] += got == want or (want in CRISIS and got in CRISIS)
+        alarms += want in ("safe", "support") and got in CRISIS
     return {
         "dev": {c: f"{a}/{b}" for c, (a, b) in sorted(tally.items())},
         "dev_false_alarms": alarms,
