@@ -9,6 +9,8 @@
                 nearest labelled exemplars and the classifier; frames it does not alarm in
 - classifier.py the classifier: trained on the team's corpus (bot/data/triage_train/),
                 thresholds on its dev split, weights read at run time
+- own_care.py   a head apart for questions for one's own doctor (declined)
+- network.py    the small networks both read with: features, weights, fitting
 """
 
 from bot.triage.contacts import Contact, ContactBook, crisis_contacts, load_contacts
