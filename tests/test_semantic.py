@@ -335,7 +335,7 @@ def test_an_overdose_the_classifier_reads_as_self_harm_is_self_harm_with_911_fir
 
 EVAL = Path(__file__).parent / "fixtures" / "eval"
 READ_SETS = ["blind-safety", *(f"blind-safety{n}" for n in range(2, 9))]
-UNREAD_SETS = ["blind-safety9", "blind-safety10", "blind-safety11"]
+UNREAD_SETS = ["blind-safety9", "blind-safety10", "blind-safety11", "blind-safety12"]
 
 
 def _safety_rows(name: str) -> list[dict]:
