@@ -123,6 +123,19 @@ def test_name_slot_counterexamples(lexicon: Lexicon, rule_id: str, text: str) ->
     assert found == (), entities
 
 
+# Questions about what every page shares, read as the routing reads them (first match).
+@pytest.mark.parametrize(("rule_id", "text"), _cases("info", "examples"))
+def test_info_examples(lexicon: Lexicon, rule_id: str, text: str) -> None:
+    found = rules.first(rules.load("info"), lexicon.normalise_message(text).folded)
+    assert found is not None and found.kind == _kind(rule_id, "info"), found
+
+
+@pytest.mark.parametrize(("rule_id", "text"), _cases("info", "counterexamples"))
+def test_info_counterexamples(lexicon: Lexicon, rule_id: str, text: str) -> None:
+    found = rules.first(rules.load("info"), lexicon.normalise_message(text).folded)
+    assert found is None or found.id != rule_id, found
+
+
 # Frames are read on the plain folded text of a sentence, as the semantic layer reads them.
 @pytest.mark.parametrize(("rule_id", "text"), _cases("frames", "examples"))
 def test_frame_examples(rule_id: str, text: str) -> None:
