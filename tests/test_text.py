@@ -53,6 +53,12 @@ def test_sentences_clauses_and_questions(normaliser: Normaliser) -> None:
     assert n.sentence[n.terms.index("ketamine")] == 1
 
 
+def test_a_question_after_a_word_or_two_of_lead_in_still_asks(normaliser: Normaliser) -> None:
+    n = normaliser.normalise("my mate reckons it. seriously though what's the evidence. hey so how")
+    assert n.asking == (False, True, True)
+    assert normaliser.normalise("honestly i think the level is fine").asking == (False,)
+
+
 def _negated(normaliser: Normaliser, text: str) -> set[str]:
     n = normaliser.normalise(text)
     return {t for t, flag in zip(n.terms, n.negated, strict=True) if flag}

@@ -34,7 +34,9 @@ SENTENCE_END = re.compile(r"[.!?;]+(?=\s|$)|\n")
 _SENTENCES = re.compile(r"(.*?)([.!?;]+(?=\s|$)|\n|$)", re.DOTALL)
 # A sentence that asks: it ends with "?" or opens like a question.
 QUESTION_START = re.compile(
-    r"^\W*(?:(?:and|so|but|ok|okay|also|well)\W+)?(?:what|whats|what's|which|who|whom|whose|"
+    r"^\W*(?:(?:and|so|but|ok|okay|also|well|anyway|anyways|seriously|honestly|though|right|"
+    r"hi|hey|hello|um|erm|sorry|yeah|yes|no|just|quick|question|one\s+more)\W+){0,2}"
+    r"(?:what|whats|what's|which|who|whom|whose|"
     r"when|where|why|how|is|are|was|were|does|do|did|can|could|would|will|should|has|have|"
     r"had|may|might|any|anything|tell|explain|describe)\b"
 )
