@@ -170,11 +170,15 @@ class Assistant(Routing):
         return self._timed(reply, started)
 
     def _triage(self, norm: Normalised) -> Triage | None:
-        """Rules first; then each sentence against the exemplars, which may raise a message
-        the rules let pass (never lower one)."""
+        """Rules first; then the semantic layer on the message and its sentences, which may
+        raise a message the rules let pass (never lower one), tell self-harm behind an
+        emergency the rules read, and, where nothing else spoke, read a question for one's
+        own doctor (the own-care head)."""
         check = triage(norm)
         if check is not None and check.kind is TriageKind.URGENT:
-            return self._intent(norm, check) if check.crisis is CrisisKind.EMERGENCY else check
+            return (
+                self._taken_to_die(norm, check) if check.crisis is CrisisKind.EMERGENCY else check
+            )
         verdict = semantic_triage.safe_check(
             self.semantic,
             self.retriever.embed_many,
@@ -196,7 +200,7 @@ class Assistant(Routing):
             return Triage(TriageKind.DECLINED, reason, (rule,), topic=verdict.topic)
         return Triage(TriageKind.SUPPORT, "close to distress exemplars", (rule,))
 
-    def _intent(self, norm: Normalised, check: Triage) -> Triage:
+    def _taken_to_die(self, norm: Normalised, check: Triage) -> Triage:
         """An emergency the rules read (an overdose, someone not answering) that the
         classifier reads as self-harm ("swallowed a handful on purpose", "texted 'sorry for
         everything'") is self-harm, with the emergency's contacts still first."""
