@@ -7,6 +7,7 @@ import json
 
 import numpy as np
 import pytest
+from layers import Says
 
 from bot.triage import classifier, own_care
 from bot.triage.classifier import Example, Member, Model
@@ -131,20 +132,11 @@ def test_the_layer_puts_a_crisis_first_and_own_care_before_support() -> None:
     )
 
 
-class _Says:
-    def __init__(self, verdict: Verdict) -> None:
-        self.verdict = verdict
-        self.model = None
-
-    def check(self, vectors: np.ndarray, texts: list[str], own_care: bool = True) -> Verdict | None:
-        return None if self.verdict.category == "declined" and not own_care else self.verdict
-
-
 @pytest.mark.parametrize(("topic", "template_words"), [("symptom", "symptom"), ("treatment", "")])
 def test_the_assistant_declines_on_the_head_when_nothing_else_spoke(
     assistant, topic: str, template_words: str
 ) -> None:
-    assistant.semantic = _Says(Verdict("declined", 0.9, 0.2, 0, "own_care", topic))
+    assistant.semantic = Says(Verdict("declined", 0.9, 0.2, 0, "own_care", topic))
     reply = assistant.reply("my neighbour mentioned something odd to me at the bus stop")
     assert reply.status == "declined"
     assert reply.trace.rules == ["semantic:own_care:declined"]

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from layers import Says
 
 from bot.triage import classifier
 from bot.triage.classifier import CLASSES, Example, Member, Model
@@ -276,17 +277,6 @@ def test_a_labelled_question_stays_under_the_thresholds_on_every_backend() -> No
     assert model.thresholds["self_harm"] > alone.thresholds["self_harm"]
 
 
-class _Says:
-    """A semantic layer that returns one verdict for every message."""
-
-    def __init__(self, verdict: Verdict) -> None:
-        self.verdict = verdict
-        self.model = None
-
-    def check(self, vectors: np.ndarray, texts: list[str], own_care: bool = True) -> Verdict | None:
-        return None if self.verdict.category == "declined" and not own_care else self.verdict
-
-
 @pytest.mark.parametrize(
     ("category", "status", "crisis"),
     [
@@ -297,7 +287,7 @@ class _Says:
 def test_the_assistant_acts_on_the_layer_when_the_rules_find_nothing(
     assistant, category: str, status: str, crisis: str | None
 ) -> None:
-    assistant.semantic = _Says(Verdict(category, 0.9, 0.2, 0, "classifier"))
+    assistant.semantic = Says(Verdict(category, 0.9, 0.2, 0, "classifier"))
     reply = assistant.reply("my neighbour mentioned something odd to me at the bus stop")
     assert reply.status == status
     assert reply.crisis_kind == crisis
@@ -305,7 +295,7 @@ def test_the_assistant_acts_on_the_layer_when_the_rules_find_nothing(
 
 
 def test_distress_beside_a_compound_we_have_no_page_for_is_told_so(assistant) -> None:
-    assistant.semantic = _Says(Verdict("support", 0.9, 0.2, 0, "classifier"))
+    assistant.semantic = Says(Verdict("support", 0.9, 0.2, 0, "classifier"))
     reply = assistant.reply("we're all so frightened. do you have anything on metformin?")
     assert reply.status == "not_found"
     assert assistant.reply("we're all so frightened and none of us can sleep").status == "support"
@@ -320,7 +310,7 @@ def test_an_overdose_the_classifier_reads_as_self_harm_is_self_harm_with_911_fir
 ) -> None:
     """The rules read an overdose as an emergency; taken to die, it is self-harm (the kind
     the audit and the reply carry), and the emergency's contacts still lead."""
-    assistant.semantic = _Says(Verdict(layer_says, 0.9, 0.2, 0, "classifier"))
+    assistant.semantic = Says(Verdict(layer_says, 0.9, 0.2, 0, "classifier"))
     reply = assistant.reply("I took too many pills because I want to die")
     assert reply.status == "urgent" and reply.crisis_kind == kind
     book = assistant._book
