@@ -45,6 +45,14 @@ def test_synonyms_apply_to_terms_not_to_the_folded_text(normaliser: Normaliser) 
     assert n.folded == "metastatic cancer, stage 4"
 
 
+def test_the_compound_and_the_stage_as_other_languages_write_them(
+    normaliser: Normaliser,
+) -> None:
+    n = normaliser.normalise("nível de evidência da cetamina para câncer em estágio IV")
+    assert "ketamine" in n.terms and " stage iv " in f" {' '.join(n.terms)} "
+    assert "ketamine" in normaliser.normalise("la ketamina en estadio 4").terms
+
+
 def test_sentences_clauses_and_questions(normaliser: Normaliser) -> None:
     n = normaliser.normalise("My wife has it, sadly. Does ketamine help? tell me")
     assert n.sentences == ("my wife has it, sadly", "does ketamine help", "tell me")
