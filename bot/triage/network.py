@@ -62,7 +62,6 @@ def fit(
         return _fit_either(vectors, texts, labels, seed, classes, either)
 
     torch.manual_seed(seed)
-    dense = torch.tensor(np.asarray(vectors), dtype=torch.float32)
     x = _inputs(vectors, texts)
     y = torch.tensor([classes.index(lab) for lab in labels])
     counts = torch.bincount(y, minlength=len(classes)).clamp(min=1).float()
@@ -70,7 +69,7 @@ def fit(
     # Smoothed labels keep probabilities from reaching 1.0 on the training words, so a
     # threshold still means something on words the corpus never had.
     loss = torch.nn.CrossEntropyLoss(weight=len(y) / (len(classes) * counts), label_smoothing=0.1)
-    return _train_network(net, lambda out: loss(out, y), x, dense.shape[1])
+    return _train_network(net, lambda out: loss(out, y), x, np.asarray(vectors).shape[1])
 
 
 def _inputs(vectors: np.ndarray, texts: Sequence[str]) -> Any:

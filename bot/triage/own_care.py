@@ -53,22 +53,22 @@ def load() -> Model | None:
     return classifier.load_model(MODEL_FILE, CLASSES)
 
 
-def probability(model: Model, probs: np.ndarray) -> tuple[float, str]:
-    """A message's probability of being for the doctor (its highest over the texts judged)
-    and which kind: treatment or symptom."""
+def probability(model: Model, probs: np.ndarray) -> tuple[float, str, int]:
+    """A message's probability of being for the doctor (its highest over the texts judged),
+    which kind (treatment or symptom) and which text decided."""
     own = 1.0 - probs[:, 0]
     i = int(own.argmax())
     topic = "symptom" if probs[i, 2] > probs[i, 1] else "treatment"
-    return float(own[i]), topic
+    return float(own[i]), topic, i
 
 
-def judge(model: Model, probs: np.ndarray, message: str) -> tuple[str, float] | None:
-    """The topic (treatment | symptom) and probability, when the message names a person
-    and reaches the threshold."""
+def judge(model: Model, probs: np.ndarray, message: str) -> tuple[str, float, int] | None:
+    """The topic (treatment | symptom), probability and deciding text, when the message
+    names a person and reaches the threshold."""
     if not personal(message):
         return None
-    p, topic = probability(model, probs)
-    return (topic, p) if p >= model.thresholds["own_care"] else None
+    p, topic, i = probability(model, probs)
+    return (topic, p, i) if p >= model.thresholds["own_care"] else None
 
 
 def choose_threshold(

@@ -158,9 +158,8 @@ class SemanticTriage:
             own = self.own_care.probabilities(vectors, texts)
             said = own_care_head.judge(self.own_care, own, texts[0])
             if said is not None:
-                topic, p = said
+                topic, p, i = said
                 margin = round(p - self.own_care.thresholds["own_care"], 4)
-                i = int((1.0 - own[:, 0]).argmax())
                 return Verdict("declined", round(p, 4), margin, i, "own_care", topic)
         return found[0] if found else None
 
