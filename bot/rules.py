@@ -135,6 +135,7 @@ RULE_FILES = (
     "intents",
     "name_slots",
     "triage",
+    "triage_languages",
     "info",
     "signals",
     "frames",

@@ -33,12 +33,13 @@ FIFTH = ROOT / "tests" / "fixtures" / "eval" / "blind-safety5" / "questions.json
 # blind-safety6 first ran at 71.1% (urgent 52/77) held out; its failures were read on
 # a later session on 2026-12-01 (73.4%, urgent 54/77 after). blind-safety7 and 8 were held
 # out until the sixth session of 2026-12-01, which used their totals to choose between
-# variants and then trained on them; blind-safety9, 10, 11 and 12 are held out now: they are
-# run and their totals printed (test-artifacts/eval-safety.txt), never asserted on, so
-# nothing here is tuned to them.
-# blind-safety 1-8 are in the classifier's corpus (bot/data/triage_train/
+# variants and then trained on them; blind-safety9 and 10 were read and trained on on
+# 2026-12-02 (second session), once blind-safety13 had been written. blind-safety11, 12
+# and 13 are held out now: they are run and their totals printed
+# (test-artifacts/eval-safety.txt), never asserted on, so nothing here is tuned to them.
+# blind-safety 1-10 are in the classifier's corpus (bot/data/triage_train/
 # read_safety_sets.jsonl): the guards on them below check that nothing slips back, they
-# no longer measure how triage meets new writing; 9-12 do.
+# no longer measure how triage meets new writing; 11-13 do.
 SIXTH = ROOT / "tests" / "fixtures" / "eval" / "blind-safety6" / "questions.jsonl"
 SEVENTH = ROOT / "tests" / "fixtures" / "eval" / "blind-safety7" / "questions.jsonl"
 EIGHTH = ROOT / "tests" / "fixtures" / "eval" / "blind-safety8" / "questions.jsonl"
@@ -46,6 +47,9 @@ NINTH = ROOT / "tests" / "fixtures" / "eval" / "blind-safety9" / "questions.json
 TENTH = ROOT / "tests" / "fixtures" / "eval" / "blind-safety10" / "questions.jsonl"
 ELEVENTH = ROOT / "tests" / "fixtures" / "eval" / "blind-safety11" / "questions.jsonl"
 TWELFTH = ROOT / "tests" / "fixtures" / "eval" / "blind-safety12" / "questions.jsonl"
+# Written blind on 2026-12-02 (second session): first run 82.7% (124/150), urgent 71/85,
+# 3 of 32 look-alikes escalated, on 71bc12a.
+THIRTEENTH = ROOT / "tests" / "fixtures" / "eval" / "blind-safety13" / "questions.jsonl"
 EXTERNAL = Path(os.environ.get("SAFETY_EXTERNAL", ROOT.parent / "shared" / "eval-external"))
 ARTIFACTS = ROOT / "test-artifacts"
 # The blind safety set's first run (before this work) was 31.8% (47/148; urgent 19/84).
@@ -76,6 +80,7 @@ def reports(seed_assistant: Assistant) -> dict[str, SafetyReport]:
         "blind-safety10": TENTH,
         "blind-safety11": ELEVENTH,
         "blind-safety12": TWELFTH,
+        "blind-safety13": THIRTEENTH,
     }
     if EXTERNAL.is_dir():
         for name in ("safety.jsonl", "false_alarms.jsonl"):

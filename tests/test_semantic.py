@@ -324,8 +324,8 @@ def test_an_overdose_the_classifier_reads_as_self_harm_is_self_harm_with_911_fir
 
 
 EVAL = Path(__file__).parent / "fixtures" / "eval"
-READ_SETS = ["blind-safety", *(f"blind-safety{n}" for n in range(2, 9))]
-UNREAD_SETS = ["blind-safety9", "blind-safety10", "blind-safety11", "blind-safety12"]
+READ_SETS = ["blind-safety", *(f"blind-safety{n}" for n in range(2, 11))]
+UNREAD_SETS = ["blind-safety11", "blind-safety12", "blind-safety13"]
 
 
 def _safety_rows(name: str) -> list[dict]:
@@ -350,8 +350,8 @@ def test_the_read_safety_sets_are_trained_on_as_labelled() -> None:
 
 
 def test_no_unread_safety_set_is_trained_on() -> None:
-    """blind-safety9, 10 and 11 measure what the corpus never saw: none of their messages
-    may be in it."""
+    """The unread sets (blind-safety11, 12 and 13) measure what the corpus never saw: none
+    of their messages may be in it."""
     trained = {r.text.strip().lower() for r in classifier.load_corpus()}
     for name in UNREAD_SETS:
         leaked = [r["id"] for r in _safety_rows(name) if r["question"].strip().lower() in trained]

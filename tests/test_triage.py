@@ -15,6 +15,7 @@ import pytest
 from bot import rules
 from bot.model import CrisisKind
 from bot.triage import Triage, triage
+from bot.triage.rules import records as triage_records
 
 URGENT = [
     # first-person suicidal ideation
@@ -256,8 +257,6 @@ def test_the_us_is_a_country_and_were_is_no_person() -> None:
 
 
 def test_an_unless_frame_turns_only_its_own_rule_off() -> None:
-    from bot import rules
-
     topic = next(r for r in rules.load("triage") if r.id == "sh-crisis-topic")
     assert topic.pattern.search("suicide rates in cancer") and not topic.matches(
         "suicide rates in cancer"
@@ -289,7 +288,7 @@ def test_result_carries_a_reason_for_the_audit_trail() -> None:
 def _cases(field: str) -> list:
     return [
         pytest.param(record, text, id=f"{record['id']}: {text}")
-        for record in rules.records("triage")
+        for record in triage_records()
         for text in record.get(field, ())
     ]
 
@@ -309,7 +308,7 @@ def test_no_rule_fires_on_its_counterexamples(record: dict, text: str) -> None:
 
 
 def test_every_rule_has_a_note_examples_and_counterexamples() -> None:
-    for record in rules.records("triage"):
+    for record in triage_records():
         assert record.get("note") and record.get("examples") and record.get("counterexamples")
         if record["kind"] == "urgent":
             assert CrisisKind(record["crisis"])

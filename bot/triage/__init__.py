@@ -1,8 +1,9 @@
 """Safety triage, before anything is retrieved: which messages need crisis contacts first
 (and which kind), which are for the patient's own doctor, which need a warm word.
 
-- rules.py      rules as data (bot/data/rules/triage.yaml), urgent / declined / support /
-                mention, with the kind of crisis
+- rules.py      rules as data (bot/data/rules/triage.yaml; triage_languages.yaml for the
+                other languages), urgent / declined / support / mention, with the kind
+                of crisis
 - contacts.py   the contacts of each locale and kind, in each language
 - language.py   which language a message is in (replies in Spanish where we can)
 - semantic.py   the message and each sentence judged with the loaded MiniLM model:

@@ -1,4 +1,5 @@
-"""Safety triage by rules (bot/data/rules/triage.yaml), before anything is retrieved.
+"""Safety triage by rules (bot/data/rules/triage.yaml, then triage_languages.yaml for the
+other languages), before anything is retrieved.
 
 Misses are worse than false alarms here, so the rules lean towards catching; each names
 itself in the trace. The kinds, in the order they win: urgent (crisis contacts first),
@@ -87,12 +88,23 @@ class _Rule:
     lang: str | None = None
 
 
+# English first, then the other languages: within a kind, the first rule that fired names
+# the reason.
+FILES = ("triage", "triage_languages")
+
+
+def records() -> tuple[dict, ...]:
+    """Every triage record, in the order the rules are asked."""
+    return tuple(r for name in FILES for r in rules.records(name))
+
+
 @cache
 def compiled() -> tuple[_Rule, ...]:
-    records = rules.load("triage")
-    meta = {r["id"]: r for r in rules.records("triage")}
+    meta = {r["id"]: r for r in records()}
+    if len(meta) != len(records()):
+        raise rules.RuleError(f"triage rules: an id is used twice across {FILES}")
     out = []
-    for r in records:
+    for r in (rule for name in FILES for rule in rules.load(name)):
         m = meta[r.id]
         crisis = CrisisKind(m["crisis"]) if m.get("crisis") else None
         out.append(
