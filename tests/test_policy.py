@@ -383,6 +383,15 @@ def test_how_to_find_trials_at_all_is_info_with_a_registry_search(bot: Assistant
     assert "Velbrazine (Velbrex) for Glioblastoma" in about.answer
 
 
+def test_a_word_guessed_as_a_name_inside_a_question_about_the_site_is_no_compound(
+    bot: Assistant,
+) -> None:
+    reply = _ask(bot, "who decides the levels? how does the grading work in general")
+    assert reply.status is Status.INFO, reply.answer
+    # A name guessed outside those words is still one we have no page for.
+    assert _ask(bot, "does zorblaxine work? what level is it").status is Status.NOT_FOUND
+
+
 def test_an_evidence_term_the_pages_do_not_define_is_said_to_be_undefined(
     bot: Assistant,
 ) -> None:

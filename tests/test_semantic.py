@@ -116,6 +116,22 @@ def test_judge_puts_a_crisis_before_support_and_stays_quiet_below_thresholds() -
     assert Model((), {}, "m", "d").judge(np.array([1.0, 0, 0, 0, 0])) is None
 
 
+def test_the_exemplar_judge_raises_only_the_kinds_it_has_a_floor_for() -> None:
+    def encode(texts: list[str]) -> np.ndarray:
+        return np.ones((len(texts), 4), np.float32)
+
+    scored = {"self_harm": 0.6, "emergency": 0.1, "violence": 0.9, "support": 0.2, "safe": 0.1}
+    every = SemanticTriage(encode, Thresholds({c: 0.5 for c in CLASSES}, 0.05))
+    verdict = every.judge(scored)
+    assert verdict is not None and verdict.category == "violence"
+    # With no floor for violence, the next kind that reaches its own floor speaks.
+    floors = {"self_harm": 0.5, "emergency": 0.5, "support": 0.5}
+    some = SemanticTriage(encode, Thresholds(floors, 0.05))
+    verdict = some.judge(scored)
+    assert verdict is not None and verdict.category == "self_harm"
+    assert some.judge({**scored, "self_harm": 0.3}) is None
+
+
 def test_the_layer_reports_a_classifier_verdict_with_its_source() -> None:
     dim = 8
 

@@ -344,9 +344,16 @@ def test_the_kind_of_crisis_decides_which_contacts_come_first(
         "Grandad tried to end his life years ago; he pulled through and is doing well in "
         "himself. Is there evidence for esketamine in stage 4 cancer?",
         "mi tio tuvo una sobredosis hace muchos anos, todo resuelto. que dice la pagina?",
+        # the writer's own overdose, told as long over ("yrs", "behind me", "been well for")
+        "6 yrs ago i overdosed on my tablets, that's long behind me. is level 2 good?",
+        "I OD'd when I was a student and have been well for decades. What's on the page?",
+        # someone else's, decades ago, in the sentence that tells it
+        "grandma took an overdose in the 70s, long before I was born. what is level 3?",
     ],
 )
-def test_someone_elses_crisis_that_is_over_is_not_urgent(message: str) -> None:
+def test_a_crisis_that_is_over_is_not_urgent_unless_it_is_the_writers_thoughts(
+    message: str,
+) -> None:
     result = triage(message)
     assert result is None or result.kind != "urgent", result
 
@@ -364,6 +371,11 @@ def test_someone_elses_crisis_that_is_over_is_not_urgent(message: str) -> None:
         ),
         # past, with nothing to say it is over
         ("my dad overdosed on his morphine last week", "emergency"),
+        # over, once, and lately not
+        ("he overdosed 3 yrs ago, been fine since, but lately he's stockpiling", "emergency"),
+        # decades ago in one sentence, now in the next
+        ("my wife had a stroke in 1998. since an hour ago her speech is slurred", "emergency"),
+        ("dad had a bleed last year, he's fine now, but today he's vomiting blood", "emergency"),
     ],
 )
 def test_a_crisis_that_is_the_writers_own_back_or_not_over_stays_urgent(

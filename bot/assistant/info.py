@@ -166,5 +166,14 @@ def _undefined_term(asked: str, passage: str) -> str | None:
 
 def info_topic(norm: Normalised) -> str | None:
     """The shared-content topic a message asks about (bot/data/rules/info.yaml), if any."""
+    found = info_match(norm)
+    return found[0] if found else None
+
+
+def info_match(norm: Normalised) -> tuple[str, str] | None:
+    """The topic and the words its rule read ("how does the grading work"), if any."""
     found = rules.first(rules.load("info"), norm.folded)
-    return found.kind if found else None
+    if found is None:
+        return None
+    span = found.pattern.search(norm.folded)
+    return found.kind, span.group(0) if span else ""

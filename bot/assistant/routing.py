@@ -11,7 +11,7 @@ from dataclasses import dataclass, replace
 from bot.answer import Reply
 from bot.assistant.answers import PageAnswers
 from bot.assistant.base import Outcome, ask_about, short_title
-from bot.assistant.info import InfoReplies, info_topic
+from bot.assistant.info import InfoReplies, info_match
 from bot.assistant.listings import MAX_LISTED
 from bot.dialogue import CONTINUATION, Context, Option, asks, follow_up, next_context
 from bot.entities import Analysis
@@ -167,8 +167,15 @@ class Routing(PageAnswers, InfoReplies):
         if turn.triaged(TriageKind.SUPPORT) and not (asked.compounds or known_drug):
             return self._support(turn)
         declined = turn.triaged(TriageKind.DECLINED)
-        topic = info_topic(norm)
-        if topic and not (asked.compounds or asked.unknown_compounds) and not declined:
+        topic, asking = info_match(norm) or (None, "")
+        # A name's slot that guessed a word inside the very words asking about the site
+        # ("how does the grading work") guessed no compound.
+        words = set(re.findall(r"[\w'-]+", asking))
+        guessed = turn.analysis.rule is not None and all(
+            w.lower() in words for w in asked.unknown_compounds
+        )
+        unknown = asked.unknown_compounds and not guessed
+        if topic and not (asked.compounds or unknown) and not declined:
             # About what every page shares (the scale, the disclaimer, the authors), in
             # whatever language it was asked: the shared passage is cited in English.
             trace.intent = f"info:{topic}"

@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from bot.model import CrisisKind
-from bot.resources import DATA, read_text, read_yaml
+from bot.resources import DATA, read_yaml
 from bot.triage import network
 from bot.triage.network import HIDDEN, WORD_DIMS, Member, word_features
 
@@ -123,7 +123,10 @@ def load_corpus(folder: Path = TRAIN_DIR, fold_declined: bool = True) -> list[Ex
 
 
 def corpus_digest(folder: Path = TRAIN_DIR) -> str:
-    h = hashlib.sha256(read_text("triage_exemplars.yaml").encode())
+    """What the classifier learns from: the exemplars (not the nearest-exemplar judge's
+    thresholds, stored in the same file) and the corpus files."""
+    texts = {split: exemplars()[split] for split in ("train", "dev")}
+    h = hashlib.sha256(json.dumps(texts, sort_keys=True, ensure_ascii=False).encode())
     for path in corpus_files(folder):
         h.update(path.name.encode())
         h.update(path.read_bytes())

@@ -43,20 +43,34 @@ REQUEST_PHRASES = re.compile(
 # writer's own thoughts of self-harm, and violence, are never waved off as past.
 PAST = re.compile(
     r"\b(last\s+(week|month|year|time|summer|winter|spring|autumn|fall)|"
-    r"(\d+|a|an|one|two|three|few|several|couple\s+of)\s+(days?|weeks?|months?|years?)\s+ago|"
+    r"(\d+|a|an|one|two|three|few|several|couple\s+of)\s+(days?|weeks?|months?|years?|yrs?)\s+ago|"
     r"back\s+in|in\s+(19|20)\d\d|years\s+ago|decades\s+ago|in\s+the\s+(\d0s|(twen|thir|for|fif|six|seven|eigh|nine)ties)|"
+    r"when\s+i\s+was\s+(young|younger|a\s+(teen|teenager|kid|student)|\d+)|as\s+a\s+(teen|teenager|student)|"
+    r"in\s+my\s+(teens|twenties|thirties|\d0s)|"
     r"el\s+ano\s+pasado|hace\s+(\w+\s+)?anos)\b"
 )
 RESOLVED = re.compile(
     r"\b(now|since)\b[^.?!]*\b(fine|ok|okay|better|sorted|home|stable|recovered|well|safer)\b|"
     r"\b(fine|ok|okay|better|sorted|home|stable|recovered|doing\s+well)\b[^.?!]*\bnow\b|"
-    r"\ball\s+sorted\b|\bno\s+longer\b|"
+    r"\ball\s+sorted\b|\bno\s+longer\b|\b(long\s+)?behind\s+(me|us|him|her|them)\b|"
+    r"\bbeen\s+(well|fine|ok|okay|good|clean|sober|stable)\s+(for|since|ever)\b|"
+    r"\bnever\s+looked\s+back\b|"
     r"\b(recovered\s+(completely|fully)|made\s+a\s+(full\s+)?recovery|pulled\s+through|"
     r"(is|was|are|were)\s+(all\s+)?(resolved|over)|years\s+on|"
     r"doing\s+(really\s+|very\s+|so\s+)?well(\s+in\s+(him|her|them)sel(f|ves))?|"
     r"todo\s+(esta\s+)?(resuelto|bien)|se\s+recupero)\b"
 )
-STILL = re.compile(r"\b(right\s+now|tonight|at\s+the\s+moment|currently|again|still)\b")
+# So long ago that no one's crisis then is an emergency now ("my nan tried to end her life
+# back in the 80s"): said in the sentence the rule matched in, with no word of now there,
+# that alone makes it history; the writer's own thoughts are still never waved off.
+LONG_AGO = re.compile(
+    r"\b(decades\s+ago|in\s+the\s+(19)?\d0s|in\s+the\s+(six|seven|eigh|nine)ties|in\s+19\d\d|"
+    r"([2-9]\d|1[0-9])\s+(years|yrs)\s+ago|when\s+(he|she|they)\s+was\s+(young|a\s+(girl|boy|teen|teenager)))\b"
+)
+STILL = re.compile(
+    r"\b(right\s+now|tonight|at\s+the\s+moment|currently|again|still|lately|these\s+days|today|"
+    r"this\s+(morning|afternoon|evening)|last\s+night|(an?|\d+)\s+(hours?|minutes?)\s+ago)\b"
+)
 # Which contacts come first when rules of several kinds fire: danger to life right now,
 # then someone hurting the writer, then thoughts of self-harm.
 PRIORITY = (CrisisKind.EMERGENCY, CrisisKind.VIOLENCE, CrisisKind.SELF_HARM)
@@ -168,6 +182,18 @@ def _someone_elses(rule: rules.Rule, text: str) -> bool:
     return bool(named) and named[-1].group("self") is None
 
 
+def _long_ago(rule: rules.Rule, text: str) -> bool:
+    """Whether every sentence a rule matched in tells of decades ago, and not of now."""
+    found = list(rule.pattern.finditer(text))
+    for match in found:
+        start = max(text.rfind(c, 0, match.start()) for c in ".?!") + 1
+        ends = [i for i in (text.find(c, match.end()) for c in ".?!") if i >= 0]
+        sentence = text[start : min(ends, default=len(text))]
+        if not LONG_AGO.search(sentence) or STILL.search(sentence) or NOW.search(sentence):
+            return False
+    return bool(found)
+
+
 # A pure function of the text, asked the same few questions over and over.
 @lru_cache(maxsize=4096)
 def _triage(folded: str) -> Triage | None:
@@ -180,7 +206,7 @@ def _triage(folded: str) -> Triage | None:
             continue
         if not r.rule.matches(text):
             continue
-        if history and (
+        if (history or _long_ago(r.rule, text)) and (
             r.crisis is CrisisKind.EMERGENCY
             or (r.crisis is CrisisKind.SELF_HARM and _someone_elses(r.rule, text))
         ):

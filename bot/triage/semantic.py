@@ -121,8 +121,11 @@ class SemanticTriage:
     def judge(self, scored: dict[str, float], limits: Thresholds | None = None) -> Verdict | None:
         limits = limits or self.limits
         safe = scored["safe"]
-        crisis = max(CRISIS, key=lambda c: scored[c])
-        for category in (crisis, "support"):
+        # Only the categories with a floor: a kind this judge is not trusted with (see the
+        # exemplars file) is left to the rules and the classifier.
+        judged = [c for c in CRISIS if c in limits.floor]
+        crisis = max(judged, key=lambda c: scored[c], default="support")
+        for category in dict.fromkeys((crisis, "support")):
             floor = limits.floor.get(category)
             if floor is None:
                 continue
@@ -191,7 +194,7 @@ def calibrate(
         return max(fit, default=0.0)
 
     floor: dict[str, float] = {}
-    for category in (*CRISIS, "support"):
+    for category in (c for c in (*CRISIS, "support") if c in semantic.limits.floor):
         wrong = [
             best(sentences, category)
             for (c, _), sentences in zip(rows, scored, strict=True)
