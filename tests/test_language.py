@@ -78,3 +78,15 @@ def test_a_short_message_one_language_s_rule_reads_is_answered_in_that_language(
     assert "En una emergencia" in reply.answer
     # An English rule leaves an English message English.
     assert assistant.reply("my dad is not breathing").trace.language is None
+
+
+def test_another_language_naming_only_a_condition_is_told_we_answer_in_english(
+    assistant,
+) -> None:
+    # "stadio 4" is a name we know; what is asked of it ("l'aglio") is not: no page is
+    # listed as if it answered, the reply says we answer in English.
+    text = "l'aglio serve davvero a qualcosa per il cancro stadio 4? mio nonno ci crede tanto"
+    assert detect(text, english) == "it"
+    reply = assistant.reply(text)
+    assert reply.status.value == "not_found", reply.answer
+    assert "risponde in inglese" in reply.answer and not reply.evidence_level

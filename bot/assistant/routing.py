@@ -197,8 +197,10 @@ class Routing(PageAnswers, InfoReplies):
             if shared is not None:
                 trace.intent = f"info:shared:{shared.section}"
                 return self._info_shared(shared, turn.crisis, trace, base), None
-        if turn.language != "en" and not turn.check and asked.empty:
-            # Written in another language, with no crisis in it: say we answer in English.
+        if turn.language != "en" and not turn.check and not asked.compounds:
+            # Written in another language, with no crisis in it and no compound we know (a
+            # condition alone, "quarto stadio", says too little of what is asked): say we
+            # answer in English.
             reply = self.renderer.render(
                 "other_language",
                 status=Status.NOT_FOUND,
