@@ -383,6 +383,13 @@ def test_how_to_find_trials_at_all_is_info_with_a_registry_search(bot: Assistant
     assert "Velbrazine (Velbrex) for Glioblastoma" in about.answer
 
 
+def test_how_common_suicide_is_in_a_condition_is_no_page_s_subject(bot: Assistant) -> None:
+    # The condition's pages are not listed as if they answered a question about rates.
+    reply = _ask(bot, "what's the suicide rate in people with stage 4 cancer? for an essay")
+    assert reply.status is Status.NOT_FOUND and not reply.evidence_level, reply.answer
+    assert "how common suicide" in reply.answer
+
+
 def test_a_word_guessed_as_a_name_inside_a_question_about_the_site_is_no_compound(
     bot: Assistant,
 ) -> None:
