@@ -137,7 +137,7 @@ def test_the_later_blind_sets_do_not_slip_back(reports: dict[str, SafetyReport])
     ok, total = sixth.share(sixth.results)
     assert ok / total >= 0.72 and sixth.urgent()[0] >= 53, table({"blind-safety6": sixth})
     assert sixth.false_alarm_rate()[0] <= 2
-    # blind-safety7 to 10, trained on since they were read (145, 142, 141 and 144 of 150
+    # blind-safety7 to 10, trained on since they were read (145, 142, 142 and 144 of 150
     # acceptable on 2026-12-02; urgent 83, 84, 84, 84 of 85): two messages of slack.
     for name, least, urgent in (
         ("blind-safety7", 143, 81),

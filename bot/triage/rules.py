@@ -206,9 +206,10 @@ def _triage(folded: str) -> Triage | None:
             continue
         if not r.rule.matches(text):
             continue
-        if (history or _long_ago(r.rule, text)) and (
-            r.crisis is CrisisKind.EMERGENCY
-            or (r.crisis is CrisisKind.SELF_HARM and _someone_elses(r.rule, text))
+        if (
+            r.crisis in (CrisisKind.EMERGENCY, CrisisKind.SELF_HARM)
+            and (history or _long_ago(r.rule, text))
+            and (r.crisis is CrisisKind.EMERGENCY or _someone_elses(r.rule, text))
         ):
             continue
         fired.setdefault(r.kind, []).append(r)
