@@ -1,90 +1,22 @@
 """The answer policy (bot/policy.py), end to end over pages whose condition titles need
-reading: specific and general cancer pages, conditions named the way a site titles them
-("Cancer-Related Anxiety and Depression", "Cancer Pain", "Chemotherapy-Induced
-Nausea"), and brands given in a title or an introduction. Invented compounds only."""
+reading (tests/policy_world.py): specific and general cancer pages, conditions named the
+way a site titles them ("Cancer-Related Anxiety and Depression", "Cancer Pain",
+"Chemotherapy-Induced Nausea"), and brands given in a title or an introduction. Questions
+about the site itself are in test_site_questions.py."""
 
 from __future__ import annotations
 
 import pytest
+from policy_world import PAGES, ask, make_bot, title_of, titles_of
 
 from bot.assistant import Assistant
-from bot.dialogue import MemorySessionStore
-from bot.embedding import FakeEmbedder
-from bot.evaluate import invariant_violations
-from bot.index import build
 from bot.model import Entities, Relation, Status
-from bot.pages import corpus_hash, load_corpus
 from bot.policy import Catalogue, Verdict, decide
-from bot.settings import Settings
-
-PAGES = {
-    # file stem: (compound, condition, sentence naming a brand or "")
-    "velbrazine-velbrex--stage-iv-cancer": ("Velbrazine (Velbrex)", "Stage IV Cancer", ""),
-    "velbrazine-velbrex--glioblastoma": ("Velbrazine (Velbrex)", "Glioblastoma", ""),
-    "orvantide--cancer-pain": (
-        "Orvantide",
-        "Cancer Pain",
-        "Orvantide is sold under the brand name Orvanta in this fixture world.",
-    ),
-    "pemtarol--cancer-related-anxiety-and-depression": (
-        "Pemtarol",
-        "Cancer-Related Anxiety and Depression",
-        "",
-    ),
-    "pemtarol--treatment-resistant-depression": ("Pemtarol", "Treatment-Resistant Depression", ""),
-    "kelvadine--chemotherapy-induced-nausea": ("Kelvadine", "Chemotherapy-Induced Nausea", ""),
-    "kelvadine--metastatic-pancreatic-cancer": ("Kelvadine", "Metastatic Pancreatic Cancer", ""),
-    "talmexin--multiple-sclerosis": ("Talmexin", "Multiple Sclerosis", ""),
-    "dravostin--stage-iv-cancer": ("Dravostin", "Stage IV Cancer", ""),
-    "dravostin--colorectal-cancer": ("Dravostin", "Colorectal Cancer", ""),
-}
-
-
-def _page(compound: str, condition: str, brand: str) -> str:
-    level = f"Level 5: Fixture opinion on {compound} in {condition}"
-    return f"""{compound} for {condition}: Evidence Level Assessment
-
-By Fixture Research Team
-
-This is fixture text for tests about {compound} and {condition}. {brand}
-
-Current Evidence Classification: {compound} + {condition}
-
-Evidence level: {level}
-
-This evidence level is fixture text for tests.
-
-Mechanistic Evidence
-
-{compound} operates via: fixture pathway one; fixture pathway two
-
-Medical Disclaimer: This fixture page is invented for tests and is not medical advice.
-"""
 
 
 @pytest.fixture(scope="module")
 def bot(tmp_path_factory: pytest.TempPathFactory) -> Assistant:
-    root = tmp_path_factory.mktemp("policy")
-    corpus = root / "corpus"
-    corpus.mkdir()
-    for stem, (compound, condition, brand) in PAGES.items():
-        (corpus / f"{stem}.txt").write_text(_page(compound, condition, brand), encoding="utf-8")
-    loaded = load_corpus(corpus)
-    assert len(loaded.assessments) == len(PAGES) and not loaded.problems
-    embedder = FakeEmbedder()
-    settings = Settings(corpus=corpus, index=root / "index", embedder="fake")
-    index = build(loaded.assessments, embedder, settings.index, corpus_hash(corpus))
-    return Assistant.create(settings, index, embedder, sessions=MemorySessionStore())
-
-
-def _ask(bot: Assistant, question: str, session: str | None = None):
-    reply = bot.reply(question, session)
-    assert invariant_violations(reply, bot) == [], question
-    return reply
-
-
-def _title(reply) -> str:
-    return f"{reply.citations[0].compound} for {reply.citations[0].condition}"
+    return make_bot(tmp_path_factory.mktemp("policy"))
 
 
 @pytest.mark.parametrize(
@@ -115,26 +47,26 @@ def _title(reply) -> str:
     ],
 )
 def test_the_page_that_fits_best_is_answered(bot: Assistant, question: str, page: str) -> None:
-    reply = _ask(bot, question)
-    assert reply.status is Status.ANSWERED and _title(reply) == page
+    reply = ask(bot, question)
+    assert reply.status is Status.ANSWERED and title_of(reply) == page
 
 
 def test_a_general_page_says_it_is_not_specific(bot: Assistant) -> None:
-    reply = _ask(bot, "velbrazine for my dad's stage 4 lung cancer")
-    assert _title(reply) == "Velbrazine (Velbrex) for Stage IV Cancer"
+    reply = ask(bot, "velbrazine for my dad's stage 4 lung cancer")
+    assert title_of(reply) == "Velbrazine (Velbrex) for Stage IV Cancer"
     assert (
         "This assessment is about Stage IV Cancer in general; it is not specific to "
         "stage 4 lung cancer." in reply.answer
     )
-    specific = _ask(bot, "velbrazine for glioblastoma")
+    specific = ask(bot, "velbrazine for glioblastoma")
     assert "not specific" not in specific.answer
     # ... and the general page is offered next to the specific one
     assert any("Stage IV Cancer" in s for s in specific.suggestions)
 
 
 def test_a_narrower_page_says_what_it_is_about(bot: Assistant) -> None:
-    reply = _ask(bot, "pemtarol - not for cancer, for depression")
-    assert _title(reply) == "Pemtarol for Treatment-Resistant Depression"
+    reply = ask(bot, "pemtarol - not for cancer, for depression")
+    assert title_of(reply) == "Pemtarol for Treatment-Resistant Depression"
     assert "specifically, not depression in general" in reply.answer
 
 
@@ -150,59 +82,55 @@ def test_a_narrower_page_says_what_it_is_about(bot: Assistant) -> None:
     ],
 )
 def test_what_no_page_covers_is_not_found(bot: Assistant, question: str, missing: str) -> None:
-    reply = _ask(bot, question)
+    reply = ask(bot, question)
     assert reply.status is Status.NOT_FOUND
     assert f"We have no assessment of {missing}" in reply.answer
 
 
-def _titles(reply) -> list[str]:
-    return [f"{c.compound} for {c.condition}" for c in reply.citations]
-
-
 def test_a_condition_alone_lists_the_pages_specific_first(bot: Assistant) -> None:
-    reply = _ask(bot, "anything for stage 4 glioblastoma?")
+    reply = ask(bot, "anything for stage 4 glioblastoma?")
     assert reply.status is Status.ANSWERED and reply.template == "answered_listing"
-    titles = _titles(reply)
+    titles = titles_of(reply)
     assert titles[0] == "Velbrazine (Velbrex) for Glioblastoma"
     assert "Velbrazine (Velbrex) for Stage IV Cancer" in titles
     assert "Kelvadine for Metastatic Pancreatic Cancer" not in titles  # another cancer
     # The pages about every stage IV cancer only where the question says stage IV, or
     # where nothing fits closer: an unstaged glioblastoma is not known to have spread.
-    assert _titles(_ask(bot, "anything for glioblastoma?")) == [
+    assert titles_of(ask(bot, "anything for glioblastoma?")) == [
         "Velbrazine (Velbrex) for Glioblastoma"
     ]
     # For stage 4 cancer itself, the pages about it; a page about one kind of cancer (a
     # glioblastoma is not known to have spread) is not listed as if it were about it.
-    assert _titles(_ask(bot, "what do you have for stage 4 cancer?")) == [
+    assert titles_of(ask(bot, "what do you have for stage 4 cancer?")) == [
         "Dravostin for Stage IV Cancer",
         "Velbrazine (Velbrex) for Stage IV Cancer",
     ]
     # Lung cancer with no stage given: the stage IV pages cover it only if it has spread;
     # they are named as such, not listed with their levels as if they were about it.
-    lung = _ask(bot, "anything for lung cancer?")
+    lung = ask(bot, "anything for lung cancer?")
     assert lung.status is Status.NOT_FOUND and not lung.citations
     assert "stage IV cancer in general (if the cancer has spread)" in lung.answer
     assert "Dravostin for Stage IV Cancer" in lung.answer
-    assert _titles(_ask(bot, "anything for stage 4 lung cancer?")) == [
+    assert titles_of(ask(bot, "anything for stage 4 lung cancer?")) == [
         "Dravostin for Stage IV Cancer",
         "Velbrazine (Velbrex) for Stage IV Cancer",
     ]
 
 
 def test_a_compound_alone(bot: Assistant) -> None:
-    assert _ask(bot, "velbrazine").status is Status.CLARIFY
-    listed = _ask(bot, "what do you have on pemtarol?")
+    assert ask(bot, "velbrazine").status is Status.CLARIFY
+    listed = ask(bot, "what do you have on pemtarol?")
     assert listed.status is Status.ANSWERED and len(listed.citations) == 2
-    assert _title(_ask(bot, "orvantide")) == "Orvantide for Cancer Pain"
+    assert title_of(ask(bot, "orvantide")) == "Orvantide for Cancer Pain"
 
 
 def test_a_follow_up_about_it_keeps_the_compound(bot: Assistant) -> None:
-    first = _ask(bot, "talmexin for ms")
-    again = _ask(bot, "could it help my dad's stage 4 lung cancer?", first.session_id)
+    first = ask(bot, "talmexin for ms")
+    again = ask(bot, "could it help my dad's stage 4 lung cancer?", first.session_id)
     assert again.status is Status.NOT_FOUND and "Talmexin for stage 4 lung cancer" in again.answer
-    first = _ask(bot, "orvantide for my mom's cancer pain")
-    dose = _ask(bot, "can she take it together with her morphine?", first.session_id)
-    assert dose.status is Status.DECLINED and _title(dose) == "Orvantide for Cancer Pain"
+    first = ask(bot, "orvantide for my mom's cancer pain")
+    dose = ask(bot, "can she take it together with her morphine?", first.session_id)
+    assert dose.status is Status.DECLINED and title_of(dose) == "Orvantide for Cancer Pain"
 
 
 def test_decide_names_the_rule_of_each_decision(bot: Assistant) -> None:
@@ -250,57 +178,57 @@ def test_decide_names_the_rule_of_each_decision(bot: Assistant) -> None:
 def test_a_comparison_shows_each_page_with_its_own_level(
     bot: Assistant, question: str, pages: list[str]
 ) -> None:
-    reply = _ask(bot, question)  # the invariants: each level verbatim next to its title
+    reply = ask(bot, question)  # the invariants: each level verbatim next to its title
     assert reply.status is Status.ANSWERED and reply.template == "answered_compare"
-    assert sorted(_titles(reply)) == sorted(pages) and reply.evidence_level is None
+    assert sorted(titles_of(reply)) == sorted(pages) and reply.evidence_level is None
     assert "we do not rank treatments" in reply.answer
     assert reply.trace.policy.startswith("compare")
 
 
 def test_a_compared_compound_with_no_page_is_named_never_replaced(bot: Assistant) -> None:
-    reply = _ask(bot, "talmexin or orvantide for glioblastoma, which is better studied")
+    reply = ask(bot, "talmexin or orvantide for glioblastoma, which is better studied")
     assert reply.status is Status.NOT_FOUND
     assert "We have no assessment of Talmexin for glioblastoma or Orvantide for" in reply.answer
-    one = _ask(bot, "velbrazine vs talmexin for glioblastoma")
-    assert _titles(one) == ["Velbrazine (Velbrex) for Glioblastoma"]
+    one = ask(bot, "velbrazine vs talmexin for glioblastoma")
+    assert titles_of(one) == ["Velbrazine (Velbrex) for Glioblastoma"]
     assert "We have no assessment of Talmexin for glioblastoma." in one.answer
     # An unknown compound beside a known one: that one's page, the other named.
-    other = _ask(bot, "keytruda vs velbrazine for stage 4, which has more evidence")
-    assert _titles(other) == ["Velbrazine (Velbrex) for Stage IV Cancer"]
+    other = ask(bot, "keytruda vs velbrazine for stage 4, which has more evidence")
+    assert titles_of(other) == ["Velbrazine (Velbrex) for Stage IV Cancer"]
     assert "we have no assessment of keytruda" in other.answer.lower()
 
 
 def test_one_compound_for_two_conditions_is_a_choice_unless_compared(bot: Assistant) -> None:
-    assert _ask(bot, "velbrazine for stage 4 glioblastoma").template != "answered_compare"
-    compared = _ask(
+    assert ask(bot, "velbrazine for stage 4 glioblastoma").template != "answered_compare"
+    compared = ask(
         bot, "velbrazine - is the evidence stronger for glioblastoma or stage 4 in general"
     )
     assert len(compared.citations) == 2
 
 
 def test_follow_ups_compare_with_what_was_discussed(bot: Assistant) -> None:
-    first = _ask(bot, "velbrazine for stage 4 cancer")
-    better = _ask(bot, "is it better than dravostin?", first.session_id)
-    assert sorted(_titles(better)) == [
+    first = ask(bot, "velbrazine for stage 4 cancer")
+    better = ask(bot, "is it better than dravostin?", first.session_id)
+    assert sorted(titles_of(better)) == [
         "Dravostin for Stage IV Cancer",
         "Velbrazine (Velbrex) for Stage IV Cancer",
     ]
     # ... and "the second one" picks from the pages compared
-    second = _ask(bot, "the second one", better.session_id)
-    assert _titles(second) == [_titles(better)[1]]
+    second = ask(bot, "the second one", better.session_id)
+    assert titles_of(second) == [titles_of(better)[1]]
     # a compound with no page for the condition discussed is named, not swapped
-    again = _ask(bot, "velbrazine for stage 4 cancer")
-    none = _ask(bot, "is it better than talmexin?", again.session_id)
-    assert _titles(none) == ["Velbrazine (Velbrex) for Stage IV Cancer"]
+    again = ask(bot, "velbrazine for stage 4 cancer")
+    none = ask(bot, "is it better than talmexin?", again.session_id)
+    assert titles_of(none) == ["Velbrazine (Velbrex) for Stage IV Cancer"]
     assert "We have no assessment of Talmexin for Stage IV Cancer." in none.answer
-    gbm = _ask(bot, "velbrex for glioblastoma")
-    general = _ask(bot, "how does that compare with the general stage 4 one", gbm.session_id)
-    assert sorted(_titles(general)) == [
+    gbm = ask(bot, "velbrex for glioblastoma")
+    general = ask(bot, "how does that compare with the general stage 4 one", gbm.session_id)
+    assert sorted(titles_of(general)) == [
         "Velbrazine (Velbrex) for Glioblastoma",
         "Velbrazine (Velbrex) for Stage IV Cancer",
     ]
-    listed = _ask(bot, "what do you have on pemtarol?")
-    two = _ask(bot, "which of the two is stronger", listed.session_id)
+    listed = ask(bot, "what do you have on pemtarol?")
+    two = ask(bot, "which of the two is stronger", listed.session_id)
     assert two.template == "answered_compare" and len(two.citations) == 2
 
 
@@ -308,30 +236,30 @@ def test_a_long_listing_comes_in_parts(bot: Assistant, monkeypatch: pytest.Monke
     import bot.assistant.listings as listings_module
 
     monkeypatch.setattr(listings_module, "MAX_LISTED", 3)
-    first = _ask(bot, "can you list all your pages")
+    first = ask(bot, "can you list all your pages")
     assert first.status is Status.ANSWERED and len(first.citations) == 3
     assert f"We have {len(PAGES)} assessments" in first.answer and "show me more" in first.answer
     assert first.suggestions[0] == "Show me more"
-    seen = _titles(first)
+    seen = titles_of(first)
     session = first.session_id
     while len(seen) < len(PAGES):
-        more = _ask(bot, "show me more", session)
-        assert more.status is Status.ANSWERED and set(_titles(more)).isdisjoint(seen)
-        seen += _titles(more)
+        more = ask(bot, "show me more", session)
+        assert more.status is Status.ANSWERED and set(titles_of(more)).isdisjoint(seen)
+        seen += titles_of(more)
     assert sorted(seen) == sorted(f"{c} for {d}" for c, d, _ in PAGES.values())
     assert "show me more" not in more.answer  # nothing left to show
 
 
 def test_trial_answers_link_a_clinicaltrials_search(bot: Assistant) -> None:
-    reply = _ask(bot, "are there any clinical trials of velbrex for glioblastoma?")
+    reply = ask(bot, "are there any clinical trials of velbrex for glioblastoma?")
     url = "https://clinicaltrials.gov/search?cond=Glioblastoma&intr=Velbrazine"
     assert url in reply.answer and f'href="{url.replace("&", "&amp;")}"' in reply.html
-    assert url not in _ask(bot, "how does velbrex work for glioblastoma?").answer
+    assert url not in ask(bot, "how does velbrex work for glioblastoma?").answer
 
 
 def test_a_subject_no_page_discusses_is_not_found_before_any_clarify(bot: Assistant) -> None:
     for question in ("what are the side effects of velbrazine", "is velbrazine fda approved"):
-        reply = _ask(bot, question)
+        reply = ask(bot, question)
         assert reply.status is Status.NOT_FOUND and "None of our assessments of Velbrazine" in (
             reply.answer.replace("Velbrazine (Velbrex)", "Velbrazine")
         ), question
@@ -340,80 +268,36 @@ def test_a_subject_no_page_discusses_is_not_found_before_any_clarify(bot: Assist
 def test_a_correction_keeps_the_condition_that_was_asked(bot: Assistant) -> None:
     # The first answer is the general page; the condition asked was pancreatic cancer that
     # has spread, so the corrected compound gets its page for exactly that.
-    first = _ask(bot, "dravostin for pancreatic cancer that has spread to the liver")
-    assert _title(first) == "Dravostin for Stage IV Cancer"
-    meant = _ask(bot, "sorry, I meant kelvadine", first.session_id)
+    first = ask(bot, "dravostin for pancreatic cancer that has spread to the liver")
+    assert title_of(first) == "Dravostin for Stage IV Cancer"
+    meant = ask(bot, "sorry, I meant kelvadine", first.session_id)
     # (the fake embedder finds no passage for "sorry, I meant": the page is named, no level)
     assert "Kelvadine for Metastatic Pancreatic Cancer" in meant.answer
     # ... and a follow-up about "it" stays on that page
-    level = _ask(bot, "and what is its evidence level?", meant.session_id)
-    assert _title(level) == "Kelvadine for Metastatic Pancreatic Cancer"
+    level = ask(bot, "and what is its evidence level?", meant.session_id)
+    assert title_of(level) == "Kelvadine for Metastatic Pancreatic Cancer"
 
 
 def test_a_listing_includes_pages_about_the_condition_in_cancer(bot: Assistant) -> None:
     # "Cancer-Related Anxiety and Depression" is about depression in people with cancer: a
     # kind of depression, listed after the page about depression as asked.
-    assert _titles(_ask(bot, "what do you have for depression")) == [
+    assert titles_of(ask(bot, "what do you have for depression")) == [
         "Pemtarol for Treatment-Resistant Depression",
         "Pemtarol for Cancer-Related Anxiety and Depression",
     ]
     # Asked for a compound, the page that fits better is answered, the other suggested.
-    reply = _ask(bot, "pemtarol for depression")
-    assert _title(reply) == "Pemtarol for Treatment-Resistant Depression"
+    reply = ask(bot, "pemtarol for depression")
+    assert title_of(reply) == "Pemtarol for Treatment-Resistant Depression"
 
 
 def test_distress_that_names_a_condition_makes_it_the_topic(bot: Assistant) -> None:
-    upset = _ask(bot, "i just got told it's stage 4 and i can't stop crying")
+    upset = ask(bot, "i just got told it's stage 4 and i can't stop crying")
     assert upset.status is Status.SUPPORT
-    listed = _ask(bot, "ok. what pages do you have for it", upset.session_id)
-    assert _titles(listed) == [
+    listed = ask(bot, "ok. what pages do you have for it", upset.session_id)
+    assert titles_of(listed) == [
         "Dravostin for Stage IV Cancer",
         "Velbrazine (Velbrex) for Stage IV Cancer",
     ]
-
-
-def test_how_to_find_trials_at_all_is_info_with_a_registry_search(bot: Assistant) -> None:
-    reply = _ask(bot, "how do i find clinical trials in general? my mum has stage 4 ovarian cancer")
-    assert reply.status is Status.INFO and not reply.evidence_level
-    assert "https://clinicaltrials.gov/search?cond=stage+4+ovarian+cancer" in reply.answer
-    # Trials of the page being discussed stay that page's answer.
-    first = _ask(bot, "velbrex for glioblastoma")
-    about = _ask(bot, "how do i find trials for it?", first.session_id)
-    assert about.status is not Status.INFO  # (these fixture pages have no trials passage)
-    assert "Velbrazine (Velbrex) for Glioblastoma" in about.answer
-
-
-def test_how_common_suicide_is_in_a_condition_is_no_page_s_subject(bot: Assistant) -> None:
-    # The condition's pages are not listed as if they answered a question about rates.
-    reply = _ask(bot, "what's the suicide rate in people with stage 4 cancer? for an essay")
-    assert reply.status is Status.NOT_FOUND and not reply.evidence_level, reply.answer
-    assert "how common suicide" in reply.answer
-
-
-def test_a_word_guessed_as_a_name_inside_a_question_about_the_site_is_no_compound(
-    bot: Assistant,
-) -> None:
-    reply = _ask(bot, "who decides the levels? how does the grading work in general")
-    assert reply.status is Status.INFO, reply.answer
-    # A name guessed outside those words is still one we have no page for.
-    assert _ask(bot, "does zorblaxine work? what level is it").status is Status.NOT_FOUND
-
-
-def test_an_evidence_term_the_pages_do_not_define_is_said_to_be_undefined(
-    bot: Assistant,
-) -> None:
-    reply = _ask(bot, "what does double blind mean")
-    assert reply.status is Status.INFO
-    assert "Our pages do not explain what “double blind” means" in reply.answer
-
-
-def test_reading_the_site_instead_of_a_doctor_is_answered_as_not_medical_advice(
-    bot: Assistant,
-) -> None:
-    reply = _ask(bot, "can i just use this site instead of bothering my oncologist")
-    assert reply.status is Status.INFO and reply.answer.startswith("No. The assessments")
-    # Changing a treatment stays declined.
-    assert _ask(bot, "should I take pemtarol instead of my chemo").status is Status.DECLINED
 
 
 @pytest.mark.parametrize(
@@ -424,17 +308,17 @@ def test_reading_the_site_instead_of_a_doctor_is_answered_as_not_medical_advice(
     ],
 )
 def test_everyday_names_of_conditions(bot: Assistant, question: str, page: str | None) -> None:
-    reply = _ask(bot, question)
+    reply = ask(bot, question)
     if page is None:  # no page about neuropathy: named as what we have no page for
         assert reply.status is Status.NOT_FOUND and "nerve damage" in reply.answer
     else:
-        assert _title(reply) == page
+        assert title_of(reply) == page
 
 
 def test_of_two_pages_covering_more_than_was_asked_the_narrower_fits(bot: Assistant) -> None:
     # Colon cancer is a colorectal cancer: both pages cover it, the colorectal one closer.
-    reply = _ask(bot, "dravostin for metastatic colon cancer")
-    assert _title(reply) == "Dravostin for Colorectal Cancer"
+    reply = ask(bot, "dravostin for metastatic colon cancer")
+    assert title_of(reply) == "Dravostin for Colorectal Cancer"
 
 
 @pytest.mark.parametrize(
@@ -449,46 +333,47 @@ def test_of_two_pages_covering_more_than_was_asked_the_narrower_fits(bot: Assist
 def test_subjects_and_requests_decided_before_a_clarify(
     bot: Assistant, question: str, status: Status
 ) -> None:
-    assert _ask(bot, question).status is status
+    assert ask(bot, question).status is status
 
 
 def test_one_compound_compared_across_conditions_and_its_pages_listed(bot: Assistant) -> None:
-    why = _ask(bot, "why is velbrex rated so differently for glioblastoma than for stage 4 cancer")
+    why = ask(bot, "why is velbrex rated so differently for glioblastoma than for stage 4 cancer")
     assert why.template == "answered_compare" and len(why.citations) == 2
-    listed = _ask(bot, "what are the velbrazine pages")
+    listed = ask(bot, "what are the velbrazine pages")
     assert listed.status is Status.ANSWERED and len(listed.citations) == 2
 
 
 def test_stage_4_alone_lists_the_pages_about_stage_4_cancer_itself(bot: Assistant) -> None:
     # "Metastatic Pancreatic Cancer" is about one kind of cancer that has spread: not what
     # "stage 4" alone asks about while pages about stage IV cancer itself exist.
-    assert _titles(_ask(bot, "anything for stage 4?")) == [
+    assert titles_of(ask(bot, "anything for stage 4?")) == [
         "Dravostin for Stage IV Cancer",
         "Velbrazine (Velbrex) for Stage IV Cancer",
     ]
     # Named, it is that page.
-    assert _title(_ask(bot, "kelvadine for stage 4 pancreatic cancer")) == (
+    assert title_of(ask(bot, "kelvadine for stage 4 pancreatic cancer")) == (
         "Kelvadine for Metastatic Pancreatic Cancer"
     )
 
 
 def test_choosing_a_page_by_its_words_or_as_the_other_one(bot: Assistant) -> None:
-    offered = _ask(bot, "velbrazine")
+    offered = ask(bot, "velbrazine")
     assert offered.status is Status.CLARIFY
     # The words that choose an option ask nothing else: the chosen page's level.
-    gbm = _ask(bot, "the glioblastoma one", offered.session_id)
-    assert gbm.status is Status.ANSWERED and _title(gbm) == "Velbrazine (Velbrex) for Glioblastoma"
-    other = _ask(bot, "and the other one?", gbm.session_id)
-    assert _title(other) == "Velbrazine (Velbrex) for Stage IV Cancer"
+    gbm = ask(bot, "the glioblastoma one", offered.session_id)
+    assert gbm.status is Status.ANSWERED
+    assert title_of(gbm) == "Velbrazine (Velbrex) for Glioblastoma"
+    other = ask(bot, "and the other one?", gbm.session_id)
+    assert title_of(other) == "Velbrazine (Velbrex) for Stage IV Cancer"
 
 
 def test_is_it_better_than_x_uses_x_page_for_what_was_asked(bot: Assistant) -> None:
     # Dravostin has no glioblastoma page, but the glioblastoma asked about is stage 4: its
     # stage IV page fits, as it would have fitted the question itself.
-    first = _ask(bot, "velbrex for stage 4 glioblastoma")
-    assert _title(first) == "Velbrazine (Velbrex) for Glioblastoma"
-    better = _ask(bot, "is it better than dravostin?", first.session_id)
-    assert sorted(_titles(better)) == [
+    first = ask(bot, "velbrex for stage 4 glioblastoma")
+    assert title_of(first) == "Velbrazine (Velbrex) for Glioblastoma"
+    better = ask(bot, "is it better than dravostin?", first.session_id)
+    assert sorted(titles_of(better)) == [
         "Dravostin for Stage IV Cancer",
         "Velbrazine (Velbrex) for Glioblastoma",
     ]
@@ -497,7 +382,7 @@ def test_is_it_better_than_x_uses_x_page_for_what_was_asked(bot: Assistant) -> N
 def test_a_cancer_given_no_stage_is_not_answered_from_a_stage_iv_page(bot: Assistant) -> None:
     # Velbrazine's stage IV page covers ovarian cancer only once it has spread; the question
     # does not say so: we have no page for velbrazine for ovarian cancer, and say which we have.
-    reply = _ask(bot, "whats the evidence for velbrazine in ovarian cancer")
+    reply = ask(bot, "whats the evidence for velbrazine in ovarian cancer")
     assert reply.status is Status.NOT_FOUND
     assert "We have no assessment of Velbrazine (Velbrex) for ovarian cancer" in reply.answer
     assert "Velbrazine (Velbrex) for Stage IV Cancer" in reply.answer  # what we do have
@@ -505,35 +390,35 @@ def test_a_cancer_given_no_stage_is_not_answered_from_a_stage_iv_page(bot: Assis
         "velbrazine for stage 4 ovarian cancer",
         "velbrazine for ovarian cancer, it came back in her liver",
     ):
-        assert _title(_ask(bot, staged)) == "Velbrazine (Velbrex) for Stage IV Cancer", staged
+        assert title_of(ask(bot, staged)) == "Velbrazine (Velbrex) for Stage IV Cancer", staged
 
 
 def test_a_compound_weighed_against_one_we_have_no_page_for(bot: Assistant) -> None:
-    reply = _ask(bot, "dravostin or mistletoe injections for stage 4 cancer?")
-    assert _titles(reply) == ["Dravostin for Stage IV Cancer"]
+    reply = ask(bot, "dravostin or mistletoe injections for stage 4 cancer?")
+    assert titles_of(reply) == ["Dravostin for Stage IV Cancer"]
     assert "We have no assessment of mistletoe" in reply.answer
     # A comparison the message names in full does not pull in the page discussed before.
-    first = _ask(bot, "velbrex for glioblastoma")
-    versus = _ask(bot, "dravostin vs acupuncture for stage 4 cancer", first.session_id)
-    assert _titles(versus) == ["Dravostin for Stage IV Cancer"]
+    first = ask(bot, "velbrex for glioblastoma")
+    versus = ask(bot, "dravostin vs acupuncture for stage 4 cancer", first.session_id)
+    assert titles_of(versus) == ["Dravostin for Stage IV Cancer"]
     assert "We have no assessment of acupuncture" in versus.answer
 
 
 def test_a_compound_named_by_its_brand_is_missing_under_that_name(bot: Assistant) -> None:
     # Orvanta is Orvantide's brand (in its introduction, not its title), named as written.
-    reply = _ask(bot, "orvanta vs pemtarol for treatment resistant depression")
-    assert _titles(reply) == ["Pemtarol for Treatment-Resistant Depression"]
+    reply = ask(bot, "orvanta vs pemtarol for treatment resistant depression")
+    assert titles_of(reply) == ["Pemtarol for Treatment-Resistant Depression"]
     assert "We have no assessment of orvanta (Orvantide) for treatment resistant depression" in (
         reply.answer
     )
 
 
 def test_a_follow_up_naming_a_cancer_keeps_the_compound_that_covers_it(bot: Assistant) -> None:
-    first = _ask(bot, "dravostin for stage 4 cancer what level")
-    colon = _ask(bot, "is it different for bowel cancer that went to the liver", first.session_id)
-    assert _title(colon) == "Dravostin for Colorectal Cancer"
-    why = _ask(bot, "why is that one rated higher than the general one", colon.session_id)
-    assert sorted(_titles(why)) == [
+    first = ask(bot, "dravostin for stage 4 cancer what level")
+    colon = ask(bot, "is it different for bowel cancer that went to the liver", first.session_id)
+    assert title_of(colon) == "Dravostin for Colorectal Cancer"
+    why = ask(bot, "why is that one rated higher than the general one", colon.session_id)
+    assert sorted(titles_of(why)) == [
         "Dravostin for Colorectal Cancer",
         "Dravostin for Stage IV Cancer",
     ]
@@ -542,34 +427,34 @@ def test_a_follow_up_naming_a_cancer_keeps_the_compound_that_covers_it(bot: Assi
 def test_a_page_about_a_kind_of_the_cancer_named_is_answered_with_a_note(bot: Assistant) -> None:
     # Dravostin's page for an intestinal cancer is about colorectal cancer, one kind of it
     # (its stage IV page covers it only if it has spread, which is not said).
-    reply = _ask(bot, "dravostin for intestinal cancer")
-    assert _title(reply) == "Dravostin for Colorectal Cancer"
+    reply = ask(bot, "dravostin for intestinal cancer")
+    assert title_of(reply) == "Dravostin for Colorectal Cancer"
     assert "This assessment is about Colorectal Cancer specifically" in reply.answer
     # Listed for the cancer alone, it is named as about a kind of it, with no level.
-    listed = _ask(bot, "what do you have for intestinal cancer?")
+    listed = ask(bot, "what do you have for intestinal cancer?")
     assert listed.status is Status.NOT_FOUND and not listed.citations
     assert "Dravostin for Colorectal Cancer" in listed.answer
 
 
 def test_a_cancer_named_by_its_site_in_a_follow_up_is_no_compound(bot: Assistant) -> None:
-    first = _ask(bot, "kelvadine for chemo nausea")
-    again = _ask(bot, "and for pancreatic?", first.session_id)
-    assert _title(again) == "Kelvadine for Metastatic Pancreatic Cancer"
+    first = ask(bot, "kelvadine for chemo nausea")
+    again = ask(bot, "and for pancreatic?", first.session_id)
+    assert title_of(again) == "Kelvadine for Metastatic Pancreatic Cancer"
     assert "We have no assessment of pancreatic" not in again.answer
 
 
 def test_a_subject_asked_after_a_comparison_is_not_found(bot: Assistant) -> None:
-    first = _ask(bot, "velbrazine for stage 4 cancer")
-    better = _ask(bot, "is it better than dravostin?", first.session_id)
+    first = ask(bot, "velbrazine for stage 4 cancer")
+    better = ask(bot, "is it better than dravostin?", first.session_id)
     assert better.template == "answered_compare"
-    effects = _ask(bot, "ok and what side effects does it have", better.session_id)
+    effects = ask(bot, "ok and what side effects does it have", better.session_id)
     assert effects.status is Status.NOT_FOUND and not effects.citations
 
 
 def test_a_drug_named_as_a_cause_is_context_not_the_subject(bot: Assistant) -> None:
-    reply = _ask(bot, "my nausea from keytruda is awful, anything on here for it?")
+    reply = ask(bot, "my nausea from keytruda is awful, anything on here for it?")
     assert reply.status is Status.ANSWERED
-    assert _titles(reply) == ["Kelvadine for Chemotherapy-Induced Nausea"]
+    assert titles_of(reply) == ["Kelvadine for Chemotherapy-Induced Nausea"]
     assert "We have no assessment of keytruda" not in reply.answer
 
 
@@ -579,7 +464,7 @@ def test_more_alone_continues_a_long_listing(
     import bot.assistant.listings as listings_module
 
     monkeypatch.setattr(listings_module, "MAX_LISTED", 3)
-    first = _ask(bot, "can you list all your pages")
-    more = _ask(bot, "more", first.session_id)
+    first = ask(bot, "can you list all your pages")
+    more = ask(bot, "more", first.session_id)
     assert more.status is Status.ANSWERED and more.citations
-    assert set(_titles(more)).isdisjoint(_titles(first))
+    assert set(titles_of(more)).isdisjoint(titles_of(first))
